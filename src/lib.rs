@@ -1,0 +1,2 @@
+//! safeexec: run an untrusted program under limits and report what happened.
+#![deny(unsafe_code)]
