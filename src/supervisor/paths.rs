@@ -1,0 +1,1 @@
+//! Path resolution as the tracee sees it (paranoid mode).
