@@ -211,7 +211,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(cfg, &outcome, &shared, wall, paranoid))
+    Ok(build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid)))
 }
 
 /// Reaps what is left after the kill, until no child remains.
@@ -323,6 +323,7 @@ fn build_report(
     shared: &Shared,
     wall: Duration,
     paranoid: bool,
+    (uid, gid): (u32, u32),
 ) -> Report {
     let l = &cfg.limits;
     let cpu = o.reaped.cpu();
@@ -402,6 +403,8 @@ fn build_report(
         denied_calls: o.denied,
         logged_calls: o.logged,
         mode: if paranoid { "paranoid" } else { "classic" }.into(),
+        uid,
+        gid,
     }
 }
 
