@@ -1,2 +1,3 @@
 //! safeexec: run an untrusted program under limits and report what happened.
 #![deny(unsafe_code)]
+pub mod policy;
