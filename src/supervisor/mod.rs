@@ -211,7 +211,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid)))
+    Ok(build_report(
+        cfg,
+        &outcome,
+        &shared,
+        wall,
+        paranoid,
+        (uid, gid),
+    ))
 }
 
 /// Reaps what is left after the kill, until no child remains.

@@ -110,7 +110,10 @@ impl View {
             return Some(PathBuf::from(format!("/proc/{}", self.tgid)));
         }
         if p == Path::new("/proc/thread-self") {
-            return Some(PathBuf::from(format!("/proc/{}/task/{}", self.tgid, self.tid)));
+            return Some(PathBuf::from(format!(
+                "/proc/{}/task/{}",
+                self.tgid, self.tid
+            )));
         }
         std::fs::read_link(self.host(p)).ok()
     }
@@ -122,7 +125,8 @@ impl View {
         let (Some(proc_), Some(pid)) = (c.next(), c.next()) else {
             return false;
         };
-        if proc_.as_os_str() != "proc" || !pid.as_os_str().as_bytes().iter().all(u8::is_ascii_digit) {
+        if proc_.as_os_str() != "proc" || !pid.as_os_str().as_bytes().iter().all(u8::is_ascii_digit)
+        {
             return false;
         }
         let mut rest: Vec<_> = c.map(|x| x.as_os_str().to_owned()).collect();
@@ -161,10 +165,21 @@ pub fn foreign_proc_secret(p: &Path) -> bool {
         return false;
     }
     let rest: Vec<_> = c.collect();
-    let first = rest.first().map(|x| x.as_os_str().as_bytes()).unwrap_or(b"");
+    let first = rest
+        .first()
+        .map(|x| x.as_os_str().as_bytes())
+        .unwrap_or(b"");
     matches!(
         first,
-        b"mem" | b"root" | b"cwd" | b"fd" | b"map_files" | b"environ" | b"exe" | b"task" | b"pagemap"
+        b"mem"
+            | b"root"
+            | b"cwd"
+            | b"fd"
+            | b"map_files"
+            | b"environ"
+            | b"exe"
+            | b"task"
+            | b"pagemap"
     )
 }
 
@@ -188,8 +203,17 @@ mod tests {
         let v = View::of(me, me);
         let cwd = std::env::current_dir().unwrap();
         assert_eq!(v.resolve(b"a/../b", None, true).unwrap(), cwd.join("b"));
-        assert_eq!(v.resolve(b"/proc/self/status", None, true).unwrap(), Path::new("/proc/self/status"));
-        assert_eq!(v.resolve(b"/proc/self/fd/0", None, true).unwrap(), Path::new("/proc/self/fd/0"));
-        assert_eq!(v.resolve(b"/../../etc/./passwd", None, true).unwrap(), Path::new("/etc/passwd"));
+        assert_eq!(
+            v.resolve(b"/proc/self/status", None, true).unwrap(),
+            Path::new("/proc/self/status")
+        );
+        assert_eq!(
+            v.resolve(b"/proc/self/fd/0", None, true).unwrap(),
+            Path::new("/proc/self/fd/0")
+        );
+        assert_eq!(
+            v.resolve(b"/../../etc/./passwd", None, true).unwrap(),
+            Path::new("/etc/passwd")
+        );
     }
 }

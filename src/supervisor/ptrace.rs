@@ -30,7 +30,9 @@ const SECCOMP_FILTER_FLAG_SPEC_ALLOW: libc::c_ulong = 1 << 2;
 
 /// The seccomp program of a policy, in the kernel's layout.
 pub(crate) fn filter_for(p: &Policy) -> Result<(Vec<SockFilter>, libc::c_ulong)> {
-    let prog = p.compile().map_err(|e| SandboxError::Policy(e.to_string()))?;
+    let prog = p
+        .compile()
+        .map_err(|e| SandboxError::Policy(e.to_string()))?;
     let prog = prog
         .into_iter()
         .map(|i| SockFilter {
@@ -98,7 +100,10 @@ pub(crate) fn trace_loop(root: Pid, policy: &Policy, shared: &Shared, cfg: &RunC
                 let ns = (w.usage.user + w.usage.sys).as_nanos() as u64;
                 shared.reaped_cpu_ns.fetch_add(ns, Ordering::SeqCst);
             }
-            if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS && !tr.sigsys_seen {
+            if libc::WIFSIGNALED(status)
+                && libc::WTERMSIG(status) == libc::SIGSYS
+                && !tr.sigsys_seen
+            {
                 t.o.seccomp_killed = Some(pid);
             }
             if pid == root {
@@ -167,7 +172,12 @@ impl Tracer<'_> {
                 if let Some(t) = tr {
                     t.fresh = false;
                 }
-                if !fresh && matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                if !fresh
+                    && matches!(
+                        sig,
+                        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+                    )
+                {
                     // A group-stop: stay stopped until SIGCONT, as natively.
                     pt::listen(pid)
                 } else {
@@ -225,7 +235,8 @@ impl Tracer<'_> {
             return pt::cont(pid, 0).map_err(|_| false);
         };
         // Our own exec of the program, before the program runs.
-        if pid == self.root && !self.root_execed && matches!(sysno, Sysno::execve | Sysno::execveat) {
+        if pid == self.root && !self.root_execed && matches!(sysno, Sysno::execve | Sysno::execveat)
+        {
             return pt::cont(pid, 0).map_err(|_| false);
         }
         let tgid = if self.tracees.get(&pid).is_some_and(|t| t.thread) {
@@ -286,7 +297,13 @@ impl Tracer<'_> {
 
     /// The call's paths, resolved as the tracee sees them. A path that
     /// cannot be read is given as "<unreadable>", which no rule allows.
-    fn read_paths(&self, pid: Pid, tgid: Pid, sysno: Sysno, args: &[u64; 6]) -> Vec<(PathOp, PathBuf)> {
+    fn read_paths(
+        &self,
+        pid: Pid,
+        tgid: Pid,
+        sysno: Sysno,
+        args: &[u64; 6],
+    ) -> Vec<(PathOp, PathBuf)> {
         let specs = policy::path_args(sysno);
         if specs.is_empty() {
             return Vec::new();
@@ -319,10 +336,14 @@ impl Tracer<'_> {
                 _ => spec.op_for(args).unwrap_or(PathOp::Write),
             };
             let dirfd = spec.dirfd_arg.map(|i| args[i] as i32 as i64);
-            let nofollow_flag = is_open(sysno) && open_flags(sysno, args) & (libc::O_NOFOLLOW as u64) != 0;
+            let nofollow_flag =
+                is_open(sysno) && open_flags(sysno, args) & (libc::O_NOFOLLOW as u64) != 0;
             let resolved = pt::read_cstring(pid, args[spec.path_arg], libc::PATH_MAX as usize)
                 .and_then(|raw| view.resolve(&raw, dirfd, follow && !nofollow_flag));
-            out.push((op, resolved.unwrap_or_else(|| PathBuf::from("<unreadable>"))));
+            out.push((
+                op,
+                resolved.unwrap_or_else(|| PathBuf::from("<unreadable>")),
+            ));
         }
         out
     }
@@ -359,15 +380,13 @@ fn describe_args(sysno: Sysno, args: &[u64; 6], paths: &[(PathOp, PathBuf)]) -> 
     let n = nargs(sysno);
     let specs = policy::path_args(sysno);
     (0..n)
-        .map(|i| {
-            match specs.iter().position(|s| s.path_arg == i) {
-                Some(k) => paths
-                    .get(k)
-                    .map(|(_, p)| format!("{:?}", p.display().to_string()))
-                    .unwrap_or_else(|| format!("{:#x}", args[i])),
-                None if args[i] < 4096 => args[i].to_string(),
-                None => format!("{:#x}", args[i]),
-            }
+        .map(|i| match specs.iter().position(|s| s.path_arg == i) {
+            Some(k) => paths
+                .get(k)
+                .map(|(_, p)| format!("{:?}", p.display().to_string()))
+                .unwrap_or_else(|| format!("{:#x}", args[i])),
+            None if args[i] < 4096 => args[i].to_string(),
+            None => format!("{:#x}", args[i]),
         })
         .collect()
 }
@@ -387,7 +406,9 @@ fn run_cwd(cfg: &RunConfig) -> PathBuf {
         (_, Some(d)) if d.is_absolute() => d.clone(),
         (Some(_), Some(d)) => Path::new("/").join(d),
         (Some(_), None) => PathBuf::from("/"),
-        (None, Some(d)) => std::env::current_dir().map(|c| c.join(d)).unwrap_or_else(|_| d.clone()),
+        (None, Some(d)) => std::env::current_dir()
+            .map(|c| c.join(d))
+            .unwrap_or_else(|_| d.clone()),
         (None, None) => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
     }
 }
