@@ -199,7 +199,7 @@ mod tests {
     fn policy_groups_documented() {
         let doc = include_str!("../../docs/policy.md");
         for (g, _, members) in GROUPS {
-            let head = format!("`@{g}`");
+            let head = format!("- `@{g}`:");
             let Some(at) = doc.find(&head) else { panic!("docs/policy.md lacks {head}") };
             let rest = &doc[at..];
             let para = rest.split("\n\n").next().unwrap_or("");

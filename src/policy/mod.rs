@@ -36,7 +36,7 @@ pub use model::{
     errno_name, Action, Call, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp, PathRule, Policy, Rule,
 };
 pub use parser::{parse_errno, Diagnostic, Diagnostics, PolicyError, MAX_INCLUDE_DEPTH};
-pub use paths::{open_flags_op, path_args, PathArg, PathOpSpec, PathPattern, PatternKind};
+pub use paths::{open_flags_op, path_args, proc_self_alias, PathArg, PathOpSpec, PathPattern, PatternKind};
 
 impl Policy {
     /// Parse policy text. `file` names it in errors and origins, and its

@@ -251,6 +251,27 @@ impl PathPattern {
     }
 }
 
+/// Path rules name the calling process's own /proc entries as `/proc/self/...`
+/// (e.g. `path read /proc/self/**`). The supervisor, which resolves paths
+/// itself (its own `/proc/self` is not the tracee's), should pass a tracee's
+/// `/proc/<its pid>/...`, `/proc/<its tid>/...` and `/proc/thread-self/...`
+/// through this before [`super::Policy::decide`], so those rules apply and
+/// other processes' entries do not match them.
+pub fn proc_self_alias(path: &Path, pid: u32, tid: u32) -> std::path::PathBuf {
+    let mut comps = path.components();
+    let (Some(Component::RootDir), Some(Component::Normal(p)), Some(Component::Normal(who))) =
+        (comps.next(), comps.next(), comps.next())
+    else {
+        return path.to_path_buf();
+    };
+    let who = who.to_string_lossy();
+    let own = who == "thread-self" || who == pid.to_string() || who == tid.to_string();
+    if p != "proc" || !own {
+        return path.to_path_buf();
+    }
+    Path::new("/proc/self").join(comps.as_path())
+}
+
 fn normalize(path: &Path) -> Option<Vec<&OsStr>> {
     if !path.is_absolute() {
         return None;
@@ -326,6 +347,10 @@ mod tests {
         assert!(PathPattern::parse("usr/lib").is_err());
         assert!(PathPattern::parse("/usr/**/lib").is_err());
         assert!(PathPattern::parse("/usr/../etc").is_err());
+        assert_eq!(proc_self_alias(Path::new("/proc/42/mountinfo"), 42, 43), Path::new("/proc/self/mountinfo"));
+        assert_eq!(proc_self_alias(Path::new("/proc/43/fd/1"), 42, 43), Path::new("/proc/self/fd/1"));
+        assert_eq!(proc_self_alias(Path::new("/proc/1/mem"), 42, 43), Path::new("/proc/1/mem"));
+        assert_eq!(proc_self_alias(Path::new("/etc/42"), 42, 43), Path::new("/etc/42"));
     }
 
     #[test]
