@@ -18,7 +18,7 @@
 
 use syscalls::Sysno;
 
-use super::model::{Action, Cond, CmpOp, Disposition, Policy};
+use super::model::{Action, CmpOp, Cond, Disposition, Policy};
 use super::parser::PolicyError;
 
 /// One classic-BPF instruction; same layout as `libc::sock_filter`.
@@ -92,7 +92,12 @@ pub(crate) fn ret_for_errno(e: i32) -> u32 {
 
 fn trace_data(rule_index: Option<usize>) -> u32 {
     let d = rule_index.map(|i| i + 1).unwrap_or(0);
-    SECCOMP_RET_TRACE | if d <= SECCOMP_RET_DATA as usize { d as u32 } else { 0 }
+    SECCOMP_RET_TRACE
+        | if d <= SECCOMP_RET_DATA as usize {
+            d as u32
+        } else {
+            0
+        }
 }
 
 /// What the filter does for one number.
@@ -101,7 +106,11 @@ pub(crate) enum Plan {
     /// Decided by the number alone.
     Ret(u32),
     /// Argument checks: (conditions, result) tested in order, then `fallback`.
-    Cond { clone_builtin: bool, checks: Vec<(Vec<Cond>, u32)>, fallback: u32 },
+    Cond {
+        clone_builtin: bool,
+        checks: Vec<(Vec<Cond>, u32)>,
+        fallback: u32,
+    },
 }
 
 impl Policy {
@@ -137,7 +146,11 @@ impl Policy {
         if checks.is_empty() && !clone_builtin {
             Plan::Ret(fallback)
         } else {
-            Plan::Cond { clone_builtin, checks, fallback }
+            Plan::Cond {
+                clone_builtin,
+                checks,
+                fallback,
+            }
         }
     }
 
@@ -162,7 +175,9 @@ impl Policy {
         let mut blocks: Vec<(Label, Plan)> = Vec::new();
         let mut b = Builder::default();
         for s in Sysno::iter() {
-            let Ok(nr) = u32::try_from(s.id()) else { continue };
+            let Ok(nr) = u32::try_from(s.id()) else {
+                continue;
+            };
             match self.plan(s) {
                 Plan::Ret(r) if r == generic => {}
                 Plan::Ret(r) => entries.push((nr, Leaf::Ret(r))),
@@ -178,7 +193,12 @@ impl Policy {
         tree(&mut b, &entries, generic);
         for (l, plan) in &blocks {
             b.place(*l);
-            if let Plan::Cond { clone_builtin, checks, fallback } = plan {
+            if let Plan::Cond {
+                clone_builtin,
+                checks,
+                fallback,
+            } = plan
+            {
                 if *clone_builtin {
                     b.fixed(BPF_LD_W_ABS, 0, 0, off_arg_lo(0));
                     b.fixed(BPF_JMP_JSET_K, 0, 1, CLONE_FORBIDDEN);
@@ -306,7 +326,11 @@ fn cond(b: &mut Builder, c: &Cond, fail: Label) {
             b.jcc(BPF_JMP_JGT_K, vhi, L(pass), Next);
             b.jcc(BPF_JMP_JEQ_K, vhi, Next, L(fail));
             load(b, false);
-            let code = if c.op == CmpOp::Gt { BPF_JMP_JGT_K } else { BPF_JMP_JGE_K };
+            let code = if c.op == CmpOp::Gt {
+                BPF_JMP_JGT_K
+            } else {
+                BPF_JMP_JGE_K
+            };
             b.jcc(code, vlo, Next, L(fail));
         }
         CmpOp::Lt | CmpOp::Le => {
@@ -315,7 +339,11 @@ fn cond(b: &mut Builder, c: &Cond, fail: Label) {
             b.jcc(BPF_JMP_JGT_K, vhi, L(fail), Next);
             b.jcc(BPF_JMP_JEQ_K, vhi, Next, L(pass));
             load(b, false);
-            let code = if c.op == CmpOp::Lt { BPF_JMP_JGE_K } else { BPF_JMP_JGT_K };
+            let code = if c.op == CmpOp::Lt {
+                BPF_JMP_JGE_K
+            } else {
+                BPF_JMP_JGT_K
+            };
             b.jcc(code, vlo, L(fail), Next);
         }
     }
@@ -392,16 +420,27 @@ impl Builder {
                 Ins::Fixed(f) => out.push(*f),
                 Ins::Ja(l) => {
                     let off = u32::try_from(target(*l, pc)?).map_err(|_| internal("JA offset"))?;
-                    out.push(SockFilter { code: BPF_JMP_JA, jt: 0, jf: 0, k: off });
+                    out.push(SockFilter {
+                        code: BPF_JMP_JA,
+                        jt: 0,
+                        jf: 0,
+                        k: off,
+                    });
                 }
                 Ins::Jcc { code, k, jt, jf } => {
                     let off = |t: &Tgt| -> Result<u8, PolicyError> {
                         match t {
                             Tgt::Next => Ok(0),
-                            Tgt::L(l) => u8::try_from(target(*l, pc)?).map_err(|_| internal("conditional jump longer than 255")),
+                            Tgt::L(l) => u8::try_from(target(*l, pc)?)
+                                .map_err(|_| internal("conditional jump longer than 255")),
                         }
                     };
-                    out.push(SockFilter { code: *code, jt: off(jt)?, jf: off(jf)?, k: *k });
+                    out.push(SockFilter {
+                        code: *code,
+                        jt: off(jt)?,
+                        jf: off(jf)?,
+                        k: *k,
+                    });
                 }
             }
         }
@@ -422,13 +461,17 @@ pub fn run_filter(prog: &[SockFilter], nr: u32, arch: u32, args: &[u64; 6]) -> R
     let mut acc: u32 = 0;
     let mut pc = 0usize;
     for _ in 0..=prog.len() {
-        let Some(ins) = prog.get(pc) else { return Err(format!("fell off the program at {pc}")) };
+        let Some(ins) = prog.get(pc) else {
+            return Err(format!("fell off the program at {pc}"));
+        };
         pc += 1;
         let jump = |cond: bool, pc: usize| pc + usize::from(if cond { ins.jt } else { ins.jf });
         match ins.code {
             BPF_LD_W_ABS => {
                 let k = ins.k as usize;
-                let w = data.get(k..k + 4).ok_or_else(|| format!("load out of range at {}", pc - 1))?;
+                let w = data
+                    .get(k..k + 4)
+                    .ok_or_else(|| format!("load out of range at {}", pc - 1))?;
                 acc = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
             }
             BPF_ALU_AND_K => acc &= ins.k,
@@ -458,7 +501,12 @@ mod tests {
     }
 
     fn expected(p: &Policy, s: Sysno, args: [u64; 6]) -> u32 {
-        let call = Call { sysno: s, args, paths: &[], cwd: Path::new("/") };
+        let call = Call {
+            sysno: s,
+            args,
+            paths: &[],
+            cwd: Path::new("/"),
+        };
         let d = p.decide(&call);
         match d.action {
             Action::Deny(e) => ret_for_errno(e),
@@ -485,28 +533,68 @@ mod tests {
 
     #[test]
     fn policy_compile_builtins() {
-        for text in ["default allow\n", "default kill\nallow clone clone3\n", "default log\n"] {
+        for text in [
+            "default allow\n",
+            "default kill\nallow clone clone3\n",
+            "default log\n",
+        ] {
             let p = pol(text);
             let prog = p.compile().unwrap();
             let z = [0u64; 6];
-            assert_eq!(run_filter(&prog, 0, AUDIT_ARCH_I386, &z), Ok(SECCOMP_RET_KILL_PROCESS));
-            assert_eq!(run_filter(&prog, 0, AUDIT_ARCH_AARCH64 ^ NATIVE_AUDIT_ARCH ^ AUDIT_ARCH_X86_64, &z), Ok(SECCOMP_RET_KILL_PROCESS));
+            assert_eq!(
+                run_filter(&prog, 0, AUDIT_ARCH_I386, &z),
+                Ok(SECCOMP_RET_KILL_PROCESS)
+            );
+            assert_eq!(
+                run_filter(
+                    &prog,
+                    0,
+                    AUDIT_ARCH_AARCH64 ^ NATIVE_AUDIT_ARCH ^ AUDIT_ARCH_X86_64,
+                    &z
+                ),
+                Ok(SECCOMP_RET_KILL_PROCESS)
+            );
             #[cfg(target_arch = "x86_64")]
             {
-                assert_eq!(run_filter(&prog, X32_SYSCALL_BIT, NATIVE_AUDIT_ARCH, &z), Ok(SECCOMP_RET_KILL_PROCESS));
-                assert_eq!(run_filter(&prog, X32_SYSCALL_BIT | 1, NATIVE_AUDIT_ARCH, &z), Ok(SECCOMP_RET_KILL_PROCESS));
+                assert_eq!(
+                    run_filter(&prog, X32_SYSCALL_BIT, NATIVE_AUDIT_ARCH, &z),
+                    Ok(SECCOMP_RET_KILL_PROCESS)
+                );
+                assert_eq!(
+                    run_filter(&prog, X32_SYSCALL_BIT | 1, NATIVE_AUDIT_ARCH, &z),
+                    Ok(SECCOMP_RET_KILL_PROCESS)
+                );
             }
-            assert_eq!(run_filter(&prog, u32::MAX, NATIVE_AUDIT_ARCH, &z), Ok(SECCOMP_RET_ALLOW));
+            assert_eq!(
+                run_filter(&prog, u32::MAX, NATIVE_AUDIT_ARCH, &z),
+                Ok(SECCOMP_RET_ALLOW)
+            );
             assert_eq!(run(&prog, Sysno::clone3, z), ret_for_errno(libc::ENOSYS));
             let untraced = [libc::CLONE_UNTRACED as u64, 0, 0, 0, 0, 0];
-            assert_eq!(run(&prog, Sysno::clone, untraced), ret_for_errno(libc::EPERM));
+            assert_eq!(
+                run(&prog, Sysno::clone, untraced),
+                ret_for_errno(libc::EPERM)
+            );
             let userns = [(libc::CLONE_NEWUSER | libc::SIGCHLD) as u64, 0, 0, 0, 0, 0];
             assert_eq!(run(&prog, Sysno::clone, userns), ret_for_errno(libc::EPERM));
-            let thread = [(libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64, 0, 0, 0, 0, 0];
-            assert_eq!(action_of(run(&prog, Sysno::clone, thread)), expected(&p, Sysno::clone, thread));
+            let thread = [
+                (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ];
+            assert_eq!(
+                action_of(run(&prog, Sysno::clone, thread)),
+                expected(&p, Sysno::clone, thread)
+            );
         }
         let all = pol("default allow\n").compile_trace_all();
-        assert_eq!(run_filter(&all, 0, AUDIT_ARCH_I386, &[0; 6]), Ok(SECCOMP_RET_KILL_PROCESS));
+        assert_eq!(
+            run_filter(&all, 0, AUDIT_ARCH_I386, &[0; 6]),
+            Ok(SECCOMP_RET_KILL_PROCESS)
+        );
         assert_eq!(run(&all, Sysno::read, [0; 6]), SECCOMP_RET_TRACE);
     }
 
@@ -524,32 +612,56 @@ mod tests {
         }
     }
 
-    const VALUES: &[u64] = &[0, 1, 2, 3, 7, 0xff, 0x100, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff_0000_0000, u64::MAX, u64::MAX - 1, 0x8000_0000_0000_0000];
+    const VALUES: &[u64] = &[
+        0,
+        1,
+        2,
+        3,
+        7,
+        0xff,
+        0x100,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x1_0000_0001,
+        0xffff_ffff_0000_0000,
+        u64::MAX,
+        u64::MAX - 1,
+        0x8000_0000_0000_0000,
+    ];
 
     /// The heart of "same decisions in kernel and supervisor": random
     /// policies with conditional rules, random calls, BPF result == decide().
     #[test]
     fn policy_compile_matches_decide() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-        let names = ["read", "write", "socket", "clone", "mmap", "ioctl", "openat", "futex", "kill", "getpid"];
+        let names = [
+            "read", "write", "socket", "clone", "mmap", "ioctl", "openat", "futex", "kill",
+            "getpid",
+        ];
         let ops = ["==", "!=", "<", "<=", ">", ">="];
         let actions = ["allow", "log", "kill", "deny", "deny EACCES", "deny 77"];
         for round in 0..200 {
-            let mut text = format!("default {}\n", rng.pick(&["kill", "allow", "log", "deny ENOSYS"]));
+            let mut text = format!(
+                "default {}\n",
+                rng.pick(&["kill", "allow", "log", "deny ENOSYS"])
+            );
             if round % 3 == 0 {
                 text.push_str("path write ./**\n");
             }
             for _ in 0..(rng.next() % 12) {
                 let mut line = format!("{} {}", rng.pick(&actions), rng.pick(&names));
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     line.push(' ');
-                    line.push_str(*rng.pick(&names));
+                    let n: &&str = rng.pick(&names);
+                    line.push_str(n);
                 }
                 let nconds = rng.next() % 3;
                 for k in 0..nconds {
                     line.push_str(if k == 0 { " if " } else { " && " });
                     let arg = rng.next() % 6;
-                    if rng.next() % 2 == 0 {
+                    if rng.next().is_multiple_of(2) {
                         line.push_str(&format!("arg{arg} & {:#x} ", rng.pick(VALUES)));
                     } else {
                         line.push_str(&format!("arg{arg} "));
@@ -571,7 +683,12 @@ mod tests {
                 };
                 let mut args = [0u64; 6];
                 for a in args.iter_mut() {
-                    *a = *rng.pick(VALUES) ^ if rng.next() % 4 == 0 { rng.next() } else { 0 };
+                    *a = *rng.pick(VALUES)
+                        ^ if rng.next().is_multiple_of(4) {
+                            rng.next()
+                        } else {
+                            0
+                        };
                 }
                 let got = action_of(run(&prog, s, args));
                 let want = expected(&p, s, args);
@@ -608,15 +725,28 @@ mod tests {
         let prog = p.compile().unwrap();
         assert!(prog.len() < MAX_INSNS);
         for s in Sysno::iter().take(300) {
-            assert_eq!(action_of(run(&prog, s, [1, 0, 0, 0, 0, 0])), expected(&p, s, [1, 0, 0, 0, 0, 0]), "{s}");
-            assert_eq!(action_of(run(&prog, s, [2, 0, 0, 0, 0, 0])), expected(&p, s, [2, 0, 0, 0, 0, 0]), "{s}");
+            assert_eq!(
+                action_of(run(&prog, s, [1, 0, 0, 0, 0, 0])),
+                expected(&p, s, [1, 0, 0, 0, 0, 0]),
+                "{s}"
+            );
+            assert_eq!(
+                action_of(run(&prog, s, [2, 0, 0, 0, 0, 0])),
+                expected(&p, s, [2, 0, 0, 0, 0, 0]),
+                "{s}"
+            );
         }
         // Too long: many conditions on every call.
         let mut text = String::from("default kill\n");
         for s in Sysno::iter() {
-            text.push_str(&format!("allow {s} if arg0 == 1 && arg1 == 2 && arg2 == 3\n"));
+            text.push_str(&format!(
+                "allow {s} if arg0 == 1 && arg1 == 2 && arg2 == 3\n"
+            ));
         }
-        assert!(matches!(pol(&text).compile(), Err(PolicyError::ProgramTooLong { .. })));
+        assert!(matches!(
+            pol(&text).compile(),
+            Err(PolicyError::ProgramTooLong { .. })
+        ));
     }
 
     #[test]

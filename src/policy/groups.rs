@@ -10,6 +10,7 @@ use std::str::FromStr;
 use syscalls::Sysno;
 
 /// (name without `@`, one-line description, members).
+#[rustfmt::skip]
 pub const GROUPS: &[(&str, &str, &[&str])] = &[
     (
         "basic-io",
@@ -174,7 +175,10 @@ pub fn group_names() -> Vec<&'static str> {
 /// not exist. `name` is without the `@`.
 pub fn expand(name: &str) -> Option<Vec<Sysno>> {
     let (_, _, members) = GROUPS.iter().find(|g| g.0 == name)?;
-    let mut v: Vec<Sysno> = members.iter().filter_map(|m| Sysno::from_str(m).ok()).collect();
+    let mut v: Vec<Sysno> = members
+        .iter()
+        .filter_map(|m| Sysno::from_str(m).ok())
+        .collect();
     v.sort();
     v.dedup();
     Some(v)
@@ -200,7 +204,9 @@ mod tests {
         let doc = include_str!("../../docs/policy.md");
         for (g, _, members) in GROUPS {
             let head = format!("- `@{g}`:");
-            let Some(at) = doc.find(&head) else { panic!("docs/policy.md lacks {head}") };
+            let Some(at) = doc.find(&head) else {
+                panic!("docs/policy.md lacks {head}")
+            };
             let rest = &doc[at..];
             let para = rest.split("\n\n").next().unwrap_or("");
             for m in *members {

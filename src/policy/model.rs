@@ -128,7 +128,14 @@ impl Cond {
 impl fmt::Display for Cond {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.mask {
-            Some(m) => write!(f, "arg{} & {:#x} {} {:#x}", self.arg, m, self.op.as_str(), self.value),
+            Some(m) => write!(
+                f,
+                "arg{} & {:#x} {} {:#x}",
+                self.arg,
+                m,
+                self.op.as_str(),
+                self.value
+            ),
             None => write!(f, "arg{} {} {:#x}", self.arg, self.op.as_str(), self.value),
         }
     }

@@ -36,7 +36,11 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}: `{}`", self.file, self.line, self.col, self.message, self.text)?;
+        write!(
+            f,
+            "{}:{}:{}: {}: `{}`",
+            self.file, self.line, self.col, self.message, self.text
+        )?;
         if let Some(h) = &self.hint {
             write!(f, " (hint: {h})")?;
         }
@@ -109,12 +113,53 @@ pub fn builtin_text(name: &str) -> Option<&'static str> {
 /// Syscall names that exist only on x86_64: a policy naming them still loads
 /// on other architectures (the names are skipped there).
 const X86_64_ONLY: &[&str] = &[
-    "open", "creat", "stat", "lstat", "access", "readlink", "unlink", "mkdir", "rmdir",
-    "rename", "link", "symlink", "chmod", "chown", "lchown", "mknod", "utime", "utimes",
-    "futimesat", "uselib", "poll", "select", "pipe", "dup2", "fork", "vfork", "epoll_wait",
-    "epoll_create", "inotify_init", "eventfd", "signalfd", "alarm", "pause", "time",
-    "getdents", "arch_prctl", "modify_ldt", "iopl", "ioperm", "getpgrp", "sysfs", "ustat",
-    "_sysctl", "epoll_ctl_old", "epoll_wait_old", "lookup_dcookie", "map_shadow_stack",
+    "open",
+    "creat",
+    "stat",
+    "lstat",
+    "access",
+    "readlink",
+    "unlink",
+    "mkdir",
+    "rmdir",
+    "rename",
+    "link",
+    "symlink",
+    "chmod",
+    "chown",
+    "lchown",
+    "mknod",
+    "utime",
+    "utimes",
+    "futimesat",
+    "uselib",
+    "poll",
+    "select",
+    "pipe",
+    "dup2",
+    "fork",
+    "vfork",
+    "epoll_wait",
+    "epoll_create",
+    "inotify_init",
+    "eventfd",
+    "signalfd",
+    "alarm",
+    "pause",
+    "time",
+    "getdents",
+    "arch_prctl",
+    "modify_ldt",
+    "iopl",
+    "ioperm",
+    "getpgrp",
+    "sysfs",
+    "ustat",
+    "_sysctl",
+    "epoll_ctl_old",
+    "epoll_wait_old",
+    "lookup_dcookie",
+    "map_shadow_stack",
 ];
 
 /// Symbolic constants usable in conditions (values for this architecture).
@@ -125,32 +170,138 @@ fn constant(name: &str) -> Option<u64> {
         };
     }
     const T: &[(&str, u64)] = table![
-        AF_UNSPEC, AF_UNIX, AF_LOCAL, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET,
-        SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC,
-        O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND,
-        O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_TMPFILE, O_PATH, O_SYNC, O_DSYNC,
-        O_DIRECT, O_NOATIME,
-        CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK,
-        CLONE_PARENT, CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS,
-        CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED, CLONE_UNTRACED,
-        CLONE_CHILD_SETTID, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-        CLONE_NEWPID, CLONE_NEWNET, CLONE_IO,
-        PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC,
-        MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_ANON, MAP_NORESERVE, MAP_STACK,
-        MAP_GROWSDOWN, MAP_POPULATE, MAP_FIXED_NOREPLACE, MAP_HUGETLB,
-        AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR,
-        F_OK, R_OK, W_OK, X_OK, SEEK_SET, SEEK_CUR, SEEK_END,
-        F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK,
-        F_SETLKW, FD_CLOEXEC,
-        SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD,
-        SIGUSR1, SIGUSR2,
-        PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_DUMPABLE,
-        PR_GET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_CAPBSET_READ, PR_SET_VMA,
-        PR_SET_TIMERSLACK, PR_GET_TIMERSLACK,
-        MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE,
-        MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK,
-        FUTEX_WAIT, FUTEX_WAKE, FUTEX_PRIVATE_FLAG,
-        TCGETS, TCSETS, TIOCGWINSZ, FIONREAD, FIOCLEX,
+        AF_UNSPEC,
+        AF_UNIX,
+        AF_LOCAL,
+        AF_INET,
+        AF_INET6,
+        AF_NETLINK,
+        AF_PACKET,
+        SOCK_STREAM,
+        SOCK_DGRAM,
+        SOCK_RAW,
+        SOCK_SEQPACKET,
+        SOCK_NONBLOCK,
+        SOCK_CLOEXEC,
+        O_RDONLY,
+        O_WRONLY,
+        O_RDWR,
+        O_ACCMODE,
+        O_CREAT,
+        O_EXCL,
+        O_NOCTTY,
+        O_TRUNC,
+        O_APPEND,
+        O_NONBLOCK,
+        O_DIRECTORY,
+        O_NOFOLLOW,
+        O_CLOEXEC,
+        O_TMPFILE,
+        O_PATH,
+        O_SYNC,
+        O_DSYNC,
+        O_DIRECT,
+        O_NOATIME,
+        CLONE_VM,
+        CLONE_FS,
+        CLONE_FILES,
+        CLONE_SIGHAND,
+        CLONE_PIDFD,
+        CLONE_PTRACE,
+        CLONE_VFORK,
+        CLONE_PARENT,
+        CLONE_THREAD,
+        CLONE_NEWNS,
+        CLONE_SYSVSEM,
+        CLONE_SETTLS,
+        CLONE_PARENT_SETTID,
+        CLONE_CHILD_CLEARTID,
+        CLONE_DETACHED,
+        CLONE_UNTRACED,
+        CLONE_CHILD_SETTID,
+        CLONE_NEWCGROUP,
+        CLONE_NEWUTS,
+        CLONE_NEWIPC,
+        CLONE_NEWUSER,
+        CLONE_NEWPID,
+        CLONE_NEWNET,
+        CLONE_IO,
+        PROT_NONE,
+        PROT_READ,
+        PROT_WRITE,
+        PROT_EXEC,
+        MAP_SHARED,
+        MAP_PRIVATE,
+        MAP_FIXED,
+        MAP_ANONYMOUS,
+        MAP_ANON,
+        MAP_NORESERVE,
+        MAP_STACK,
+        MAP_GROWSDOWN,
+        MAP_POPULATE,
+        MAP_FIXED_NOREPLACE,
+        MAP_HUGETLB,
+        AT_FDCWD,
+        AT_EMPTY_PATH,
+        AT_SYMLINK_NOFOLLOW,
+        AT_REMOVEDIR,
+        F_OK,
+        R_OK,
+        W_OK,
+        X_OK,
+        SEEK_SET,
+        SEEK_CUR,
+        SEEK_END,
+        F_DUPFD,
+        F_DUPFD_CLOEXEC,
+        F_GETFD,
+        F_SETFD,
+        F_GETFL,
+        F_SETFL,
+        F_GETLK,
+        F_SETLK,
+        F_SETLKW,
+        FD_CLOEXEC,
+        SIGHUP,
+        SIGINT,
+        SIGQUIT,
+        SIGKILL,
+        SIGSEGV,
+        SIGPIPE,
+        SIGALRM,
+        SIGTERM,
+        SIGCHLD,
+        SIGUSR1,
+        SIGUSR2,
+        PR_SET_NAME,
+        PR_GET_NAME,
+        PR_SET_NO_NEW_PRIVS,
+        PR_GET_NO_NEW_PRIVS,
+        PR_SET_DUMPABLE,
+        PR_GET_DUMPABLE,
+        PR_SET_PDEATHSIG,
+        PR_SET_SECCOMP,
+        PR_CAPBSET_READ,
+        PR_SET_VMA,
+        PR_SET_TIMERSLACK,
+        PR_GET_TIMERSLACK,
+        MADV_NORMAL,
+        MADV_RANDOM,
+        MADV_SEQUENTIAL,
+        MADV_WILLNEED,
+        MADV_DONTNEED,
+        MADV_FREE,
+        MADV_HUGEPAGE,
+        MADV_NOHUGEPAGE,
+        MADV_DONTFORK,
+        FUTEX_WAIT,
+        FUTEX_WAKE,
+        FUTEX_PRIVATE_FLAG,
+        TCGETS,
+        TCSETS,
+        TIOCGWINSZ,
+        FIONREAD,
+        FIOCLEX,
     ];
     #[cfg(target_arch = "x86_64")]
     const ARCH: &[(&str, u64)] = &[
@@ -163,7 +314,10 @@ fn constant(name: &str) -> Option<u64> {
     ];
     #[cfg(not(target_arch = "x86_64"))]
     const ARCH: &[(&str, u64)] = &[];
-    T.iter().chain(ARCH.iter()).find(|c| c.0 == name).map(|c| c.1)
+    T.iter()
+        .chain(ARCH.iter())
+        .find(|c| c.0 == name)
+        .map(|c| c.1)
 }
 
 /// Errno by name (`EACCES`) or number (1..=4095).
@@ -181,7 +335,10 @@ pub fn parse_errno(s: &str) -> Option<i32> {
 }
 
 fn is_errno_like(s: &str) -> bool {
-    s.len() > 1 && s.starts_with('E') && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    s.len() > 1
+        && s.starts_with('E')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         || s.chars().all(|c| c.is_ascii_digit()) && !s.is_empty()
 }
 
@@ -223,7 +380,11 @@ fn tokenize(line: &str) -> Result<(Vec<Tok>, usize), (usize, String)> {
             if !closed {
                 return Err((i, "unterminated quote".into()));
             }
-            toks.push(Tok { text: s, start: i, quoted: true });
+            toks.push(Tok {
+                text: s,
+                start: i,
+                quoted: true,
+            });
             continue;
         }
         let mut s = String::new();
@@ -234,7 +395,11 @@ fn tokenize(line: &str) -> Result<(Vec<Tok>, usize), (usize, String)> {
             s.push(c2);
             it.next();
         }
-        toks.push(Tok { text: s, start: i, quoted: false });
+        toks.push(Tok {
+            text: s,
+            start: i,
+            quoted: false,
+        });
     }
     Ok((toks, end))
 }
@@ -297,8 +462,17 @@ fn lex_cond(s: &str, base: usize) -> Result<Vec<(CTok, usize)>, (usize, String, 
         }
         // Not ASCII-operator or word: report the character.
         let ch: String = s[i..].chars().next().map(String::from).unwrap_or_default();
-        let hint = if ch == "=" { "compare with `==`" } else { "conditions look like `arg0 & MASK == VALUE`" };
-        return Err((base + i, ch.clone(), "unexpected character in condition".into(), hint.into()));
+        let hint = if ch == "=" {
+            "compare with `==`"
+        } else {
+            "conditions look like `arg0 & MASK == VALUE`"
+        };
+        return Err((
+            base + i,
+            ch.clone(),
+            "unexpected character in condition".into(),
+            hint.into(),
+        ));
     }
     Ok(out)
 }
@@ -343,7 +517,11 @@ enum Source<'a> {
 
 impl Parser {
     pub(crate) fn new(name: &str) -> Parser {
-        Parser { policy: Policy::empty(name), diags: Vec::new(), stack: Vec::new() }
+        Parser {
+            policy: Policy::empty(name),
+            diags: Vec::new(),
+            stack: Vec::new(),
+        }
     }
 
     pub(crate) fn finish(self) -> Result<Policy, PolicyError> {
@@ -355,7 +533,9 @@ impl Parser {
     }
 
     pub(crate) fn parse_file_text(&mut self, text: &str, file: &str) {
-        let id = std::fs::canonicalize(file).map(|p| p.display().to_string()).unwrap_or_else(|_| file.to_string());
+        let id = std::fs::canonicalize(file)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| file.to_string());
         self.stack.push(id);
         self.parse_text(text, file, Source::File(Path::new(file)));
         self.stack.pop();
@@ -368,9 +548,23 @@ impl Parser {
         self.stack.pop();
     }
 
-    fn diag(&mut self, file: &str, line: u32, linetext: &str, at: usize, text: &str, msg: impl Into<String>, hint: Option<String>) {
-        let col = linetext.get(..at).map(|p| p.chars().count()).unwrap_or(0) as u32 + 1;
-        self.diags.push(Diagnostic { file: file.to_string(), line, col, message: msg.into(), text: text.to_string(), hint });
+    fn diag(
+        &mut self,
+        cx: &Cx<'_>,
+        at: usize,
+        text: &str,
+        msg: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        let col = cx.raw.get(..at).map(|p| p.chars().count()).unwrap_or(0);
+        self.diags.push(Diagnostic {
+            file: cx.file.to_string(),
+            line: cx.line,
+            col: u32::try_from(col).unwrap_or(u32::MAX - 1) + 1,
+            message: msg.into(),
+            text: text.to_string(),
+            hint,
+        });
     }
 
     fn parse_text(&mut self, text: &str, file: &str, src: Source<'_>) {
@@ -380,14 +574,34 @@ impl Parser {
                 Ok(t) => t,
                 Err((at, msg)) => {
                     let t = raw.get(at..).unwrap_or("").to_string();
-                    self.diag(file, line, raw, at, &t, msg, Some("close the `\"`".into()));
+                    let origin = Origin {
+                        file: file.to_string(),
+                        line,
+                        text: raw.trim().to_string(),
+                    };
+                    let cx = Cx {
+                        file,
+                        line,
+                        raw,
+                        origin,
+                    };
+                    self.diag(&cx, at, &t, msg, Some("close the `\"`".into()));
                     continue;
                 }
             };
             let Some(first) = toks.first() else { continue };
             let stmt = raw.get(..end).unwrap_or(raw).trim();
-            let origin = Origin { file: file.to_string(), line, text: stmt.to_string() };
-            let cx = Cx { file, line, raw, origin };
+            let origin = Origin {
+                file: file.to_string(),
+                line,
+                text: stmt.to_string(),
+            };
+            let cx = Cx {
+                file,
+                line,
+                raw,
+                origin,
+            };
             match first.text.as_str() {
                 "include" => self.st_include(&cx, &toks, &src),
                 "default" => {
@@ -408,7 +622,15 @@ impl Parser {
                 "path" => self.st_path(&cx, &toks),
                 other => {
                     let known = [
-                        "include", "default", "jail", "limit", "allow", "deny", "kill", "log", "path",
+                        "include",
+                        "default",
+                        "jail",
+                        "limit",
+                        "allow",
+                        "deny",
+                        "kill",
+                        "log",
+                        "path",
                         "on-path-violation",
                     ];
                     let hint = match nearest(other, known.iter().copied()) {
@@ -416,7 +638,7 @@ impl Parser {
                         None => format!("statements: {}", known.join(", ")),
                     };
                     let t = first.text.clone();
-                    self.diag(file, line, raw, first.start, &t, "unknown statement", Some(hint));
+                    self.diag(&cx, first.start, &t, "unknown statement", Some(hint));
                 }
             }
         }
@@ -424,27 +646,61 @@ impl Parser {
 
     fn st_include(&mut self, cx: &Cx<'_>, toks: &[Tok], src: &Source<'_>) {
         let Some(arg) = toks.get(1) else {
-            self.diag(cx.file, cx.line, cx.raw, 0, cx.raw.trim(), "`include` needs a policy name or a path", Some("e.g. `include base` or `include \"./mine.policy\"`".into()));
+            self.diag(
+                cx,
+                0,
+                cx.raw.trim(),
+                "`include` needs a policy name or a path",
+                Some("e.g. `include base` or `include \"./mine.policy\"`".into()),
+            );
             return;
         };
         if let Some(extra) = toks.get(2) {
-            self.diag(cx.file, cx.line, cx.raw, extra.start, &extra.text, "unexpected text after include", Some("one include per line".into()));
+            self.diag(
+                cx,
+                extra.start,
+                &extra.text,
+                "unexpected text after include",
+                Some("one include per line".into()),
+            );
             return;
         }
         if self.stack.len() > MAX_INCLUDE_DEPTH {
-            self.diag(cx.file, cx.line, cx.raw, arg.start, &arg.text, format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"), Some("is there an include cycle through different spellings of a path?".into()));
+            self.diag(
+                cx,
+                arg.start,
+                &arg.text,
+                format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"),
+                Some("is there an include cycle through different spellings of a path?".into()),
+            );
             return;
         }
         let is_path = arg.quoted || arg.text.contains('/') || arg.text.ends_with(".policy");
         if !is_path {
             let Some(text) = builtin_text(&arg.text) else {
-                let hint = format!("shipped policies: {}; write a path like `./{}.policy` for a file", BUILTIN_NAMES.join(", "), arg.text);
-                self.diag(cx.file, cx.line, cx.raw, arg.start, &arg.text, "unknown shipped policy", Some(hint));
+                let hint = format!(
+                    "shipped policies: {}; write a path like `./{}.policy` for a file",
+                    BUILTIN_NAMES.join(", "),
+                    arg.text
+                );
+                self.diag(
+                    cx,
+                    arg.start,
+                    &arg.text,
+                    "unknown shipped policy",
+                    Some(hint),
+                );
                 return;
             };
             let label = format!("builtin:{}", arg.text);
             if self.stack.contains(&label) {
-                self.diag(cx.file, cx.line, cx.raw, arg.start, &arg.text, "include cycle", Some(format!("chain: {} -> {label}", self.stack.join(" -> "))));
+                self.diag(
+                    cx,
+                    arg.start,
+                    &arg.text,
+                    "include cycle",
+                    Some(format!("chain: {} -> {label}", self.stack.join(" -> "))),
+                );
                 return;
             }
             self.parse_builtin(&arg.text.clone(), text);
@@ -453,14 +709,32 @@ impl Parser {
         let dir = match src {
             Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
             Source::Builtin => {
-                self.diag(cx.file, cx.line, cx.raw, arg.start, &arg.text, "a shipped policy cannot include a file", None);
+                self.diag(
+                    cx,
+                    arg.start,
+                    &arg.text,
+                    "a shipped policy cannot include a file",
+                    None,
+                );
                 return;
             }
         };
-        let target = if Path::new(&arg.text).is_absolute() { PathBuf::from(&arg.text) } else { dir.join(&arg.text) };
-        let id = std::fs::canonicalize(&target).map(|p| p.display().to_string()).unwrap_or_else(|_| target.display().to_string());
+        let target = if Path::new(&arg.text).is_absolute() {
+            PathBuf::from(&arg.text)
+        } else {
+            dir.join(&arg.text)
+        };
+        let id = std::fs::canonicalize(&target)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| target.display().to_string());
         if self.stack.contains(&id) {
-            self.diag(cx.file, cx.line, cx.raw, arg.start, &arg.text, "include cycle", Some(format!("chain: {} -> {id}", self.stack.join(" -> "))));
+            self.diag(
+                cx,
+                arg.start,
+                &arg.text,
+                "include cycle",
+                Some(format!("chain: {} -> {id}", self.stack.join(" -> "))),
+            );
             return;
         }
         match std::fs::read_to_string(&target) {
@@ -472,7 +746,13 @@ impl Parser {
             }
             Err(e) => {
                 let msg = format!("cannot read included file {}: {e}", target.display());
-                self.diag(cx.file, cx.line, cx.raw, arg.start, &arg.text, msg, Some("paths are relative to the including file's directory".into()));
+                self.diag(
+                    cx,
+                    arg.start,
+                    &arg.text,
+                    msg,
+                    Some("paths are relative to the including file's directory".into()),
+                );
             }
         }
     }
@@ -480,9 +760,16 @@ impl Parser {
     /// `default ACTION`, `on-path-violation ACTION`; ACTION = allow | log |
     /// kill | deny [ERRNO].
     fn action_operand(&mut self, cx: &Cx<'_>, toks: &[Tok], what: &str) -> Option<Action> {
-        let hint = Some("one of: allow, log, kill, deny, deny ERRNO (e.g. `deny EACCES`)".to_string());
+        let hint =
+            Some("one of: allow, log, kill, deny, deny ERRNO (e.g. `deny EACCES`)".to_string());
         let Some(a) = toks.get(1) else {
-            self.diag(cx.file, cx.line, cx.raw, 0, cx.raw.trim(), format!("`{what}` needs an action"), hint);
+            self.diag(
+                cx,
+                0,
+                cx.raw.trim(),
+                format!("`{what}` needs an action"),
+                hint,
+            );
             return None;
         };
         let (action, used) = match a.text.as_str() {
@@ -494,18 +781,30 @@ impl Parser {
                 Some(e) => match parse_errno(&e.text) {
                     Some(n) => (Action::Deny(n), 3),
                     None => {
-                        self.diag(cx.file, cx.line, cx.raw, e.start, &e.text, "unknown errno", Some(errno_hint(&e.text)));
+                        self.diag(
+                            cx,
+                            e.start,
+                            &e.text,
+                            "unknown errno",
+                            Some(errno_hint(&e.text)),
+                        );
                         return None;
                     }
                 },
             },
             other => {
-                self.diag(cx.file, cx.line, cx.raw, a.start, other, "unknown action", hint);
+                self.diag(cx, a.start, other, "unknown action", hint);
                 return None;
             }
         };
         if let Some(x) = toks.get(used) {
-            self.diag(cx.file, cx.line, cx.raw, x.start, &x.text, format!("unexpected text after `{what}` action"), None);
+            self.diag(
+                cx,
+                x.start,
+                &x.text,
+                format!("unexpected text after `{what}` action"),
+                None,
+            );
             return None;
         }
         Some(action)
@@ -514,23 +813,43 @@ impl Parser {
     fn st_jail(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
         match (toks.get(1), toks.get(2)) {
             (Some(n), None) => self.policy.jail = Some(n.text.clone()),
-            (None, _) => self.diag(cx.file, cx.line, cx.raw, 0, cx.raw.trim(), "`jail` needs a profile name", None),
-            (_, Some(x)) => self.diag(cx.file, cx.line, cx.raw, x.start, &x.text, "unexpected text after jail name", None),
+            (None, _) => self.diag(cx, 0, cx.raw.trim(), "`jail` needs a profile name", None),
+            (_, Some(x)) => self.diag(
+                cx,
+                x.start,
+                &x.text,
+                "unexpected text after jail name",
+                None,
+            ),
         }
     }
 
     /// `limit KEY VALUE [KEY VALUE ...]`.
     fn st_limit(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
-        const KEYS: &[&str] = &["cpu", "memory", "mem", "clock", "nproc", "fsize", "nfile", "stack", "space", "core"];
+        const KEYS: &[&str] = &[
+            "cpu", "memory", "mem", "clock", "nproc", "fsize", "nfile", "stack", "space", "core",
+        ];
         let rest = toks.get(1..).unwrap_or(&[]);
         if rest.is_empty() {
-            self.diag(cx.file, cx.line, cx.raw, 0, cx.raw.trim(), "`limit` needs a name and a value", Some(format!("names: {}", KEYS.join(", "))));
+            self.diag(
+                cx,
+                0,
+                cx.raw.trim(),
+                "`limit` needs a name and a value",
+                Some(format!("names: {}", KEYS.join(", "))),
+            );
             return;
         }
         for pair in rest.chunks(2) {
             let k = &pair[0];
             let Some(v) = pair.get(1) else {
-                self.diag(cx.file, cx.line, cx.raw, k.start, &k.text, "limit without a value", Some("e.g. `limit cpu 2.5`".into()));
+                self.diag(
+                    cx,
+                    k.start,
+                    &k.text,
+                    "limit without a value",
+                    Some("e.g. `limit cpu 2.5`".into()),
+                );
                 return;
             };
             let lim = &mut self.policy.limits;
@@ -551,7 +870,7 @@ impl Parser {
                         Some(n) => format!("did you mean `{n}`? limits: {}", KEYS.join(", ")),
                         None => format!("limits: {}", KEYS.join(", ")),
                     };
-                    self.diag(cx.file, cx.line, cx.raw, k.start, &k.text, "unknown limit", Some(hint));
+                    self.diag(cx, k.start, &k.text, "unknown limit", Some(hint));
                     continue;
                 }
             };
@@ -561,7 +880,7 @@ impl Parser {
                 } else {
                     "a whole number (KiB for sizes, a count for nproc/nfile)"
                 };
-                self.diag(cx.file, cx.line, cx.raw, v.start, &v.text, "bad limit value", Some(hint.into()));
+                self.diag(cx, v.start, &v.text, "bad limit value", Some(hint.into()));
             }
         }
     }
@@ -581,7 +900,13 @@ impl Parser {
                         match parse_errno(&t.text) {
                             Some(n) => errno = n,
                             None => {
-                                self.diag(cx.file, cx.line, cx.raw, t.start, &t.text, "unknown errno", Some(errno_hint(&t.text)));
+                                self.diag(
+                                    cx,
+                                    t.start,
+                                    &t.text,
+                                    "unknown errno",
+                                    Some(errno_hint(&t.text)),
+                                );
                                 return;
                             }
                         }
@@ -592,10 +917,17 @@ impl Parser {
             }
         };
         let if_pos = toks.iter().position(|t| t.text == "if" && !t.quoted);
-        let name_toks = &toks[i.min(toks.len())..if_pos.unwrap_or(toks.len()).max(i.min(toks.len()))];
+        let name_toks =
+            &toks[i.min(toks.len())..if_pos.unwrap_or(toks.len()).max(i.min(toks.len()))];
         if name_toks.is_empty() {
             let at = toks.get(i).map(|t| t.start).unwrap_or(cx.raw.len());
-            self.diag(cx.file, cx.line, cx.raw, at, cx.raw.trim(), format!("`{kw}` needs system call names or @groups"), Some(format!("e.g. `{kw} read write @memory`")));
+            self.diag(
+                cx,
+                at,
+                cx.raw.trim(),
+                format!("`{kw}` needs system call names or @groups"),
+                Some(format!("e.g. `{kw} read write @memory`")),
+            );
             return;
         }
         let mut calls: Vec<Sysno> = Vec::new();
@@ -608,10 +940,12 @@ impl Parser {
                     None => {
                         let names = groups::group_names();
                         let hint = match nearest(g, names.iter().copied()) {
-                            Some(n) => format!("did you mean `@{n}`? known groups: @{}", names.join(", @")),
+                            Some(n) => {
+                                format!("did you mean `@{n}`? known groups: @{}", names.join(", @"))
+                            }
                             None => format!("known groups: @{}", names.join(", @")),
                         };
-                        self.diag(cx.file, cx.line, cx.raw, t.start, &t.text, "unknown group", Some(hint));
+                        self.diag(cx, t.start, &t.text, "unknown group", Some(hint));
                         bad = true;
                     }
                 }
@@ -622,10 +956,18 @@ impl Parser {
                 Err(()) if X86_64_ONLY.contains(&t.text.as_str()) => skipped_any = true,
                 Err(()) => {
                     let hint = match suggest_syscalls(&t.text) {
-                        s if s.is_empty() => "names as in `man 2 syscalls` for this architecture".to_string(),
-                        s => format!("did you mean {}?", s.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")),
+                        s if s.is_empty() => {
+                            "names as in `man 2 syscalls` for this architecture".to_string()
+                        }
+                        s => format!(
+                            "did you mean {}?",
+                            s.iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
                     };
-                    self.diag(cx.file, cx.line, cx.raw, t.start, &t.text, "unknown system call", Some(hint));
+                    self.diag(cx, t.start, &t.text, "unknown system call", Some(hint));
                     bad = true;
                 }
             }
@@ -636,7 +978,13 @@ impl Parser {
             let endb = tokenize(cx.raw).map(|(_, e)| e).unwrap_or(cx.raw.len());
             match start {
                 None => {
-                    self.diag(cx.file, cx.line, cx.raw, toks[p].start, "if", "`if` without a condition", Some("e.g. `if arg0 == AF_UNIX`".into()));
+                    self.diag(
+                        cx,
+                        toks[p].start,
+                        "if",
+                        "`if` without a condition",
+                        Some("e.g. `if arg0 == AF_UNIX`".into()),
+                    );
                     return;
                 }
                 Some(st) => {
@@ -656,14 +1004,19 @@ impl Parser {
         }
         calls.sort();
         calls.dedup();
-        self.policy.rules.push(Rule { syscalls: calls, action, conds, origin: cx.origin.clone() });
+        self.policy.rules.push(Rule {
+            syscalls: calls,
+            action,
+            conds,
+            origin: cx.origin.clone(),
+        });
     }
 
     fn parse_conds(&mut self, cx: &Cx<'_>, text: &str, base: usize) -> Option<Vec<Cond>> {
         let toks = match lex_cond(text, base) {
             Ok(t) => t,
             Err((at, t, msg, hint)) => {
-                self.diag(cx.file, cx.line, cx.raw, at, &t, msg, Some(hint));
+                self.diag(cx, at, &t, msg, Some(hint));
                 return None;
             }
         };
@@ -680,38 +1033,61 @@ impl Parser {
                 Some((CTok::Op("&&"), _)) => i += 1,
                 Some((t, at)) => {
                     let s = ctok_text(t);
-                    self.diag(cx.file, cx.line, cx.raw, *at, &s, "expected `&&` or end of line", Some("join conditions with `&&`".into()));
+                    self.diag(
+                        cx,
+                        *at,
+                        &s,
+                        "expected `&&` or end of line",
+                        Some("join conditions with `&&`".into()),
+                    );
                     return None;
                 }
             }
         }
         if conds.len() > MAX_CONDS {
-            self.diag(cx.file, cx.line, cx.raw, base, text, format!("more than {MAX_CONDS} conditions in one rule"), Some("split the rule".into()));
+            self.diag(
+                cx,
+                base,
+                text,
+                format!("more than {MAX_CONDS} conditions in one rule"),
+                Some("split the rule".into()),
+            );
             return None;
         }
         Some(conds)
     }
 
-    fn parse_one_cond(&mut self, cx: &Cx<'_>, toks: &[(CTok, usize)], i: &mut usize, end_at: usize) -> Option<Cond> {
-        let shape = Some("conditions look like `arg0 == AF_UNIX` or `arg0 & CLONE_THREAD != 0`".to_string());
+    fn parse_one_cond(
+        &mut self,
+        cx: &Cx<'_>,
+        toks: &[(CTok, usize)],
+        i: &mut usize,
+        end_at: usize,
+    ) -> Option<Cond> {
+        let shape = Some(
+            "conditions look like `arg0 == AF_UNIX` or `arg0 & CLONE_THREAD != 0`".to_string(),
+        );
         let arg = match toks.get(*i) {
             Some((CTok::Word(w), at)) => {
-                let n = w.strip_prefix("arg").and_then(|d| d.parse::<u8>().ok()).filter(|n| *n <= 5 && w.len() == 4);
+                let n = w
+                    .strip_prefix("arg")
+                    .and_then(|d| d.parse::<u8>().ok())
+                    .filter(|n| *n <= 5 && w.len() == 4);
                 match n {
                     Some(n) => n,
                     None => {
-                        self.diag(cx.file, cx.line, cx.raw, *at, w, "expected an argument `arg0`..`arg5`", shape);
+                        self.diag(cx, *at, w, "expected an argument `arg0`..`arg5`", shape);
                         return None;
                     }
                 }
             }
             Some((t, at)) => {
                 let s = ctok_text(t);
-                self.diag(cx.file, cx.line, cx.raw, *at, &s, "expected an argument `arg0`..`arg5`", shape);
+                self.diag(cx, *at, &s, "expected an argument `arg0`..`arg5`", shape);
                 return None;
             }
             None => {
-                self.diag(cx.file, cx.line, cx.raw, end_at, "", "condition missing", shape);
+                self.diag(cx, end_at, "", "condition missing", shape);
                 return None;
             }
         };
@@ -730,27 +1106,56 @@ impl Parser {
                 ">" => CmpOp::Gt,
                 ">=" => CmpOp::Ge,
                 other => {
-                    self.diag(cx.file, cx.line, cx.raw, *at, other, "expected a comparison", Some("one of == != < <= > >=".into()));
+                    self.diag(
+                        cx,
+                        *at,
+                        other,
+                        "expected a comparison",
+                        Some("one of == != < <= > >=".into()),
+                    );
                     return None;
                 }
             },
             Some((t, at)) => {
                 let s = ctok_text(t);
-                self.diag(cx.file, cx.line, cx.raw, *at, &s, "expected a comparison", Some("one of == != < <= > >=".into()));
+                self.diag(
+                    cx,
+                    *at,
+                    &s,
+                    "expected a comparison",
+                    Some("one of == != < <= > >=".into()),
+                );
                 return None;
             }
             None => {
-                self.diag(cx.file, cx.line, cx.raw, end_at, "", "expected a comparison", Some("one of == != < <= > >=".into()));
+                self.diag(
+                    cx,
+                    end_at,
+                    "",
+                    "expected a comparison",
+                    Some("one of == != < <= > >=".into()),
+                );
                 return None;
             }
         };
         *i += 1;
         let value = self.parse_value(cx, toks, i, end_at)?;
-        Some(Cond { arg, mask, op, value })
+        Some(Cond {
+            arg,
+            mask,
+            op,
+            value,
+        })
     }
 
     /// `ATOM ('|' ATOM)*`, ATOM = number or symbolic constant.
-    fn parse_value(&mut self, cx: &Cx<'_>, toks: &[(CTok, usize)], i: &mut usize, end_at: usize) -> Option<u64> {
+    fn parse_value(
+        &mut self,
+        cx: &Cx<'_>,
+        toks: &[(CTok, usize)],
+        i: &mut usize,
+        end_at: usize,
+    ) -> Option<u64> {
         let mut v = 0u64;
         loop {
             match toks.get(*i) {
@@ -759,23 +1164,27 @@ impl Parser {
                     match x {
                         Some(x) => v |= x,
                         None => {
-                            let hint = if w.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-') {
+                            let hint = if w
+                                .chars()
+                                .next()
+                                .is_some_and(|c| c.is_ascii_digit() || c == '-')
+                            {
                                 "decimal or 0x hex, fitting 64 bits".to_string()
                             } else {
                                 "symbolic constants: AF_*, SOCK_*, O_*, CLONE_*, PROT_*, MAP_*, AT_*, F_*, PR_*, MADV_*, FUTEX_*, SIG*; or a number".to_string()
                             };
-                            self.diag(cx.file, cx.line, cx.raw, *at, w, "unknown value", Some(hint));
+                            self.diag(cx, *at, w, "unknown value", Some(hint));
                             return None;
                         }
                     }
                 }
                 Some((t, at)) => {
                     let s = ctok_text(t);
-                    self.diag(cx.file, cx.line, cx.raw, *at, &s, "expected a number or constant", None);
+                    self.diag(cx, *at, &s, "expected a number or constant", None);
                     return None;
                 }
                 None => {
-                    self.diag(cx.file, cx.line, cx.raw, end_at, "", "expected a number or constant", None);
+                    self.diag(cx, end_at, "", "expected a number or constant", None);
                     return None;
                 }
             }
@@ -789,9 +1198,10 @@ impl Parser {
 
     /// `path OPS PATTERN [PATTERN ...]`, OPS = op[,op...].
     fn st_path(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
-        let hint = Some("e.g. `path read,stat /usr/lib/**`; ops: read, write, exec, stat".to_string());
+        let hint =
+            Some("e.g. `path read,stat /usr/lib/**`; ops: read, write, exec, stat".to_string());
         let Some(opt) = toks.get(1) else {
-            self.diag(cx.file, cx.line, cx.raw, 0, cx.raw.trim(), "`path` needs ops and a pattern", hint);
+            self.diag(cx, 0, cx.raw.trim(), "`path` needs ops and a pattern", hint);
             return;
         };
         let mut ops = Vec::new();
@@ -803,20 +1213,30 @@ impl Parser {
                     }
                 }
                 None => {
-                    self.diag(cx.file, cx.line, cx.raw, opt.start, &opt.text, format!("unknown path op `{o}`"), hint);
+                    self.diag(
+                        cx,
+                        opt.start,
+                        &opt.text,
+                        format!("unknown path op `{o}`"),
+                        hint,
+                    );
                     return;
                 }
             }
         }
         let pats = toks.get(2..).unwrap_or(&[]);
         if pats.is_empty() {
-            self.diag(cx.file, cx.line, cx.raw, opt.start, &opt.text, "`path` needs a pattern", hint);
+            self.diag(cx, opt.start, &opt.text, "`path` needs a pattern", hint);
             return;
         }
         for p in pats {
             match PathPattern::parse(&p.text) {
-                Ok(pattern) => self.policy.path_rules.push(PathRule { ops: ops.clone(), pattern, origin: cx.origin.clone() }),
-                Err((msg, h)) => self.diag(cx.file, cx.line, cx.raw, p.start, &p.text, msg, Some(h)),
+                Ok(pattern) => self.policy.path_rules.push(PathRule {
+                    ops: ops.clone(),
+                    pattern,
+                    origin: cx.origin.clone(),
+                }),
+                Err((msg, h)) => self.diag(cx, p.start, &p.text, msg, Some(h)),
             }
         }
     }
@@ -837,7 +1257,9 @@ fn ctok_text(t: &CTok) -> String {
 }
 
 fn errno_hint(s: &str) -> String {
-    let names: Vec<&'static str> = (1..134).filter_map(|n| syscalls::Errno::new(n).name()).collect();
+    let names: Vec<&'static str> = (1..134)
+        .filter_map(|n| syscalls::Errno::new(n).name())
+        .collect();
     match nearest(s, names.iter().copied()) {
         Some(n) => format!("did you mean `{n}`? an errno name like EACCES, or a number 1..4095"),
         None => "an errno name like EACCES, or a number 1..4095".into(),
@@ -856,7 +1278,8 @@ fn nearest<'a>(s: &str, cands: impl Iterator<Item = &'a str>) -> Option<&'a str>
             best = Some((d, c));
         }
     }
-    best.filter(|(d, c)| *d <= 2.max(c.len() / 3)).map(|(_, c)| c)
+    best.filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .map(|(_, c)| c)
 }
 
 /// Up to three syscall names near `s`.
@@ -915,11 +1338,18 @@ mod tests {
         let e = errs("allow read opne\n");
         assert_eq!(e.len(), 1);
         let s = e[0].to_string();
-        assert!(s.starts_with("t.policy:1:12: unknown system call: `opne`"), "{s}");
+        assert!(
+            s.starts_with("t.policy:1:12: unknown system call: `opne`"),
+            "{s}"
+        );
         #[cfg(target_arch = "x86_64")]
         assert!(s.contains("`open`"), "{s}");
         let e = errs("allow @mem\n");
-        assert!(e[0].to_string().contains("did you mean `@memory`"), "{}", e[0]);
+        assert!(
+            e[0].to_string().contains("did you mean `@memory`"),
+            "{}",
+            e[0]
+        );
         assert!(e[0].to_string().contains("known groups: @"), "{}", e[0]);
     }
 
@@ -933,12 +1363,26 @@ mod tests {
     #[test]
     fn policy_parser_conditions() {
         let mut p = Parser::new("t");
-        p.parse_file_text("allow socket if arg0==AF_UNIX&&arg1 & SOCK_CLOEXEC|SOCK_NONBLOCK != 0x0\n", "t");
+        p.parse_file_text(
+            "allow socket if arg0==AF_UNIX&&arg1 & SOCK_CLOEXEC|SOCK_NONBLOCK != 0x0\n",
+            "t",
+        );
         let pol = p.finish().unwrap();
         let c = &pol.rules[0].conds;
         assert_eq!(c.len(), 2);
-        assert_eq!(c[0], Cond { arg: 0, mask: None, op: CmpOp::Eq, value: 1 });
-        assert_eq!(c[1].mask, Some((libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as u64));
+        assert_eq!(
+            c[0],
+            Cond {
+                arg: 0,
+                mask: None,
+                op: CmpOp::Eq,
+                value: 1
+            }
+        );
+        assert_eq!(
+            c[1].mask,
+            Some((libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as u64)
+        );
         assert!(!errs("allow socket if arg0 = 1").is_empty());
         assert!(!errs("allow socket if arg0 == 1 || arg0 == 2").is_empty());
         assert!(!errs("allow socket if").is_empty());
@@ -950,7 +1394,10 @@ mod tests {
     #[test]
     fn policy_parser_never_panics_on_junk() {
         // A cheap deterministic fuzz: random bytes from a statement-ish alphabet.
-        let alphabet: Vec<char> = "allow deny kill log path if arg0 == != & && | < > # \" @ . / * ** EACCES 0x -1 \n\t é".chars().collect();
+        let alphabet: Vec<char> =
+            "allow deny kill log path if arg0 == != & && | < > # \" @ . / * ** EACCES 0x -1 \n\t é"
+                .chars()
+                .collect();
         let mut x: u64 = 0x9e3779b97f4a7c15;
         for _ in 0..3000 {
             let mut s = String::new();

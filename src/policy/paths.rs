@@ -68,7 +68,11 @@ pub fn open_flags_op(flags: u64) -> PathOp {
 }
 
 const fn fixed(path_arg: usize, dirfd_arg: Option<usize>, op: PathOp) -> PathArg {
-    PathArg { path_arg, dirfd_arg, op: PathOpSpec::Fixed(op) }
+    PathArg {
+        path_arg,
+        dirfd_arg,
+        op: PathOpSpec::Fixed(op),
+    }
 }
 
 use PathOp::{Exec, Read, Stat, Write};
@@ -88,9 +92,21 @@ const SYMLINKAT_W: &[PathArg] = &[fixed(2, Some(1), Write)];
 #[cfg(target_arch = "x86_64")]
 const SYMLINK_W: &[PathArg] = &[fixed(1, None, Write)];
 #[cfg(target_arch = "x86_64")]
-const OPEN: &[PathArg] = &[PathArg { path_arg: 0, dirfd_arg: None, op: PathOpSpec::FromOpenFlags { flags_arg: 1 } }];
-const OPENAT: &[PathArg] = &[PathArg { path_arg: 1, dirfd_arg: Some(0), op: PathOpSpec::FromOpenFlags { flags_arg: 2 } }];
-const OPENAT2: &[PathArg] = &[PathArg { path_arg: 1, dirfd_arg: Some(0), op: PathOpSpec::FromOpenHow { how_arg: 2 } }];
+const OPEN: &[PathArg] = &[PathArg {
+    path_arg: 0,
+    dirfd_arg: None,
+    op: PathOpSpec::FromOpenFlags { flags_arg: 1 },
+}];
+const OPENAT: &[PathArg] = &[PathArg {
+    path_arg: 1,
+    dirfd_arg: Some(0),
+    op: PathOpSpec::FromOpenFlags { flags_arg: 2 },
+}];
+const OPENAT2: &[PathArg] = &[PathArg {
+    path_arg: 1,
+    dirfd_arg: Some(0),
+    op: PathOpSpec::FromOpenHow { how_arg: 2 },
+}];
 
 /// The path arguments of a system call; empty for calls without paths.
 ///
@@ -176,7 +192,8 @@ impl PathPattern {
         } else {
             return Err((
                 "path pattern must start with `/` or `./`".into(),
-                "use an absolute pattern like `/usr/lib/**`, or `./**` for the working directory".into(),
+                "use an absolute pattern like `/usr/lib/**`, or `./**` for the working directory"
+                    .into(),
             ));
         };
         let mut comps: Vec<String> = Vec::new();
@@ -209,7 +226,12 @@ impl PathPattern {
                 "use `*` inside a component, e.g. `/usr/lib/python3*/**`".into(),
             ));
         }
-        Ok(PathPattern { raw: raw.to_string(), relative, components: comps, kind })
+        Ok(PathPattern {
+            raw: raw.to_string(),
+            relative,
+            components: comps,
+            kind,
+        })
     }
 
     /// `/**`: matches every absolute path.
@@ -221,16 +243,24 @@ impl PathPattern {
     /// The path is normalised lexically first (`.` and empty components
     /// dropped, `..` applied); a path that is not absolute never matches.
     pub fn matches(&self, path: &Path, cwd: &Path) -> bool {
-        let Some(p) = normalize(path) else { return false };
+        let Some(p) = normalize(path) else {
+            return false;
+        };
         let mut base: Vec<Vec<u8>> = Vec::new();
         if self.relative {
-            let Some(c) = normalize(cwd) else { return false };
+            let Some(c) = normalize(cwd) else {
+                return false;
+            };
             base.extend(c.into_iter().map(|s| s.as_bytes().to_vec()));
         }
         base.extend(self.components.iter().map(|s| s.as_bytes().to_vec()));
         // Base components of relative patterns came from cwd literally: match
         // them exactly, the pattern's own with globs.
-        let lit = if self.relative { base.len() - self.components.len() } else { 0 };
+        let lit = if self.relative {
+            base.len() - self.components.len()
+        } else {
+            0
+        };
         let comp_ok = |i: usize, got: &OsStr| -> bool {
             match base.get(i) {
                 Some(want) if i < lit => want.as_slice() == got.as_bytes(),
@@ -318,7 +348,9 @@ mod tests {
     use super::*;
 
     fn m(pat: &str, path: &str) -> bool {
-        PathPattern::parse(pat).map(|p| p.matches(Path::new(path), Path::new("/home/run"))).unwrap_or(false)
+        PathPattern::parse(pat)
+            .map(|p| p.matches(Path::new(path), Path::new("/home/run")))
+            .unwrap_or(false)
     }
 
     #[test]
@@ -332,7 +364,10 @@ mod tests {
         assert!(m("/usr/**", "/usr"));
         assert!(m("/usr/**", "/usr/lib/x/y.so"));
         assert!(!m("/usr/**", "/usrx/lib"));
-        assert!(m("/usr/lib/python3*/**", "/usr/lib/python3.11/json/__init__.py"));
+        assert!(m(
+            "/usr/lib/python3*/**",
+            "/usr/lib/python3.11/json/__init__.py"
+        ));
         assert!(!m("/usr/lib/python3*/**", "/usr/lib/python2.7/x"));
         assert!(m("/**", "/anything/at/all"));
         assert!(m("./**", "/home/run/out.txt"));
@@ -347,10 +382,22 @@ mod tests {
         assert!(PathPattern::parse("usr/lib").is_err());
         assert!(PathPattern::parse("/usr/**/lib").is_err());
         assert!(PathPattern::parse("/usr/../etc").is_err());
-        assert_eq!(proc_self_alias(Path::new("/proc/42/mountinfo"), 42, 43), Path::new("/proc/self/mountinfo"));
-        assert_eq!(proc_self_alias(Path::new("/proc/43/fd/1"), 42, 43), Path::new("/proc/self/fd/1"));
-        assert_eq!(proc_self_alias(Path::new("/proc/1/mem"), 42, 43), Path::new("/proc/1/mem"));
-        assert_eq!(proc_self_alias(Path::new("/etc/42"), 42, 43), Path::new("/etc/42"));
+        assert_eq!(
+            proc_self_alias(Path::new("/proc/42/mountinfo"), 42, 43),
+            Path::new("/proc/self/mountinfo")
+        );
+        assert_eq!(
+            proc_self_alias(Path::new("/proc/43/fd/1"), 42, 43),
+            Path::new("/proc/self/fd/1")
+        );
+        assert_eq!(
+            proc_self_alias(Path::new("/proc/1/mem"), 42, 43),
+            Path::new("/proc/1/mem")
+        );
+        assert_eq!(
+            proc_self_alias(Path::new("/etc/42"), 42, 43),
+            Path::new("/etc/42")
+        );
     }
 
     #[test]
@@ -364,7 +411,10 @@ mod tests {
     #[test]
     fn policy_paths_open_flags() {
         assert_eq!(open_flags_op(libc::O_RDONLY as u64), PathOp::Read);
-        assert_eq!(open_flags_op((libc::O_RDONLY | libc::O_CLOEXEC) as u64), PathOp::Read);
+        assert_eq!(
+            open_flags_op((libc::O_RDONLY | libc::O_CLOEXEC) as u64),
+            PathOp::Read
+        );
         assert_eq!(open_flags_op(libc::O_WRONLY as u64), PathOp::Write);
         assert_eq!(open_flags_op(libc::O_RDWR as u64), PathOp::Write);
         assert_eq!(open_flags_op(libc::O_CREAT as u64), PathOp::Write);
