@@ -238,7 +238,7 @@ impl Policy {
                 };
                 let _ = writeln!(
                     o,
-                    "  {:<18} {:<14} {:<40} {}",
+                    "  {:<18} {:<20} {:<40} {}",
                     s.name(),
                     format!(
                         "{}{}",
@@ -252,7 +252,7 @@ impl Policy {
             if eff.first().is_some_and(|r| !r.conds.is_empty()) {
                 let _ = writeln!(
                     o,
-                    "  {:<18} {:<14} {:<40} default",
+                    "  {:<18} {:<20} {:<40} default",
                     s.name(),
                     format!("{} (else)", self.default),
                     self.describe(s, self.default)
@@ -261,7 +261,7 @@ impl Policy {
         }
         let _ = writeln!(
             o,
-            "  {:<18} {:<14} {}",
+            "  {:<18} {:<20} {}",
             "(all others)",
             self.default.to_string(),
             self.describe(Sysno::getpid, self.default)

@@ -77,6 +77,7 @@ const fn fixed(path_arg: usize, dirfd_arg: Option<usize>, op: PathOp) -> PathArg
 
 use PathOp::{Exec, Read, Stat, Write};
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const P0_R: &[PathArg] = &[fixed(0, None, Read)];
 const P0_W: &[PathArg] = &[fixed(0, None, Write)];
 const P0_X: &[PathArg] = &[fixed(0, None, Exec)];
@@ -84,6 +85,7 @@ const P0_S: &[PathArg] = &[fixed(0, None, Stat)];
 const AT1_W: &[PathArg] = &[fixed(1, Some(0), Write)];
 const AT1_S: &[PathArg] = &[fixed(1, Some(0), Stat)];
 const AT1_X: &[PathArg] = &[fixed(1, Some(0), Exec)];
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const TWO_W: &[PathArg] = &[fixed(0, None, Write), fixed(1, None, Write)];
 const TWO_AT_W: &[PathArg] = &[fixed(1, Some(0), Write), fixed(3, Some(2), Write)];
 /// symlinkat(target, newdirfd, linkpath): only the link's own path is
