@@ -59,8 +59,11 @@ impl PathArg {
 /// O_CREAT, O_TRUNC or O_APPEND (or O_TMPFILE) is set; read otherwise.
 pub fn open_flags_op(flags: u64) -> PathOp {
     let f = flags as u32 as i32; // the kernel uses the low 32 bits
-    let write_bits = libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND | libc::O_TMPFILE;
-    if f & libc::O_ACCMODE != libc::O_RDONLY || f & write_bits != 0 {
+                                 // O_TMPFILE contains O_DIRECTORY's bit: test it as a whole, or every
+                                 // directory open would count as a write.
+    let write_bits = libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND;
+    let tmpfile = f & libc::O_TMPFILE == libc::O_TMPFILE;
+    if f & libc::O_ACCMODE != libc::O_RDONLY || f & write_bits != 0 || tmpfile {
         PathOp::Write
     } else {
         PathOp::Read
@@ -76,6 +79,16 @@ const fn fixed(path_arg: usize, dirfd_arg: Option<usize>, op: PathOp) -> PathArg
 }
 
 use PathOp::{Exec, Read, Stat, Write};
+
+#[test]
+fn directory_opens_are_reads() {
+    let dir = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NONBLOCK) as u64;
+    assert_eq!(open_flags_op(dir), PathOp::Read);
+    assert_eq!(
+        open_flags_op((libc::O_TMPFILE | libc::O_RDWR) as u64),
+        PathOp::Write
+    );
+}
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const P0_R: &[PathArg] = &[fixed(0, None, Read)];

@@ -61,8 +61,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
     // The guard kills the run's uid if the supervisor dies before the end.
-    let (guard, guard_pipe) =
-        sys::spawn_guard(uid).map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
+    let (guard, guard_pipe) = sys::spawn_guard(uid)
+        .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
     let guard = Guard {
         pid: guard,
         pipe: Some(guard_pipe),
