@@ -497,3 +497,69 @@ fn python3_runs_under_its_policy() {
     ]);
     assert_eq!(code(&r), "RF", "{r}");
 }
+
+/// Compiles a Java class in a fresh 0777 directory (None without a JDK).
+fn java_class(dir: &Path, src: &str) -> Option<()> {
+    std::fs::write(dir.join("Main.java"), src).ok()?;
+    let st = Command::new("javac")
+        .arg("Main.java")
+        .current_dir(dir)
+        .status()
+        .ok()?;
+    assert!(st.success(), "javac failed");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("Main.class"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .ok()?;
+    Some(())
+}
+
+const JAVA: &str = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java";
+
+#[test]
+fn java_runs_under_its_policy_and_sockets_are_stopped() {
+    assert!(
+        Path::new(JAVA).exists(),
+        "{JAVA} is missing: .ci/run installs openjdk-17-jdk-headless"
+    );
+    let d = workdir();
+    let sum = "import java.util.*;\npublic class Main { public static void main(String[] a) { Scanner s = new Scanner(System.in); long t = 0; while (s.hasNextLong()) t += s.nextLong(); System.out.println(t); } }\n";
+    java_class(d.path(), sum).expect("javac");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
+        .args([
+            "--policy",
+            "java",
+            "--exec_dir",
+            d.path().to_str().unwrap(),
+            "--exec",
+            JAVA,
+            "Main",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"1 2 3\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("OK\n"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "6\n");
+
+    let net = "public class Main { public static void main(String[] a) throws Exception { new java.net.Socket(\"127.0.0.1\", 9); } }\n";
+    java_class(d.path(), net).expect("javac");
+    let (_, r, _) = run_json(&[
+        "--policy",
+        "java",
+        "--exec_dir",
+        d.path().to_str().unwrap(),
+        "--exec",
+        JAVA,
+        "Main",
+    ]);
+    assert_eq!(code(&r), "RF", "{r}");
+    assert_eq!(r["verdict"]["syscall"], "socket");
+}
