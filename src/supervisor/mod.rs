@@ -167,6 +167,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
 
+    let waiter = match sys::Waiter::new(&stop_signals) {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            sys::kill_pid(child);
+            reap_all(child);
+            return Err(SandboxError::sys("signalfd/eventfd", e));
+        }
+    };
     let shared = Shared::new(child);
     let watch = Watch {
         shared: Arc::clone(&shared),
@@ -175,7 +183,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         wall_limit: cfg.limits.clock,
         mem_limit_kib: cfg.limits.memory_kib,
         scan_uid: (!paranoid && cfg.limits.nproc > 0).then_some(uid),
-        stop_signals,
+        waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
         .name("watchdog".into())
@@ -203,6 +211,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     drain(&mut outcome, &shared, guard_pid);
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
+    waiter.wake();
     let _ = dog.join();
 
     // A setup failure in paranoid mode shows up only now.
