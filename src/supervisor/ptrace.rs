@@ -131,11 +131,16 @@ impl Tracer<'_> {
         let event = (status >> 16) & 0xffff;
         if !self.tracees.contains_key(&pid) {
             // Its creation event has not arrived yet (any order is possible).
+            // Classify it now, while it is stopped and its /proc entry
+            // exists: a thread reaped before its creation event would
+            // otherwise count as a process, and wait4 reports a thread's
+            // whole group's CPU time (a false TLE for thread churn).
             self.early.insert(pid);
             self.tracees.insert(
                 pid,
                 Tracee {
                     fresh: true,
+                    thread: tgid_of(pid).is_some_and(|g| g != pid),
                     ..Default::default()
                 },
             );
@@ -203,7 +208,10 @@ impl Tracer<'_> {
     }
 
     fn on_new(&mut self, child: Pid, maybe_thread: bool) {
-        let thread = maybe_thread && tgid_of(child).is_some_and(|g| g != child);
+        let known = self.tracees.get(&child).is_some_and(|t| t.thread);
+        // A thread that is already gone has no /proc entry: keep what its
+        // attach stop showed.
+        let thread = maybe_thread && tgid_of(child).map_or(known, |g| g != child);
         let early = self.early.remove(&child);
         let t = self.tracees.entry(child).or_insert_with(|| Tracee {
             fresh: true,
