@@ -97,6 +97,9 @@ pub fn child_main(plan: &ChildPlan) -> ! {
 
     // The supervisor blocks its stop signals; the program starts with none blocked.
     sys::unblock_all_signals();
+    // Ignored signals survive exec: give the program the default actions
+    // (the supervisor's runtime ignores SIGPIPE).
+    sys::default_all_signals();
     // Its own process group, so terminal signals to the caller's group do not
     // reach it and it cannot be confused with the supervisor's group.
     step(Step::ProcessGroup, child::setpgid_self());

@@ -380,6 +380,21 @@ pub fn unblock_all_signals() {
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
 }
 
+/// Restores the default action of every signal. Ignored signals survive
+/// exec, and the Rust runtime ignores SIGPIPE: without this a program
+/// writing to a closed pipe would get EPIPE instead of dying by SIGPIPE as
+/// it would natively. Async-signal-safe (called in the child after fork).
+pub fn default_all_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL is always a valid disposition; errors (signals the
+        // C library reserves) are harmless and ignored.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+}
+
 /// Reads the whole of a small /proc file into `buf` without allocating a
 /// new buffer each time. Returns the bytes read.
 pub fn read_small(path: &CString, buf: &mut [u8]) -> Option<usize> {
