@@ -423,14 +423,15 @@ fn lex_cond(s: &str, base: usize) -> Result<Vec<(CTok, usize)>, (usize, String, 
             i += 1;
             continue;
         }
-        let two = if i + 1 < b.len() { &s[i..i + 2] } else { "" };
+        // Bytes, not a str slice: the next character may be multi-byte.
+        let two: &[u8] = if i + 1 < b.len() { &b[i..i + 2] } else { b"" };
         let op: Option<(&'static str, usize)> = match two {
-            "==" => Some(("==", 2)),
-            "!=" => Some(("!=", 2)),
-            "<=" => Some(("<=", 2)),
-            ">=" => Some((">=", 2)),
-            "&&" => Some(("&&", 2)),
-            "||" => {
+            b"==" => Some(("==", 2)),
+            b"!=" => Some(("!=", 2)),
+            b"<=" => Some(("<=", 2)),
+            b">=" => Some((">=", 2)),
+            b"&&" => Some(("&&", 2)),
+            b"||" => {
                 return Err((
                     base + i,
                     "||".into(),
@@ -1316,6 +1317,11 @@ mod tests {
         assert!(t[1].quoted);
         assert_eq!(end, 23);
         assert!(tokenize("include \"x").is_err());
+        // A multi-byte character right after an operator's first byte.
+        let e = Policy::parse("default kill\nallow ioctl if arg1 =\u{e9}= 1\n", "u.policy")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("u.policy:2:"), "{e}");
     }
 
     #[test]
