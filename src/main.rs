@@ -2,7 +2,12 @@
 //! the report, pick the exit status.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use safeexec::policy::Policy;
+use safeexec::Limits;
 
 use safeexec::cli::{self, Command, PolicyCmd, ReportFormat};
 use safeexec::error::{SandboxError, EXIT_INTERNAL, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE};
@@ -56,16 +61,23 @@ fn real_main() -> i32 {
             "missing --exec PROGRAM [ARGS...] (it must come last)".into(),
         ));
     };
-    let mut cfg = match a.to_config(program, args, None) {
+    let policy = match (&a.policy, a.paranoid) {
+        (Some(name), _) => match load_policy(name) {
+            Ok(p) => Some(p),
+            Err(e) => return fail(&e),
+        },
+        (None, true) => match load_policy("default") {
+            Ok(p) => Some(p),
+            Err(e) => return fail(&e),
+        },
+        (None, false) => None,
+    };
+    let limits = policy.as_ref().map(policy_limits);
+    let mut cfg = match a.to_config(program, args, limits.as_ref()) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    if a.policy.is_some() || a.paranoid {
-        return fail(&SandboxError::Policy(
-            "paranoid mode is not available in this build yet".into(),
-        ));
-    }
-    cfg.policy = None;
+    cfg.policy = policy;
 
     // The report file is opened before the run, so a bad path fails early.
     let mut usage = match &a.usage {
@@ -111,8 +123,59 @@ fn real_main() -> i32 {
     }
 }
 
-fn policy_command(_cmd: &PolicyCmd) -> i32 {
-    fail(&SandboxError::Policy(
-        "policy files are not available in this build yet".into(),
-    ))
+/// A policy by path, or by shipped name when no such file exists.
+fn load_policy(name: &str) -> Result<Policy, SandboxError> {
+    let path = Path::new(name);
+    let looks_like_path = name.contains('/') || name.ends_with(".policy");
+    if !looks_like_path || !path.exists() {
+        if let Some(p) = Policy::builtin(name) {
+            return p.map_err(|e| SandboxError::Policy(e.to_string()));
+        }
+    }
+    Policy::load(path).map_err(|e| SandboxError::Policy(e.to_string()))
+}
+
+/// The policy's limits over the classic defaults.
+fn policy_limits(p: &Policy) -> Limits {
+    let l = p.limits();
+    let d = Limits::default();
+    let secs = |v: Option<f64>, d: Duration| v.map(Duration::from_secs_f64).unwrap_or(d);
+    Limits {
+        cpu: secs(l.cpu, d.cpu),
+        memory_kib: l.memory.unwrap_or(d.memory_kib),
+        space_kib: l.space.unwrap_or(d.space_kib),
+        clock: secs(l.clock, d.clock),
+        nproc: l.nproc.unwrap_or(d.nproc),
+        fsize_kib: l.fsize.unwrap_or(d.fsize_kib),
+        nfile: l.nfile.unwrap_or(d.nfile),
+        stack_kib: l.stack.unwrap_or(d.stack_kib),
+        core_kib: l.core.unwrap_or(d.core_kib),
+    }
+}
+
+fn policy_command(cmd: &PolicyCmd) -> i32 {
+    let result = match cmd {
+        PolicyCmd::Check { file } => load_policy(file).and_then(|p| {
+            let n = p
+                .compile()
+                .map_err(|e| SandboxError::Policy(e.to_string()))?
+                .len();
+            Ok(format!(
+                "{file}: ok (policy {}, {} rules, filter of {n} instructions)\n",
+                p.name(),
+                p.rules().len()
+            ))
+        }),
+        PolicyCmd::Show { file } => load_policy(file).map(|p| p.show()),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
 }

@@ -132,6 +132,9 @@ pub struct Report {
     pub denied_calls: u64,
     pub logged_calls: u64,
     pub mode: String,
+    /// The run's unique uid and its gid.
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Report {
@@ -174,6 +177,8 @@ mod tests {
             denied_calls: 0,
             logged_calls: 0,
             mode: "classic".into(),
+            uid: 10_001,
+            gid: 10_001,
         }
     }
 

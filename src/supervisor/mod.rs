@@ -60,6 +60,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
+    // The guard kills the run's uid if the supervisor dies before the end.
+    let (guard, guard_pipe) = sys::spawn_guard(uid)
+        .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
+    let guard = Guard {
+        pid: guard,
+        pipe: Some(guard_pipe),
+    };
+
     if let Some(dir) = &cfg.chroot_dir {
         check_dir("chroot directory", dir)?;
     } else if let Some(dir) = &cfg.exec_dir {
@@ -191,7 +199,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     // The run is over when its first process is: nothing of it may remain.
     let _ = sys::kill_uid(uid);
     shared.kill_all();
-    drain(&mut outcome, &shared);
+    let guard_pid = guard.finish();
+    drain(&mut outcome, &shared, guard_pid);
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
     let _ = dog.join();
@@ -211,14 +220,44 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(cfg, &outcome, &shared, wall, paranoid))
+    Ok(build_report(
+        cfg,
+        &outcome,
+        &shared,
+        wall,
+        paranoid,
+        (uid, gid),
+    ))
+}
+
+/// The guard process (see [`sys::spawn_guard`]); dropping it ends it.
+struct Guard {
+    pid: Pid,
+    pipe: Option<OwnedFd>,
+}
+
+impl Guard {
+    /// Lets the guard make its last sweep; returns its pid (to be reaped).
+    fn finish(mut self) -> Pid {
+        self.pipe.take();
+        self.pid
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.pipe.take().is_some() {
+            sys::wait_pid(self.pid);
+        }
+    }
 }
 
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
+            Ok(Some(w)) if w.pid == guard => {}
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
@@ -323,6 +362,7 @@ fn build_report(
     shared: &Shared,
     wall: Duration,
     paranoid: bool,
+    (uid, gid): (u32, u32),
 ) -> Report {
     let l = &cfg.limits;
     let cpu = o.reaped.cpu();
@@ -402,6 +442,8 @@ fn build_report(
         denied_calls: o.denied,
         logged_calls: o.logged,
         mode: if paranoid { "paranoid" } else { "classic" }.into(),
+        uid,
+        gid,
     }
 }
 

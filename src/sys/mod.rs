@@ -424,3 +424,61 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 pub fn last_os_error() -> io::Error {
     io::Error::last_os_error()
 }
+
+/// Starts the guard: a root process that outlives a killed supervisor and
+/// then SIGKILLs every process of `uid` (the run's unique uid). It waits for
+/// EOF on a pipe whose write end the supervisor keeps: EOF comes when the
+/// supervisor closes it at the end of the run, or when the supervisor dies
+/// however it dies (SIGKILL included). Returns the guard's pid and the
+/// write end. Its real uid is set to 0 so the caller cannot kill it.
+pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
+    let (r, w) = pipe()?;
+    let rfd = r.as_raw_fd();
+    match fork()? {
+        Fork::Child => {
+            // SAFETY: async-signal-safe calls only, then _exit.
+            unsafe {
+                let mut all: libc::sigset_t = std::mem::zeroed();
+                libc::sigfillset(&mut all);
+                libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+                libc::setsid();
+                libc::setresuid(0, 0, 0);
+                if libc::dup2(rfd, 0) < 0 {
+                    libc::_exit(1);
+                }
+                libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+                let mut b = 0u8;
+                loop {
+                    let n = libc::read(0, &mut b as *mut u8 as *mut libc::c_void, 1);
+                    if n == 0 || (n < 0 && Errno::last() != Errno::EINTR) {
+                        break;
+                    }
+                }
+                if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
+                    libc::_exit(2);
+                }
+                for _ in 0..3 {
+                    libc::kill(-1, libc::SIGKILL);
+                }
+                libc::_exit(0);
+            }
+        }
+        Fork::Parent(pid) => {
+            drop(r);
+            Ok((pid, w))
+        }
+    }
+}
+
+/// Waits for one specific child (the guard), ignoring EINTR.
+pub fn wait_pid(pid: Pid) {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::__WALL) };
+        if r < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        break;
+    }
+}
