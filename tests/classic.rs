@@ -526,11 +526,10 @@ fn program_runs_under_the_unique_uid() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(m.uid(), r.run_uid());
     assert_eq!(m.gid(), r.run_uid());
-    // The JSON report does not carry the uid (yet); when it does, check it.
+    // The JSON report names the same uid and gid.
     let j = json(&r);
-    if let Some(u) = j.get("uid") {
-        assert_eq!(u.as_u64(), Some(r.run_uid() as u64));
-    }
+    assert_eq!(j["uid"].as_u64(), Some(r.run_uid() as u64), "{j}");
+    assert_eq!(j["gid"].as_u64(), Some(r.run_uid() as u64), "{j}");
 }
 
 #[test]

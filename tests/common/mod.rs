@@ -112,7 +112,7 @@ fn build_victim(name: &str) -> PathBuf {
         SEQ.fetch_add(1, Ordering::SeqCst)
     ));
     let res = Command::new("gcc")
-        .args(["-O2", "-static", "-Wall", "-o"])
+        .args(["-O2", "-static", "-pthread", "-Wall", "-o"])
         .arg(&tmp)
         .arg(&src)
         .output();
