@@ -60,6 +60,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
+    // The guard kills the run's uid if the supervisor dies before the end.
+    let (guard, guard_pipe) = sys::spawn_guard(uid)
+        .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
+    let guard = Guard {
+        pid: guard,
+        pipe: Some(guard_pipe),
+    };
+
     if let Some(dir) = &cfg.chroot_dir {
         check_dir("chroot directory", dir)?;
     } else if let Some(dir) = &cfg.exec_dir {
@@ -195,6 +203,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
 
+    let waiter = match sys::Waiter::new(&stop_signals) {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            sys::kill_pid(child);
+            reap_all(child);
+            return Err(SandboxError::sys("signalfd/eventfd", e));
+        }
+    };
     let shared = Shared::new(child);
     let watch = Watch {
         shared: Arc::clone(&shared),
@@ -204,7 +220,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         mem_limit_kib: cfg.limits.memory_kib,
         // With an init the program is not our child: find it by its uid.
         scan_uid: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(uid),
-        stop_signals,
+        waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
         .name("watchdog".into())
@@ -231,7 +247,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     if let Some(cg) = &cgroup {
         cg.kill_all();
     }
-    drain(&mut outcome, &shared);
+    let guard_pid = guard.finish();
+    drain(&mut outcome, &shared, guard_pid);
     // With an init, the program's own wait status came over the pipe.
     if let Some(rec) = read_setup_error(status_r) {
         if rec.len() >= 8 {
@@ -249,6 +266,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     });
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
+    waiter.wake();
     let _ = dog.join();
 
     // A setup failure in paranoid mode shows up only now.
@@ -371,11 +389,34 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
     })
 }
 
+/// The guard process (see [`sys::spawn_guard`]); dropping it ends it.
+struct Guard {
+    pid: Pid,
+    pipe: Option<OwnedFd>,
+}
+
+impl Guard {
+    /// Lets the guard make its last sweep; returns its pid (to be reaped).
+    fn finish(mut self) -> Pid {
+        self.pipe.take();
+        self.pid
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.pipe.take().is_some() {
+            sys::wait_pid(self.pid);
+        }
+    }
+}
+
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
+            Ok(Some(w)) if w.pid == guard => {}
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
