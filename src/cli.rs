@@ -45,6 +45,14 @@ pub enum PolicyCmd {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetArg {
+    /// A new network namespace: nothing is reachable.
+    None,
+    /// The host's network.
+    Host,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     /// The classic 4-line report.
     Classic,
@@ -121,6 +129,30 @@ pub struct RunArgs {
     /// Paranoid mode with the shipped default policy
     #[arg(long)]
     pub paranoid: bool,
+    /// The program's network: none (a new empty network namespace) or host
+    #[arg(long, value_enum, default_value_t = NetArg::None)]
+    pub net: NetArg,
+    /// PID, IPC and UTS namespaces and a fresh /proc (the default when root)
+    #[arg(long, overrides_with = "no_ns")]
+    pub ns: bool,
+    /// No PID, IPC or UTS namespace, no fresh /proc
+    #[arg(long = "no-ns", overrides_with = "ns")]
+    pub no_ns: bool,
+    /// A jail root built from read-only binds for a runtime: c, python3, java
+    #[arg(long, value_name = "PROFILE")]
+    pub jail: Option<String>,
+    /// Bind SRC read-only into the jail (at DST, default the same path)
+    #[arg(long = "ro-bind", value_name = "SRC[:DST]")]
+    pub ro_bind: Vec<String>,
+    /// Bind SRC writable into the jail (at DST, default the same path)
+    #[arg(long = "bind", value_name = "SRC[:DST]")]
+    pub bind: Vec<String>,
+    /// A fresh writable tmpfs at DST in the jail
+    #[arg(long = "tmpfs", value_name = "DST")]
+    pub tmpfs: Vec<PathBuf>,
+    /// No per-run cgroup: accounting from wait4 and /proc only
+    #[arg(long = "no-cgroup")]
+    pub no_cgroup: bool,
     /// Debug logging of each setup step (RUST_LOG works too)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -214,6 +246,23 @@ impl RunArgs {
         c.chroot_dir = self.chroot_dir.clone();
         c.exec_dir = self.exec_dir.clone();
         c.error_file = self.error.clone();
+        c.isolation = crate::isolate::IsolationConfig {
+            net: match self.net {
+                NetArg::None => crate::isolate::Net::None,
+                NetArg::Host => crate::isolate::Net::Host,
+            },
+            namespaces: !self.no_ns,
+            jail: self.jail.clone(),
+            binds: self
+                .ro_bind
+                .iter()
+                .map(|b| crate::isolate::Bind::parse(b, false))
+                .chain(self.bind.iter().map(|b| crate::isolate::Bind::parse(b, true)))
+                .collect::<Result<_, _>>()
+                .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?,
+            tmpfs: self.tmpfs.clone(),
+            cgroups: !self.no_cgroup,
+        };
         if let Some(list) = &self.env_vars {
             c.env = parse_env(list)?;
         }

@@ -24,6 +24,7 @@ pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod isolate;
 pub mod jail;
 pub mod measure;
 pub mod policy;
