@@ -257,7 +257,11 @@ impl RunArgs {
                 .ro_bind
                 .iter()
                 .map(|b| crate::isolate::Bind::parse(b, false))
-                .chain(self.bind.iter().map(|b| crate::isolate::Bind::parse(b, true)))
+                .chain(
+                    self.bind
+                        .iter()
+                        .map(|b| crate::isolate::Bind::parse(b, true)),
+                )
                 .collect::<Result<_, _>>()
                 .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?,
             tmpfs: self.tmpfs.clone(),

@@ -168,11 +168,16 @@ impl RunConfig {
             }
         }
         if iso.has_jail() && self.chroot_dir.is_some() {
-            return bad("--chroot_dir cannot be combined with --jail, --bind, --ro-bind or --tmpfs".into());
+            return bad(
+                "--chroot_dir cannot be combined with --jail, --bind, --ro-bind or --tmpfs".into(),
+            );
         }
         for t in &iso.tmpfs {
             if !t.is_absolute() || t.components().any(|c| c.as_os_str() == "..") {
-                return bad(format!("--tmpfs {}: needs an absolute path without `..`", t.display()));
+                return bad(format!(
+                    "--tmpfs {}: needs an absolute path without `..`",
+                    t.display()
+                ));
             }
         }
         Ok(())

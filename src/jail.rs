@@ -133,7 +133,13 @@ fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
                 fstype,
                 flags,
                 data,
-            } => ns::mount(src.as_deref(), dst, fstype.as_deref(), *flags, data.as_deref()),
+            } => ns::mount(
+                src.as_deref(),
+                dst,
+                fstype.as_deref(),
+                *flags,
+                data.as_deref(),
+            ),
             MountOp::PivotRoot { new_root, put_old } => ns::pivot_root(new_root, put_old),
             MountOp::Chdir(d) => child::chdir(d),
             MountOp::Detach(d) => ns::umount_detach(d),
@@ -196,7 +202,11 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     // Die with the supervisor (set again after setuid, which clears it).
     step(Step::ParentDeath, child::parent_death_signal(libc::SIGKILL));
     // As the init of a new PID namespace our parent is outside it: getppid() is 0.
-    let expected_parent = if plan.ns.has_init() { 0 } else { plan.supervisor };
+    let expected_parent = if plan.ns.has_init() {
+        0
+    } else {
+        plan.supervisor
+    };
     if child::getppid() != expected_parent {
         child::exit(127);
     }

@@ -66,7 +66,9 @@ fn safeexec(args: &[&str]) -> (Output, u32) {
 
 fn json(o: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&o.stderr);
-    let start = text.find('{').unwrap_or_else(|| panic!("no report: {text}"));
+    let start = text
+        .find('{')
+        .unwrap_or_else(|| panic!("no report: {text}"));
     serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
@@ -82,7 +84,15 @@ fn connects(net: &str) -> bool {
     let port = l.local_addr().unwrap().port().to_string();
     let v = victim("iso_connect");
     let (out, _) = safeexec(&[
-        "--net", net, "--nproc", "0", "--report", "json", "--exec", v.to_str().unwrap(), &port,
+        "--net",
+        net,
+        "--nproc",
+        "0",
+        "--report",
+        "json",
+        "--exec",
+        v.to_str().unwrap(),
+        &port,
     ]);
     // Bounded accept: the victim has finished; a connection is queued or not.
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -154,7 +164,8 @@ fn kill_all_reaches_nothing_outside() {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("iso-{name}-{}", std::process::id()));
+    let d =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("iso-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -170,11 +181,24 @@ fn jail_writes_only_the_working_directory() {
     let v = victim("iso_write");
     let inside = dir.join("ok.txt");
     let (out, _) = safeexec(&[
-        "--jail", "c", "--exec_dir", dir.to_str().unwrap(), "--exec", v.to_str().unwrap(),
-        "/etc/evil", "/usr/evil", "/evil", "/tmp/evil", inside.to_str().unwrap(),
+        "--jail",
+        "c",
+        "--exec_dir",
+        dir.to_str().unwrap(),
+        "--exec",
+        v.to_str().unwrap(),
+        "/etc/evil",
+        "/usr/evil",
+        "/evil",
+        "/tmp/evil",
+        inside.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.trim(), format!("created {}", inside.display()), "{out:?}");
+    assert_eq!(
+        stdout.trim(),
+        format!("created {}", inside.display()),
+        "{out:?}"
+    );
     assert!(inside.exists());
     assert!(!Path::new("/evil").exists() && !Path::new("/etc/evil").exists());
     let _ = std::fs::remove_dir_all(&dir);
@@ -186,10 +210,21 @@ fn jail_python3_runs() {
         return;
     }
     let dir = scratch("py");
-    std::fs::write(dir.join("sol.py"), "import os\nprint(sorted(os.listdir('/dev')))\n").unwrap();
+    std::fs::write(
+        dir.join("sol.py"),
+        "import os\nprint(sorted(os.listdir('/dev')))\n",
+    )
+    .unwrap();
     let (out, _) = safeexec(&[
-        "--jail", "python3", "--mem", "200000", "--exec_dir", dir.to_str().unwrap(),
-        "--exec", "/usr/bin/python3", "sol.py",
+        "--jail",
+        "python3",
+        "--mem",
+        "200000",
+        "--exec_dir",
+        dir.to_str().unwrap(),
+        "--exec",
+        "/usr/bin/python3",
+        "sol.py",
     ]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -205,7 +240,11 @@ fn cgroup_dirs(pid: u32) -> Vec<PathBuf> {
     let mut v = Vec::new();
     for line in text.lines() {
         let mut f = line.splitn(3, ':');
-        let (_, ctls, path) = (f.next().unwrap(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+        let (_, ctls, path) = (
+            f.next().unwrap(),
+            f.next().unwrap_or(""),
+            f.next().unwrap_or(""),
+        );
         for ctl in ["memory", "pids", "cpuacct"] {
             if ctls.split(',').any(|c| c == ctl) {
                 v.push(
@@ -228,14 +267,27 @@ fn cgroup_peak_counts_the_whole_tree() {
     }
     let v = victim("iso_hog");
     let (out, pid) = safeexec(&[
-        "--mem", "400000", "--nproc", "1", "--report", "json", "--exec", v.to_str().unwrap(),
+        "--mem",
+        "400000",
+        "--nproc",
+        "1",
+        "--report",
+        "json",
+        "--exec",
+        v.to_str().unwrap(),
     ]);
     let r = json(&out);
     assert_eq!(r["verdict"]["code"], "OK", "{out:?}");
-    assert!(r["sources"]["memory"].as_str().unwrap().contains("cgroup"), "{r}");
+    assert!(
+        r["sources"]["memory"].as_str().unwrap().contains("cgroup"),
+        "{r}"
+    );
     let kib = r["memory_kib"].as_u64().unwrap();
     let truth = 80 * 1024;
-    assert!(kib >= truth && kib <= truth * 105 / 100, "tree peak {kib} KiB, truth {truth} KiB + small");
+    assert!(
+        kib >= truth && kib <= truth * 105 / 100,
+        "tree peak {kib} KiB, truth {truth} KiB + small"
+    );
     for d in cgroup_dirs(pid) {
         assert!(!d.exists(), "{} left behind", d.display());
     }

@@ -64,7 +64,10 @@ fn v2_root() -> Option<PathBuf> {
 fn parents() -> Option<(Version, Vec<(&'static str, PathBuf)>)> {
     if let Some(root) = v2_root() {
         let own = own_path("")?;
-        return Some((Version::V2, vec![("unified", root.join(own).join("safeexec"))]));
+        return Some((
+            Version::V2,
+            vec![("unified", root.join(own).join("safeexec"))],
+        ));
     }
     let mut v = Vec::new();
     for ctl in V1 {
@@ -83,7 +86,11 @@ fn write(dir: &Path, file: &str, val: &str) -> std::io::Result<()> {
 }
 
 fn read_u64(dir: &Path, file: &str) -> Option<u64> {
-    std::fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(dir.join(file))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Kills every process listed in `dir` until it is empty (bounded).
@@ -91,7 +98,10 @@ fn kill_members(dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        let pids: Vec<i32> = procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
         if pids.is_empty() || Instant::now() > deadline {
             return;
         }
@@ -118,9 +128,13 @@ fn remove(dir: &Path) {
 
 /// Removes `run-<pid>` directories whose supervisor is gone.
 pub fn remove_stale() {
-    let Some((_, parents)) = parents() else { return };
+    let Some((_, parents)) = parents() else {
+        return;
+    };
     for (_, parent) in parents {
-        let Ok(rd) = std::fs::read_dir(&parent) else { continue };
+        let Ok(rd) = std::fs::read_dir(&parent) else {
+            continue;
+        };
         for e in rd.flatten() {
             let name = e.file_name();
             let Some(pid) = name
@@ -227,7 +241,9 @@ impl RunCgroup {
     /// CPU of the whole tree.
     pub fn cpu(&self) -> Option<Duration> {
         match self.version {
-            Version::V1 => read_u64(self.dir("cpuacct")?, "cpuacct.usage").map(Duration::from_nanos),
+            Version::V1 => {
+                read_u64(self.dir("cpuacct")?, "cpuacct.usage").map(Duration::from_nanos)
+            }
             Version::V2 => {
                 let s = std::fs::read_to_string(self.dir("unified")?.join("cpu.stat")).ok()?;
                 let us = s
@@ -243,24 +259,33 @@ impl RunCgroup {
 
     /// Whether the memory limit was hit (the kernel refused or OOM-killed).
     pub fn hit_memory_limit(&self) -> bool {
-        let Some(d) = self.dir("memory") else { return false };
+        let Some(d) = self.dir("memory") else {
+            return false;
+        };
         match self.version {
             Version::V1 => read_u64(d, "memory.failcnt").is_some_and(|n| n > 0),
             Version::V2 => std::fs::read_to_string(d.join("memory.events"))
                 .ok()
                 .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("max ").and_then(|v| v.trim().parse::<u64>().ok()))
+                    s.lines().find_map(|l| {
+                        l.strip_prefix("max ")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                    })
                 })
                 .is_some_and(|n| n > 0),
         }
     }
 
-    /// Kills every process of the run.
+    /// Sends SIGKILL to every process of the run, without waiting: killed
+    /// tracees stay members until the supervisor reaps them, so waiting for
+    /// an empty cgroup here would only wait out the deadline. Drop waits.
     pub fn kill_all(&self) {
         for (_, d) in &self.dirs {
             let _ = write(d, "cgroup.kill", "1");
-            kill_members(d);
+            let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            for p in procs.lines().filter_map(|l| l.trim().parse().ok()) {
+                crate::sys::kill_pid(nix::unistd::Pid::from_raw(p));
+            }
         }
     }
 

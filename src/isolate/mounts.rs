@@ -23,7 +23,10 @@ const NOSUID_NODEV: libc::c_ulong = libc::MS_NOSUID | libc::MS_NODEV;
 pub enum MountOp {
     Mkdir(CString),
     Touch(CString),
-    Symlink { target: CString, path: CString },
+    Symlink {
+        target: CString,
+        path: CString,
+    },
     Mount {
         src: Option<CString>,
         dst: CString,
@@ -31,7 +34,10 @@ pub enum MountOp {
         flags: libc::c_ulong,
         data: Option<CString>,
     },
-    PivotRoot { new_root: CString, put_old: CString },
+    PivotRoot {
+        new_root: CString,
+        put_old: CString,
+    },
     Chdir(CString),
     Detach(CString),
     Hostname(CString),
@@ -87,7 +93,8 @@ impl MountPlan {
     ) -> Result<(), String> {
         let desc = format!(
             "mount({}, {}, {}, {:#x}, {})",
-            src.map(|s| s.display().to_string()).unwrap_or("NULL".into()),
+            src.map(|s| s.display().to_string())
+                .unwrap_or("NULL".into()),
             dst.display(),
             fstype.unwrap_or("NULL"),
             flags,
@@ -112,7 +119,10 @@ impl MountPlan {
         for c in p.components() {
             if let Component::Normal(n) = c {
                 cur.push(n);
-                self.push(MountOp::Mkdir(cs(&cur)?), format!("mkdir({})", cur.display()));
+                self.push(
+                    MountOp::Mkdir(cs(&cur)?),
+                    format!("mkdir({})", cur.display()),
+                );
             }
         }
         Ok(())
@@ -176,23 +186,27 @@ impl MountPlan {
                 format!("symlink({} -> {})", p.display(), target.display()),
             );
         }
-        let devices = ["null", "zero", "full", "random", "urandom"]
-            .map(|d| Bind {
-                src: PathBuf::from("/dev").join(d),
-                dst: PathBuf::from("/dev").join(d),
-                writable: true,
-            });
+        let devices = ["null", "zero", "full", "random", "urandom"].map(|d| Bind {
+            src: PathBuf::from("/dev").join(d),
+            dst: PathBuf::from("/dev").join(d),
+            writable: true,
+        });
         for b in spec.binds.iter().chain(devices.iter()) {
             let dst = under("/newroot", &b.dst);
             let src = under("/oldroot", &b.src);
-            let is_dir = std::fs::metadata(&b.src).map(|md| md.is_dir()).unwrap_or(false);
+            let is_dir = std::fs::metadata(&b.src)
+                .map(|md| md.is_dir())
+                .unwrap_or(false);
             if is_dir {
                 m.mkdir_p("/newroot", &b.dst)?;
             } else {
                 if let Some(parent) = b.dst.parent() {
                     m.mkdir_p("/newroot", parent)?;
                 }
-                m.push(MountOp::Touch(cs(&dst)?), format!("create {}", dst.display()));
+                m.push(
+                    MountOp::Touch(cs(&dst)?),
+                    format!("create {}", dst.display()),
+                );
             }
             m.mount(Some(&src), &dst, None, MS_BIND | MS_REC, None)?;
             let mut flags = MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID;
@@ -232,7 +246,10 @@ impl MountPlan {
             None,
         )?;
         // Enter the jail; the scaffolding with the old root goes away.
-        m.push(MountOp::Chdir(cs(Path::new("/newroot"))?), "chdir(/newroot)".into());
+        m.push(
+            MountOp::Chdir(cs(Path::new("/newroot"))?),
+            "chdir(/newroot)".into(),
+        );
         m.push(
             MountOp::PivotRoot {
                 new_root: cs(Path::new("."))?,
@@ -240,7 +257,10 @@ impl MountPlan {
             },
             "pivot_root(., .)".into(),
         );
-        m.push(MountOp::Detach(cs(Path::new("."))?), "umount2(old root, MNT_DETACH)".into());
+        m.push(
+            MountOp::Detach(cs(Path::new("."))?),
+            "umount2(old root, MNT_DETACH)".into(),
+        );
         m.push(MountOp::Chdir(cs(Path::new("/"))?), "chdir(/)".into());
         Ok(m)
     }

@@ -349,13 +349,22 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
                 path: d.clone(),
                 source,
             })?;
-            binds.push(Bind { src: d.clone(), dst: d.clone(), writable: true });
+            binds.push(Bind {
+                src: d.clone(),
+                dst: d.clone(),
+                writable: true,
+            });
             d
         }
         None => {
-            let d = std::env::current_dir().map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
+            let d = std::env::current_dir()
+                .map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
             if d != std::path::Path::new("/") {
-                binds.push(Bind { src: d.clone(), dst: d.clone(), writable: false });
+                binds.push(Bind {
+                    src: d.clone(),
+                    dst: d.clone(),
+                    writable: false,
+                });
             }
             if !d.starts_with("/tmp") && !tmpfs.iter().any(|t| t == std::path::Path::new("/tmp")) {
                 tmpfs.push("/tmp".into());
@@ -372,13 +381,20 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
     };
     let mut all: Vec<Bind> = binds.clone();
     all.extend(iso.binds.iter().cloned());
-    if let Some(real) = std::fs::canonicalize(&prog).ok().filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst)) {
+    if let Some(real) = std::fs::canonicalize(&prog)
+        .ok()
+        .filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst))
+    {
         let add = match jail.as_deref() {
             Some("python3") | Some("java") => profiles::program_prefix(&prog, &all).unwrap_or(real),
             _ => real,
         };
         log::debug!("jail: binding the program's {} read-only", add.display());
-        binds.push(Bind { src: add.clone(), dst: add, writable: false });
+        binds.push(Bind {
+            src: add.clone(),
+            dst: add,
+            writable: false,
+        });
     }
     let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
     log::debug!("jail: {spec:?}");
@@ -601,14 +617,19 @@ fn build_report(
         limits: l.clone(),
         sources: Sources {
             memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
-                format!("{}: the run's cgroup peak (whole tree, page cache included)", t.source)
+                format!(
+                    "{}: the run's cgroup peak (whole tree, page cache included)",
+                    t.source
+                )
             } else if o.max_hwm_kib > 0 {
                 "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
             } else {
                 "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
             },
             cpu: match (tree_cpu, &tree) {
-                (Some(_), Some(t)) => format!("{}: the run's cgroup CPU usage (whole tree)", t.source),
+                (Some(_), Some(t)) => {
+                    format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
+                }
                 _ => "wait4 rusage of every reaped process".into(),
             },
         },
