@@ -21,6 +21,7 @@ use crate::jail::{self, ChildPlan, PlanDescription};
 use crate::measure::Reaped;
 use crate::report::{Report, Restricted, Sources, TimeKind, Verdict};
 use crate::sys::{self, Fork};
+use crate::trace::{Event, TraceWriter};
 
 mod classic;
 pub mod paths;
@@ -48,7 +49,19 @@ pub(crate) struct Outcome {
 
 /// Runs the program as `cfg` says and reports what happened.
 pub fn run(cfg: &RunConfig) -> Result<Report> {
+    run_traced(cfg, None)
+}
+
+/// [`run`], recording the run's system calls and process events in `trace`
+/// (which needs a policy: paranoid mode). A trace that cannot be written
+/// ends the run with an Internal Error naming the cause.
+pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Result<Report> {
     cfg.validate()?;
+    if trace.is_some() && cfg.policy.is_none() {
+        return Err(SandboxError::Usage(
+            "a trace needs paranoid mode (a policy)".into(),
+        ));
+    }
     if !sys::is_root() {
         return Err(SandboxError::NotRoot {
             euid: nix::unistd::geteuid().as_raw(),
@@ -77,7 +90,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
 
     let paranoid = cfg.policy.is_some();
     let seccomp = match &cfg.policy {
-        Some(p) => Some(ptrace::filter_for(p)?),
+        Some(p) => Some(ptrace::filter_for(p, trace.as_ref().map(|t| t.level))?),
         None => None,
     };
     let (err_r, err_w) = sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?;
@@ -133,6 +146,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     sys::set_child_subreaper()
         .map_err(|e| SandboxError::sys("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
     let start = Instant::now();
+    if let Some(t) = trace.as_deref_mut() {
+        t.set_start(start);
+    }
     let child = match sys::fork().map_err(|e| SandboxError::sys("fork", e))? {
         Fork::Child => jail::child_main(&plan),
         Fork::Parent(pid) => pid,
@@ -183,7 +199,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
 
     let mut outcome = if let Some(policy) = &cfg.policy {
-        ptrace::trace_loop(child, policy, &shared, cfg)
+        ptrace::trace_loop(child, policy, &shared, cfg, trace.as_deref_mut())
     } else {
         classic::wait_loop(child, &shared)
     };
@@ -211,14 +227,31 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(
-        cfg,
-        &outcome,
-        &shared,
-        wall,
-        paranoid,
-        (uid, gid),
-    ))
+    let mut report = build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid));
+    if let Some(t) = trace {
+        if let Err(message) = write_verdict(t, &report) {
+            report.verdict = Verdict::IE { message };
+            report.status = report.verdict.to_string();
+        }
+    }
+    Ok(report)
+}
+
+/// The trace's last record: the report's fields; then everything is flushed.
+fn write_verdict(t: &mut TraceWriter, report: &Report) -> std::result::Result<(), String> {
+    if let Some(e) = t.error() {
+        return Err(e.to_string());
+    }
+    let fields = match serde_json::to_value(report) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let ev = Event::Verdict {
+        t_us: t.now_us(),
+        report: fields,
+    };
+    t.write(&ev)?;
+    t.flush()
 }
 
 /// Reaps what is left after the kill, until no child remains.
