@@ -55,7 +55,7 @@ pub enum PolicyCmd {
     /// Write a policy that allows what one run needed and nothing else:
     /// from a trace (--from TRACE), or by running the program with a full
     /// trace under the audit policy (limits and options, then --exec
-    /// PROGRAM ARGS... last).
+    /// PROGRAM ARGS... last; --trace FILE keeps the learning run's trace).
     Learn(LearnArgs),
 }
 
@@ -67,9 +67,6 @@ pub struct LearnArgs {
     /// Write the policy to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Keep the trace of the learning run in FILE
-    #[arg(long, value_name = "FILE")]
-    pub trace: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -189,14 +189,22 @@ fn learn_command(l: &cli::LearnArgs, program: Option<(std::ffi::OsString, Vec<st
         }
         (Some(t), None) => (t.clone(), false),
         (None, Some((program, args))) => {
-            let (path, temporary) = match &l.trace {
+            let (path, temporary) = match &l.run.trace {
                 Some(p) => (p.clone(), false),
                 None => (
                     std::env::temp_dir().join(format!("safeexec-learn-{}.trace", std::process::id())),
                     true,
                 ),
             };
+            // The policy goes to stdout: the program's stdout goes to stderr.
+            let saved = match l.output {
+                None => safeexec::sys::stdout_to_stderr(),
+                Some(_) => None,
+            };
             let r = execute(&l.run, program, args, Some((path.clone(), TraceLevel::All)), false);
+            if let Some(fd) = saved {
+                safeexec::sys::restore_stdout(fd);
+            }
             match r {
                 Ok(r) if r.verdict.is_internal() => {
                     if temporary {

@@ -59,8 +59,10 @@ impl PathArg {
 /// O_CREAT, O_TRUNC or O_APPEND (or O_TMPFILE) is set; read otherwise.
 pub fn open_flags_op(flags: u64) -> PathOp {
     let f = flags as u32 as i32; // the kernel uses the low 32 bits
-    let write_bits = libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND | libc::O_TMPFILE;
-    if f & libc::O_ACCMODE != libc::O_RDONLY || f & write_bits != 0 {
+    let write_bits = libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND;
+    // O_TMPFILE includes the O_DIRECTORY bit: test all of its bits.
+    let tmpfile = f & libc::O_TMPFILE == libc::O_TMPFILE;
+    if f & libc::O_ACCMODE != libc::O_RDONLY || f & write_bits != 0 || tmpfile {
         PathOp::Write
     } else {
         PathOp::Read

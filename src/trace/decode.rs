@@ -153,7 +153,8 @@ pub fn entry_args(pid: Pid, s: Sysno, a: &[u64; 6]) -> Vec<Value> {
                 .map(|(i, k)| one(pid, *k, a, i))
                 .collect();
             // Like strace: an open's mode only matters when it creates.
-            let creates = |f: u64| f & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
+            let tmpfile = libc::O_TMPFILE as u64;
+            let creates = |f: u64| f & libc::O_CREAT as u64 != 0 || f & tmpfile == tmpfile;
             let opens = matches!(kinds.last(), Some(Mode)) && kinds.iter().any(|k| matches!(k, OpenFlags));
             if opens && kinds.len() >= 2 && !creates(a[kinds.len() - 2]) {
                 v.pop();
