@@ -93,7 +93,7 @@ fn execute(
 ) -> Result<safeexec::Report, i32> {
     // A trace needs paranoid mode: without a policy, the shipped audit
     // policy (every call runs and is recorded).
-    let default_policy = if trace.is_some() { "audit" } else { "default" };
+    let default_policy = if a.paranoid { "default" } else { "audit" };
     let policy = match (&a.policy, a.paranoid || trace.is_some()) {
         (Some(name), _) => match load_policy(name) {
             Ok(p) => Some(p),

@@ -207,7 +207,7 @@ pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Resul
     // The run is over when its first process is: nothing of it may remain.
     let _ = sys::kill_uid(uid);
     shared.kill_all();
-    drain(&mut outcome, &shared);
+    drain(&mut outcome, &shared, trace.as_deref_mut());
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
     let _ = dog.join();
@@ -255,7 +255,7 @@ fn write_verdict(t: &mut TraceWriter, report: &Report) -> std::result::Result<()
 }
 
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared) {
+fn drain(outcome: &mut Outcome, shared: &Shared, mut trace: Option<&mut TraceWriter>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
@@ -263,6 +263,16 @@ fn drain(outcome: &mut Outcome, shared: &Shared) {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
                     shared.remove_live(w.pid);
+                    if let Some(t) = trace.as_deref_mut() {
+                        // A write failure is already the verdict, or shows at it.
+                        let _ = t.write(&Event::Exit {
+                            t_us: t.now_us(),
+                            pid: w.pid.as_raw(),
+                            status: libc::WIFEXITED(w.status).then(|| libc::WEXITSTATUS(w.status)),
+                            signal: libc::WIFSIGNALED(w.status)
+                                .then(|| signal_name(libc::WTERMSIG(w.status))),
+                        });
+                    }
                 } else {
                     // A traced process in a stop: let it die.
                     sys::kill_pid(w.pid);
