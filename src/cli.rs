@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{parse_seconds, Limits, RunConfig, DEFAULT_UIDPLUS};
 use crate::error::SandboxError;
+use crate::trace::TraceLevel;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,15 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Summarise a trace written by --trace: calls, errors and time per
+    /// system call, the process tree, files, network attempts, denials.
+    Audit {
+        /// The trace file (JSON lines)
+        trace: PathBuf,
+        /// Print the summary as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +52,23 @@ pub enum PolicyCmd {
     /// Print the resolved policy: groups expanded, includes merged, and what
     /// the kernel filter or the supervisor does with each system call.
     Show { file: String },
+    /// Write a policy that allows what one run needed and nothing else:
+    /// from a trace (--from TRACE), or by running the program with a full
+    /// trace under the audit policy (limits and options, then --exec
+    /// PROGRAM ARGS... last; --trace FILE keeps the learning run's trace).
+    Learn(LearnArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Learn from this trace instead of running a program
+    #[arg(long, value_name = "TRACE")]
+    pub from: Option<PathBuf>,
+    /// Write the policy to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +180,15 @@ pub struct RunArgs {
     /// No per-run cgroup: accounting from wait4 and /proc only
     #[arg(long = "no-cgroup")]
     pub no_cgroup: bool,
+    /// Record the run's system calls and process events in FILE (JSON
+    /// lines; docs/trace.md). Without --policy or --paranoid the shipped
+    /// audit policy is used: every call runs and is recorded.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// What --trace records: every call, or only the calls a rule did not
+    /// simply allow (fast: allowed calls never stop)
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
+    pub trace_level: TraceLevel,
     /// Debug logging of each setup step (RUST_LOG works too)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -21,6 +21,7 @@ use crate::jail::{self, ChildPlan, PlanDescription};
 use crate::measure::Reaped;
 use crate::report::{Report, Restricted, Sources, TimeKind, Verdict};
 use crate::sys::{self, Fork};
+use crate::trace::{Event, TraceWriter};
 
 mod classic;
 pub mod paths;
@@ -48,7 +49,19 @@ pub(crate) struct Outcome {
 
 /// Runs the program as `cfg` says and reports what happened.
 pub fn run(cfg: &RunConfig) -> Result<Report> {
+    run_traced(cfg, None)
+}
+
+/// [`run`], recording the run's system calls and process events in `trace`
+/// (which needs a policy: paranoid mode). A trace that cannot be written
+/// ends the run with an Internal Error naming the cause.
+pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Result<Report> {
     cfg.validate()?;
+    if trace.is_some() && cfg.policy.is_none() {
+        return Err(SandboxError::Usage(
+            "a trace needs paranoid mode (a policy)".into(),
+        ));
+    }
     if !sys::is_root() {
         return Err(SandboxError::NotRoot {
             euid: nix::unistd::geteuid().as_raw(),
@@ -85,7 +98,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
 
     let paranoid = cfg.policy.is_some();
     let seccomp = match &cfg.policy {
-        Some(p) => Some(ptrace::filter_for(p)?),
+        Some(p) => Some(ptrace::filter_for(p, trace.as_ref().map(|t| t.level))?),
         None => None,
     };
     let iso = isolation_plan(cfg, paranoid)?;
@@ -170,6 +183,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     sys::set_child_subreaper()
         .map_err(|e| SandboxError::sys("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
     let start = Instant::now();
+    if let Some(t) = trace.as_deref_mut() {
+        t.set_start(start);
+    }
     let forked = if plan.ns.clone_flags != 0 {
         sys::fork_into(plan.ns.clone_flags)
             .map_err(|e| SandboxError::sys(format!("clone({:#x})", plan.ns.clone_flags), e))?
@@ -236,7 +252,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
 
     let mut outcome = if let Some(policy) = &cfg.policy {
-        ptrace::trace_loop(child, policy, &shared, cfg)
+        ptrace::trace_loop(child, policy, &shared, cfg, trace.as_deref_mut())
     } else {
         classic::wait_loop(child, &shared)
     };
@@ -248,7 +264,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         cg.kill_all();
     }
     let guard_pid = guard.finish();
-    drain(&mut outcome, &shared, guard_pid);
+    drain(&mut outcome, &shared, guard_pid, trace.as_deref_mut());
     // With an init, the program's own wait status came over the pipe.
     if let Some(rec) = read_setup_error(status_r) {
         if rec.len() >= 8 {
@@ -284,15 +300,31 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(
-        cfg,
-        &outcome,
-        &shared,
-        wall,
-        paranoid,
-        (uid, gid),
-        tree,
-    ))
+    let mut report = build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid), tree);
+    if let Some(t) = trace {
+        if let Err(message) = write_verdict(t, &report) {
+            report.verdict = Verdict::IE { message };
+            report.status = report.verdict.to_string();
+        }
+    }
+    Ok(report)
+}
+
+/// The trace's last record: the report's fields; then everything is flushed.
+fn write_verdict(t: &mut TraceWriter, report: &Report) -> std::result::Result<(), String> {
+    if let Some(e) = t.error() {
+        return Err(e.to_string());
+    }
+    let fields = match serde_json::to_value(report) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let ev = Event::Verdict {
+        t_us: t.now_us(),
+        report: fields,
+    };
+    t.write(&ev)?;
+    t.flush()
 }
 
 /// Whole-tree figures from the run's cgroup.
@@ -428,7 +460,7 @@ impl Drop for Guard {
 }
 
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid, mut trace: Option<&mut TraceWriter>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
@@ -437,6 +469,16 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
                     shared.remove_live(w.pid);
+                    if let Some(t) = trace.as_deref_mut() {
+                        // A write failure is already the verdict, or shows at it.
+                        let _ = t.write(&Event::Exit {
+                            t_us: t.now_us(),
+                            pid: w.pid.as_raw(),
+                            status: libc::WIFEXITED(w.status).then(|| libc::WEXITSTATUS(w.status)),
+                            signal: libc::WIFSIGNALED(w.status)
+                                .then(|| signal_name(libc::WTERMSIG(w.status))),
+                        });
+                    }
                 } else {
                     // A traced process in a stop: let it die.
                     sys::kill_pid(w.pid);

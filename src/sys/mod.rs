@@ -739,3 +739,26 @@ impl Waiter {
         Wake::Timeout
     }
 }
+
+/// Points fd 1 at what fd 2 is (the supervisor's own stdout, for `policy
+/// learn` printing the policy on stdout); returns the saved stdout.
+pub fn stdout_to_stderr() -> Option<OwnedFd> {
+    // SAFETY: dup of fd 1 returns a new descriptor we own (or -1).
+    let saved = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    if saved < 0 {
+        return None;
+    }
+    // SAFETY: `saved` is a fresh descriptor owned by nothing else.
+    let saved = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(saved) };
+    // SAFETY: dup2 between two open descriptors of this process.
+    if unsafe { libc::dup2(2, 1) } < 0 {
+        return None;
+    }
+    Some(saved)
+}
+
+/// Puts back the stdout saved by [`stdout_to_stderr`].
+pub fn restore_stdout(saved: OwnedFd) {
+    // SAFETY: dup2 between two open descriptors of this process.
+    unsafe { libc::dup2(saved.as_raw_fd(), 1) };
+}
