@@ -11,6 +11,7 @@ use safeexec::Limits;
 
 use safeexec::cli::{self, Command, PolicyCmd, ReportFormat};
 use safeexec::error::{SandboxError, EXIT_INTERNAL, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE};
+use safeexec::trace::{TraceLevel, TraceWriter};
 
 fn main() -> ExitCode {
     ExitCode::from(real_main() as u8)
@@ -53,50 +54,95 @@ fn real_main() -> i32 {
         .format_timestamp(None)
         .init();
 
-    if let Some(Command::Policy(cmd)) = &parsed.cli.command {
-        return policy_command(cmd);
+    match &parsed.cli.command {
+        Some(Command::Policy(PolicyCmd::Learn(l))) => {
+            return learn_command(l, parsed.program.clone())
+        }
+        Some(Command::Policy(cmd)) => return policy_command(cmd),
+        Some(Command::Audit { trace, json }) => return audit_command(trace, *json),
+        None => {}
     }
     let Some((program, args)) = parsed.program.clone() else {
         return fail(&SandboxError::Usage(
             "missing --exec PROGRAM [ARGS...] (it must come last)".into(),
         ));
     };
-    let policy = match (&a.policy, a.paranoid) {
+    let trace = a.trace.clone().map(|p| (p, a.trace_level));
+    match execute(a, program, args, trace, true) {
+        Ok(r) => exit_status(&r),
+        Err(code) => code,
+    }
+}
+
+fn exit_status(report: &safeexec::Report) -> i32 {
+    if report.verdict.is_internal() {
+        EXIT_INTERNAL
+    } else if report.verdict == safeexec::Verdict::OK {
+        EXIT_OK
+    } else {
+        EXIT_PROGRAM_FAILED
+    }
+}
+
+/// One run: policy, configuration, trace and report files opened before
+/// it, the report printed after it. Err: the exit status of a failure.
+fn execute(
+    a: &cli::RunArgs,
+    program: std::ffi::OsString,
+    args: Vec<std::ffi::OsString>,
+    trace: Option<(std::path::PathBuf, TraceLevel)>,
+    print_report: bool,
+) -> Result<safeexec::Report, i32> {
+    // A trace needs paranoid mode: without a policy, the shipped audit
+    // policy (every call runs and is recorded).
+    let default_policy = if a.paranoid { "default" } else { "audit" };
+    let policy = match (&a.policy, a.paranoid || trace.is_some()) {
         (Some(name), _) => match load_policy(name) {
             Ok(p) => Some(p),
-            Err(e) => return fail(&e),
+            Err(e) => return Err(fail(&e)),
         },
-        (None, true) => match load_policy("default") {
+        (None, true) => match load_policy(default_policy) {
             Ok(p) => Some(p),
-            Err(e) => return fail(&e),
+            Err(e) => return Err(fail(&e)),
         },
         (None, false) => None,
     };
     let limits = policy.as_ref().map(policy_limits);
     let mut cfg = match a.to_config(program, args, limits.as_ref()) {
         Ok(c) => c,
-        Err(e) => return fail(&e),
+        Err(e) => return Err(fail(&e)),
     };
     cfg.policy = policy;
+    // Like the report file, the trace is opened before the run.
+    let mut tracer = match &trace {
+        Some((p, level)) => match TraceWriter::open(p, *level) {
+            Ok(t) => Some(t),
+            Err(e) => return Err(fail(&e)),
+        },
+        None => None,
+    };
 
     // The report file is opened before the run, so a bad path fails early.
     let mut usage = match &a.usage {
         Some(p) if !a.silent => match safeexec::supervisor::open_output("report file", p) {
             Ok(f) => Some(f),
-            Err(e) => return fail(&e),
+            Err(e) => return Err(fail(&e)),
         },
         _ => None,
     };
-    let report = match safeexec::run(&cfg) {
+    let report = match safeexec::supervisor::run_traced(&cfg, tracer.as_mut()) {
         Ok(r) => r,
         Err(e) => {
             if let (Some(f), SandboxError::ChildSetup { .. }) = (usage.as_mut(), &e) {
                 let _ = writeln!(f, "Internal Error\nelapsed time: 0 seconds\nmemory usage: 0 kbytes\ncpu usage: 0.000 seconds");
             }
-            return fail(&e);
+            return Err(fail(&e));
         }
     };
-    if !a.silent {
+    if let Some(e) = tracer.as_ref().and_then(|t| t.error()) {
+        eprintln!("safeexec: {e}");
+    }
+    if !a.silent && print_report {
         let text = match a.report {
             ReportFormat::Classic => report.classic(),
             ReportFormat::Json => report.json(),
@@ -107,20 +153,120 @@ fn real_main() -> i32 {
         };
         if let Err(source) = written {
             let path = a.usage.clone().unwrap_or_else(|| "stderr".into());
-            return fail(&SandboxError::Output {
+            return Err(fail(&SandboxError::Output {
                 what: "report file",
                 path,
                 source,
-            });
+            }));
         }
     }
-    if report.verdict.is_internal() {
-        EXIT_INTERNAL
-    } else if report.verdict == safeexec::Verdict::OK {
-        EXIT_OK
-    } else {
-        EXIT_PROGRAM_FAILED
+    Ok(report)
+}
+
+/// `safeexec audit TRACE [--json]`.
+fn audit_command(trace: &Path, json: bool) -> i32 {
+    match safeexec::audit::summarise(trace) {
+        Ok(s) => {
+            let text = if json { s.json() } else { s.text() };
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => fail(&e),
     }
+}
+
+/// `safeexec policy learn`: from a trace, or by running the program with a
+/// full trace under the audit policy first.
+fn learn_command(
+    l: &cli::LearnArgs,
+    program: Option<(std::ffi::OsString, Vec<std::ffi::OsString>)>,
+) -> i32 {
+    let (trace, temporary) = match (&l.from, program) {
+        (Some(_), Some(_)) => {
+            return fail(&SandboxError::Usage(
+                "policy learn: give --from TRACE or --exec PROGRAM, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return fail(&SandboxError::Usage(
+                "policy learn: missing --from TRACE or --exec PROGRAM [ARGS...] (last)".into(),
+            ))
+        }
+        (Some(t), None) => (t.clone(), false),
+        (None, Some((program, args))) => {
+            let (path, temporary) = match &l.run.trace {
+                Some(p) => (p.clone(), false),
+                None => (
+                    std::env::temp_dir()
+                        .join(format!("safeexec-learn-{}.trace", std::process::id())),
+                    true,
+                ),
+            };
+            // The policy goes to stdout: the program's stdout goes to stderr.
+            let saved = match l.output {
+                None => safeexec::sys::stdout_to_stderr(),
+                Some(_) => None,
+            };
+            let r = execute(
+                &l.run,
+                program,
+                args,
+                Some((path.clone(), TraceLevel::All)),
+                false,
+            );
+            if let Some(fd) = saved {
+                safeexec::sys::restore_stdout(fd);
+            }
+            match r {
+                Ok(r) if r.verdict.is_internal() => {
+                    if temporary {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    eprintln!("safeexec: the learning run failed: {}", r.status);
+                    return EXIT_INTERNAL;
+                }
+                Ok(r) if r.verdict != safeexec::Verdict::OK => {
+                    eprintln!(
+                        "safeexec: warning: the learning run ended with `{}`; the policy covers what it did until then",
+                        r.status
+                    );
+                }
+                Ok(_) => {}
+                Err(code) => {
+                    if temporary {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    return code;
+                }
+            }
+            (path, temporary)
+        }
+    };
+    let learned = safeexec::learn::learn(&trace);
+    if temporary {
+        let _ = std::fs::remove_file(&trace);
+    }
+    let text = match learned {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    match &l.output {
+        Some(p) => {
+            let r = safeexec::supervisor::open_output("policy file", p).and_then(|mut f| {
+                f.write_all(text.as_bytes())
+                    .map_err(|source| SandboxError::Output {
+                        what: "policy file",
+                        path: p.clone(),
+                        source,
+                    })
+            });
+            if let Err(e) = r {
+                return fail(&e);
+            }
+        }
+        None => print!("{text}"),
+    }
+    EXIT_OK
 }
 
 /// A policy by path, or by shipped name when no such file exists.
@@ -167,6 +313,7 @@ fn policy_command(cmd: &PolicyCmd) -> i32 {
             ))
         }),
         PolicyCmd::Show { file } => load_policy(file).map(|p| p.show()),
+        PolicyCmd::Learn(_) => Ok(String::new()),
     };
     match result {
         Ok(text) => {
