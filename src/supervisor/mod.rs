@@ -496,7 +496,9 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid, mut trace: Option<&
 
 fn reap_all(child: Pid) {
     sys::kill_pid(child);
-    while let Ok(Some(_)) = sys::wait4_any(0) {}
+    // The child only: waiting for any child would also wait for the guard,
+    // which ends only when its pipe closes, after this returns (deadlock).
+    sys::wait_pid(child);
 }
 
 /// Reads the child's setup-error record: None at EOF (the exec happened).
