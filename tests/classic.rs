@@ -405,62 +405,60 @@ fn env_vars_pass_exactly_what_is_named() {
     assert_eq!(lines, ["BAR=baz", "FOO=bar"]);
 }
 
+/// Runs A (pidfile: writes its pid, sleeps 2 s) and B (killer: SIGKILLs the
+/// pid in A's file) at once in one 0777 directory, with `extra` options.
+fn kill_each_other(extra: &[&str]) -> (Run, Run, String) {
+    let dir = work_dir();
+    let pidfile = dir.path().join("a.pid").display().to_string();
+    let errfile = dir.path().join("b.err");
+    let d = dir.path().display().to_string();
+    let with = |tail: Vec<String>| -> Vec<String> {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        a.extend(["--clock", "10", "--exec_dir", &d, "--report", "json"].map(String::from));
+        a.extend(tail);
+        a
+    };
+    let a_args = with(vec!["--exec".into(), v("pidfile"), pidfile.clone()]);
+    let a = std::thread::spawn(move || run(&a_args));
+    let mut b_args = with(vec!["--exec".into(), v("killer"), pidfile]);
+    b_args.splice(0..0, ["--error".to_string(), errfile.display().to_string()]);
+    let b = run(&b_args);
+    let a = a.join().unwrap();
+    let err = std::fs::read_to_string(&errfile).unwrap_or_default();
+    (a, b, err)
+}
+
+fn assert_survived(a: &Run) {
+    assert_eq!(a.status, Some(0), "A: {}", a.stderr_str());
+    let ja = json(a);
+    assert_eq!(code(&ja), "OK", "A: {ja}");
+    assert_eq!(ja["exit_code"], 0);
+    assert!(ja["wall_ms"].as_u64().unwrap() >= 1900, "A ended early: {ja}");
+}
+
 #[test]
 fn concurrent_runs_cannot_kill_each_other() {
     need_root!();
-    let dir = work_dir();
-    let pidfile = dir.path().join("a.pid");
-    let errfile = dir.path().join("b.err");
-    let (pa, pb, d) = (
-        pidfile.display().to_string(),
-        errfile.display().to_string(),
-        dir.path().display().to_string(),
-    );
-    let a = {
-        let (pa, d) = (pa.clone(), d.clone());
-        std::thread::spawn(move || {
-            run(&[
-                "--clock",
-                "10",
-                "--exec_dir",
-                &d,
-                "--report",
-                "json",
-                "--exec",
-                &v("pidfile"),
-                &pa,
-            ])
-        })
-    };
-    let b = run(&[
-        "--clock",
-        "10",
-        "--exec_dir",
-        &d,
-        "--error",
-        &pb,
-        "--report",
-        "json",
-        "--exec",
-        &v("killer"),
-        &pa,
-    ]);
-    let a = a.join().unwrap();
-    // A survived: its program ran to its end and exited 0.
-    assert_eq!(a.status, Some(0), "A: {}", a.stderr_str());
-    let ja = json(&a);
-    assert_eq!(code(&ja), "OK", "A: {ja}");
-    assert_eq!(ja["exit_code"], 0);
-    assert!(
-        ja["wall_ms"].as_u64().unwrap() >= 1900,
-        "A ended early: {ja}"
-    );
+    // Without PID namespaces B sees A's real pid: only the unique uids keep
+    // B's kill from reaching A.
+    let (a, b, err) = kill_each_other(&["--no-ns"]);
+    assert_survived(&a);
     // B found A's pid and its kill failed (exit 0; 3 would be a success).
     let jb = json(&b);
     assert_eq!(b.status, Some(0), "B: {jb}");
     assert_eq!(code(&jb), "OK", "B: {jb}");
-    let err = std::fs::read_to_string(&errfile).unwrap();
     assert!(err.contains("Operation not permitted"), "B's kill: {err:?}");
+}
+
+#[test]
+fn concurrent_runs_cannot_kill_each_other_with_namespaces() {
+    need_root!();
+    // With the default PID namespaces A's pid means nothing to B (it may even
+    // name B itself): whatever B hits, A survives.
+    let (a, b, _) = kill_each_other(&[]);
+    assert_survived(&a);
+    assert_ne!(json(&b)["verdict"]["code"], "IE", "B: {}", b.stderr_str());
+    assert_ne!(b.status, Some(3), "B: {}", b.stderr_str());
 }
 
 #[test]
