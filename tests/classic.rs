@@ -131,7 +131,9 @@ fn mle_on_hog_100() {
     let j = json(&r);
     assert_eq!(code(&j), "MLE", "{j}");
     assert_eq!(j["status"], "Memory Limit Exceeded");
-    assert!(j["memory_kib"].as_u64().unwrap() > 65536, "{j}");
+    // With a cgroup the kernel stops the run at the limit, so the peak it
+    // reports can sit just below it; without one it is above.
+    assert!(j["memory_kib"].as_u64().unwrap() > 60_000, "{j}");
 }
 
 #[test]
@@ -433,7 +435,10 @@ fn assert_survived(a: &Run) {
     let ja = json(a);
     assert_eq!(code(&ja), "OK", "A: {ja}");
     assert_eq!(ja["exit_code"], 0);
-    assert!(ja["wall_ms"].as_u64().unwrap() >= 1900, "A ended early: {ja}");
+    assert!(
+        ja["wall_ms"].as_u64().unwrap() >= 1900,
+        "A ended early: {ja}"
+    );
 }
 
 #[test]
@@ -464,9 +469,22 @@ fn concurrent_runs_cannot_kill_each_other_with_namespaces() {
 #[test]
 fn double_forked_grandchild_does_not_survive() {
     need_root!();
+    // --no-ns: the grandchild's pid in gc.pid is then a pid of our /proc.
+    double_fork(&["--no-ns"], true);
+}
+
+#[test]
+fn double_forked_grandchild_does_not_survive_with_namespaces() {
+    need_root!();
+    double_fork(&[], false);
+}
+
+fn double_fork(extra: &[&str], host_pids: bool) {
     let dir = work_dir();
     let d = dir.path().display().to_string();
-    let r = run(&[
+    let mut args: Vec<&str> = extra.to_vec();
+    let dv = v("doublefork");
+    args.extend([
         "--nproc",
         "5",
         "--exec_dir",
@@ -474,8 +492,9 @@ fn double_forked_grandchild_does_not_survive() {
         "--report",
         "json",
         "--exec",
-        &v("doublefork"),
+        &dv,
     ]);
+    let r = run(&args);
     assert_eq!(r.status, Some(0), "{}", r.stderr_str());
     let j = json(&r);
     assert_eq!(code(&j), "OK", "{j}");
@@ -488,13 +507,14 @@ fn double_forked_grandchild_does_not_survive() {
     let gc: u32 = text.trim().parse().unwrap();
     let proc_dir = format!("/proc/{gc}");
     let uid = r.run_uid();
-    let gone = eventually(Duration::from_secs(1), || {
-        // Gone, or the pid already reused by a process that is not the run's.
-        match std::fs::metadata(&proc_dir) {
-            Err(_) => true,
-            Ok(m) => std::os::unix::fs::MetadataExt::uid(&m) != uid,
-        }
-    });
+    let gone = !host_pids
+        || eventually(Duration::from_secs(1), || {
+            // Gone, or the pid already reused by a process that is not the run's.
+            match std::fs::metadata(&proc_dir) {
+                Err(_) => true,
+                Ok(m) => std::os::unix::fs::MetadataExt::uid(&m) != uid,
+            }
+        });
     assert!(gone, "grandchild {gc} survived the run");
     assert!(
         eventually(Duration::from_secs(1), || pids_of_uid(uid).is_empty()),
