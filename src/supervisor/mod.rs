@@ -258,7 +258,8 @@ pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Resul
     };
 
     // The run is over when its first process is: nothing of it may remain.
-    let _ = sys::kill_uid(uid);
+    // Known pids and the cgroup are killed here; closing the guard's pipe
+    // makes it sweep the run's uid with kill(-1), and drain() reaps it all.
     shared.kill_all();
     if let Some(cg) = &cgroup {
         cg.kill_all();

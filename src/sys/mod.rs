@@ -318,41 +318,6 @@ pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
     Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// Sends SIGKILL to every process whose real or saved uid is `uid`, from a
-/// short-lived helper that takes that uid: `kill(-1)` then reaches exactly
-/// the run's processes (the uid is unique to the run) and nothing else.
-pub fn kill_uid(uid: u32) -> Result<(), Errno> {
-    match fork()? {
-        Fork::Child => {
-            // SAFETY: async-signal-safe calls only, then _exit.
-            unsafe {
-                if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
-                    libc::_exit(2);
-                }
-                libc::kill(-1, libc::SIGKILL);
-                libc::kill(-1, libc::SIGKILL);
-                libc::_exit(0);
-            }
-        }
-        Fork::Parent(pid) => {
-            let mut status = 0;
-            loop {
-                // SAFETY: waiting for our own helper.
-                let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::__WALL) };
-                if r < 0 && Errno::last() == Errno::EINTR {
-                    continue;
-                }
-                break;
-            }
-            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-                Ok(())
-            } else {
-                Err(Errno::EPERM)
-            }
-        }
-    }
-}
-
 /// SIGKILL to one pid (ignored if it is gone).
 pub fn kill_pid(pid: Pid) {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
