@@ -131,9 +131,8 @@ fn mle_on_hog_100() {
     let j = json(&r);
     assert_eq!(code(&j), "MLE", "{j}");
     assert_eq!(j["status"], "Memory Limit Exceeded");
-    // With a cgroup the kernel stops the run at the limit, so the peak it
-    // reports can sit just below it; without one it is above.
-    assert!(j["memory_kib"].as_u64().unwrap() > 60_000, "{j}");
+    // The reported peak is what the verdict was judged by: above the limit.
+    assert!(j["memory_kib"].as_u64().unwrap() > 65_536, "{j}");
 }
 
 #[test]

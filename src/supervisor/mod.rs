@@ -599,8 +599,9 @@ fn build_report(
     };
     let memory = match tree_peak {
         // The tree's peak, but never below one process's own high-water mark
-        // (file pages charged to another cgroup are not in the peak).
-        Some(p) => p.max(hwm),
+        // or the sampled sum the watchdog judged by (file pages charged to
+        // another cgroup are not in the peak).
+        Some(p) => p.max(hwm).max(sampled),
         None => hwm.max(sampled),
     };
     let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
