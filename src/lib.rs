@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 
 pub mod accounts;
+pub mod adminconf;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -34,4 +35,4 @@ pub mod sys;
 pub use config::{Limits, RunConfig};
 pub use error::SandboxError;
 pub use report::{Report, Verdict};
-pub use supervisor::run;
+pub use supervisor::{run, run_with};

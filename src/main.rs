@@ -31,7 +31,22 @@ fn fail(e: &SandboxError) -> i32 {
     e.exit_code()
 }
 
+/// Installed setuid (real uid differs from effective): nothing the caller
+/// put in the environment may steer the privileged code (RUST_LOG, LD_*,
+/// locale paths, SAFEEXEC_CONF, ...). The environment is captured and
+/// cleared before anything reads it; `--env_vars` names get their values
+/// back from the capture once the command line is parsed.
+fn clean_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let captured: Vec<_> = std::env::vars_os().collect();
+    for (k, _) in &captured {
+        std::env::remove_var(k);
+    }
+    captured
+}
+
 fn real_main() -> i32 {
+    let setid = safeexec::sys::setuid::is_setid();
+    let captured = if setid { clean_environment() } else { Vec::new() };
     let parsed = match cli::parse(std::env::args_os().collect()) {
         Ok(p) => p,
         Err(e) => {
@@ -49,29 +64,57 @@ fn real_main() -> i32 {
     };
     let a = &parsed.cli.run;
     let level = if a.verbose > 0 { "debug" } else { "warn" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
-        .init();
+    if setid {
+        // RUST_LOG is ignored; -v shows safeexec's own setup steps only.
+        let mut b = env_logger::Builder::new();
+        b.filter_level(log::LevelFilter::Warn);
+        if a.verbose > 0 {
+            b.filter_module("safeexec", log::LevelFilter::Debug);
+        }
+        b.format_timestamp(None).init();
+    } else {
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+            .format_timestamp(None)
+            .init();
+    }
+    if let Some(list) = &a.env_vars {
+        let names: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.contains('=')).collect();
+        for (k, v) in &captured {
+            if names.iter().any(|n| k.as_os_str() == std::ffi::OsStr::new(n)) {
+                std::env::set_var(k, v);
+            }
+        }
+    }
+    drop(captured);
 
     if let Some(Command::Policy(cmd)) = &parsed.cli.command {
         return policy_command(cmd);
     }
+    let conf = match safeexec::adminconf::load() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     let Some((program, args)) = parsed.program.clone() else {
         return fail(&SandboxError::Usage(
             "missing --exec PROGRAM [ARGS...] (it must come last)".into(),
         ));
     };
-    let policy = match (&a.policy, a.paranoid) {
+    let (policy, chosen) = match (&a.policy, a.paranoid) {
         (Some(name), _) => match load_policy(name) {
-            Ok(p) => Some(p),
+            Ok((p, builtin)) => (Some(p), Some((name.as_str(), builtin))),
             Err(e) => return fail(&e),
         },
         (None, true) => match load_policy("default") {
-            Ok(p) => Some(p),
+            Ok((p, builtin)) => (Some(p), Some(("default", builtin))),
             Err(e) => return fail(&e),
         },
-        (None, false) => None,
+        (None, false) => (None, None),
     };
+    if safeexec::supervisor::unprivileged_caller().is_some() {
+        if let Err(m) = conf.policy_allowed(chosen) {
+            return fail(&SandboxError::Usage(format!("{m} ({})", conf.origin())));
+        }
+    }
     let limits = policy.as_ref().map(policy_limits);
     let mut cfg = match a.to_config(program, args, limits.as_ref()) {
         Ok(c) => c,
@@ -87,7 +130,7 @@ fn real_main() -> i32 {
         },
         _ => None,
     };
-    let report = match safeexec::run(&cfg) {
+    let report = match safeexec::run_with(&cfg, &conf) {
         Ok(r) => r,
         Err(e) => {
             if let (Some(f), SandboxError::ChildSetup { .. }) = (usage.as_mut(), &e) {
@@ -123,16 +166,45 @@ fn real_main() -> i32 {
     }
 }
 
-/// A policy by path, or by shipped name when no such file exists.
-fn load_policy(name: &str) -> Result<Policy, SandboxError> {
+/// A policy by path, or by shipped name when no such file exists; true
+/// when the shipped one was taken. Files are read with the caller's rights,
+/// and a missing file reads the same as one the caller may not read.
+fn load_policy(name: &str) -> Result<(Policy, bool), SandboxError> {
+    let caller = safeexec::supervisor::unprivileged_caller();
+    let _fs = safeexec::sys::setuid::CallerFs::enter(caller)
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
     let path = Path::new(name);
     let looks_like_path = name.contains('/') || name.ends_with(".policy");
     if !looks_like_path || !path.exists() {
         if let Some(p) = Policy::builtin(name) {
-            return p.map_err(|e| SandboxError::Policy(e.to_string()));
+            return p
+                .map(|p| (p, true))
+                .map_err(|e| SandboxError::Policy(e.to_string()));
         }
     }
-    Policy::load(path).map_err(|e| SandboxError::Policy(e.to_string()))
+    if caller.is_some() {
+        // Open it here first, so a missing and a forbidden file read alike.
+        if let Err(e) = std::fs::File::open(path) {
+            if safeexec::supervisor::hidden(&e) {
+                return Err(SandboxError::Inaccessible {
+                    what: "policy file",
+                    path: path.to_path_buf(),
+                    code: safeexec::error::EXIT_POLICY,
+                });
+            }
+        }
+    }
+    Policy::load(path).map(|p| (p, false)).map_err(|e| {
+        let mut text = e.to_string();
+        if caller.is_some() {
+            // Included files: the same single wording.
+            for errno in [libc::ENOENT, libc::EACCES, libc::EPERM, libc::ELOOP, libc::ENOTDIR] {
+                let os = std::io::Error::from_raw_os_error(errno).to_string();
+                text = text.replace(&os, "no such file or not permitted");
+            }
+        }
+        SandboxError::Policy(text)
+    })
 }
 
 /// The policy's limits over the classic defaults.
@@ -155,7 +227,7 @@ fn policy_limits(p: &Policy) -> Limits {
 
 fn policy_command(cmd: &PolicyCmd) -> i32 {
     let result = match cmd {
-        PolicyCmd::Check { file } => load_policy(file).and_then(|p| {
+        PolicyCmd::Check { file } => load_policy(file).and_then(|(p, _)| {
             let n = p
                 .compile()
                 .map_err(|e| SandboxError::Policy(e.to_string()))?
@@ -166,7 +238,7 @@ fn policy_command(cmd: &PolicyCmd) -> i32 {
                 p.rules().len()
             ))
         }),
-        PolicyCmd::Show { file } => load_policy(file).map(|p| p.show()),
+        PolicyCmd::Show { file } => load_policy(file).map(|(p, _)| p.show()),
     };
     match result {
         Ok(text) => {

@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+use crate::adminconf::AdminConf;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 use crate::jail::{self, ChildPlan, PlanDescription};
@@ -46,29 +47,80 @@ pub(crate) struct Outcome {
     pub seccomp_killed: Option<Pid>,
 }
 
-/// Runs the program as `cfg` says and reports what happened.
+/// Runs the program as `cfg` says and reports what happened, within the
+/// administrator's configuration ([`crate::adminconf::load`]).
 pub fn run(cfg: &RunConfig) -> Result<Report> {
+    let conf = crate::adminconf::load()?;
+    run_with(cfg, &conf)
+}
+
+/// The caller when it is not root (a setuid start): its real uid and gid,
+/// whose rights apply to every file and directory it names.
+pub fn unprivileged_caller() -> Option<(u32, u32)> {
+    let (uid, gid) = sys::setuid::real_ids();
+    (uid != 0).then_some((uid, gid))
+}
+
+/// [`run`] under a configuration already loaded.
+pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     cfg.validate()?;
     if !sys::is_root() {
         return Err(SandboxError::NotRoot {
             euid: nix::unistd::geteuid().as_raw(),
         });
     }
+    let caller = unprivileged_caller();
+    check_limits(cfg, conf, caller.is_some())?;
     let me = nix::unistd::getpid();
     let uid = cfg.run_uid(me.as_raw() as u32)?;
     let gid = cfg.gid.unwrap_or(uid);
+    if caller.is_some() {
+        for (what, id) in [("uid", uid), ("gid", gid)] {
+            if !conf.id_in_range(id) {
+                return Err(SandboxError::Usage(format!(
+                    "the run's {what} {id} (--uidplus {} + pid {me}{}) is outside uid_min..uid_max \
+                     = {}..{} ({})",
+                    cfg.uidplus,
+                    if what == "gid" && cfg.gid.is_some() { ", or --gid" } else { "" },
+                    conf.uid_min,
+                    conf.uid_max,
+                    conf.origin()
+                )));
+            }
+        }
+    }
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
-    if let Some(dir) = &cfg.chroot_dir {
-        check_dir("chroot directory", dir)?;
-    } else if let Some(dir) = &cfg.exec_dir {
-        check_dir("working directory", dir)?;
-    }
+    // Root: the directories are checked as before. Another caller: opened
+    // with its rights, within allowed_dirs, and the chroot is entered through
+    // the opened descriptor so a path swapped after the check cannot move it.
+    let mut chroot_path = cfg.chroot_dir.clone();
+    let _chroot_fd = match caller {
+        None => {
+            if let Some(dir) = &cfg.chroot_dir {
+                check_dir("chroot directory", dir)?;
+            } else if let Some(dir) = &cfg.exec_dir {
+                check_dir("working directory", dir)?;
+            }
+            None
+        }
+        Some(ids) => {
+            let fd = check_as_caller(cfg, conf, ids)?;
+            if let Some(fd) = &fd {
+                chroot_path = Some(format!("/proc/self/fd/{}", fd.as_raw_fd()).into());
+            }
+            fd
+        }
+    };
     let stderr_file = match &cfg.error_file {
         Some(p) => Some(open_output("error file", p)?),
         None => None,
     };
+
+    // Before any pipe exists, so the guardian holds none of their ends.
+    let mut guardian = sys::setuid::Guardian::spawn(uid)
+        .map_err(|e| SandboxError::sys("fork(guardian)", e))?;
 
     let argv0 = cfg.program.as_os_str();
     let argv = std::iter::once(argv0).chain(cfg.args.iter().map(|a| a.as_os_str()));
@@ -93,7 +145,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
     let plan = ChildPlan {
         exec,
-        chroot: cfg.chroot_dir.as_deref().map(cstr).transpose()?,
+        chroot: chroot_path.as_deref().map(cstr).transpose()?,
         workdir: cfg.exec_dir.as_deref().map(cstr).transpose()?,
         uid,
         gid,
@@ -147,19 +199,20 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         drop(go_r);
         if let Err((call, e)) = sys::ptrace::seize(child, sys::ptrace::SEIZE_OPTIONS) {
             sys::kill_pid(child);
-            reap_all(child);
+            reap_all(child, &mut guardian);
             return Err(SandboxError::sys(call, e));
         }
         log::debug!("seized {child}");
         let _ = nix::unistd::write(&go_w, b"g");
     } else if let Some(err) = read_setup_error(err_r.try_clone().ok()) {
         // Classic: the pipe closes at exec (EOF) or carries the failure.
-        reap_all(child);
+        reap_all(child, &mut guardian);
         let (what, errno) = jail::describe_failure(&err, &desc);
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
 
     let shared = Shared::new(child);
+    shared.run_uid.store(uid, Ordering::SeqCst);
     let watch = Watch {
         shared: Arc::clone(&shared),
         start,
@@ -177,7 +230,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         Ok(d) => d,
         Err(e) => {
             sys::kill_pid(child);
-            reap_all(child);
+            reap_all(child, &mut guardian);
             return Err(e);
         }
     };
@@ -191,7 +244,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     // The run is over when its first process is: nothing of it may remain.
     let _ = sys::kill_uid(uid);
     shared.kill_all();
-    drain(&mut outcome, &shared);
+    // The guardian kills the uid once more and exits; drain reaps it.
+    guardian.release();
+    drain(&mut outcome, &shared, guardian.pid);
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
     let _ = dog.join();
@@ -222,10 +277,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
 }
 
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guardian: Pid) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
+            Ok(Some(w)) if w.pid == guardian => {}
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
@@ -245,8 +301,11 @@ fn drain(outcome: &mut Outcome, shared: &Shared) {
     }
 }
 
-fn reap_all(child: Pid) {
+/// Kills the first process (not reaped yet, so its pid is still ours) and
+/// reaps everything, the guardian included (released first, so it exits).
+fn reap_all(child: Pid, guardian: &mut sys::setuid::Guardian) {
     sys::kill_pid(child);
+    guardian.release();
     while let Ok(Some(_)) = sys::wait4_any(0) {}
 }
 
@@ -274,8 +333,13 @@ fn check_dir(what: &'static str, dir: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Opens a file safeexec writes for the caller (created 0644 if missing).
+/// Opens a file safeexec writes for the caller (created 0644 if missing),
+/// never through a symbolic link, close-on-exec, and with the caller's
+/// rights when the caller is not root.
 pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
+    let caller = unprivileged_caller();
+    let _fs = sys::setuid::CallerFs::enter(caller)
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -283,11 +347,121 @@ pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
         .mode(0o644)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|source| SandboxError::Output {
-            what,
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            if caller.is_some() && hidden(&source) {
+                SandboxError::Inaccessible {
+                    what,
+                    path: path.to_path_buf(),
+                    code: crate::error::EXIT_OUTPUT,
+                }
+            } else {
+                SandboxError::Output {
+                    what,
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
         })
+}
+
+/// Errors that must read the same for a missing file and a forbidden one.
+pub fn hidden(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ELOOP | libc::ENOTDIR)
+    )
+}
+
+/// Limits above the administrator's maxima: refused for a caller other than
+/// root, logged for root.
+fn check_limits(cfg: &RunConfig, conf: &AdminConf, unprivileged: bool) -> Result<()> {
+    let over = conf.limits_over(&cfg.limits);
+    if over.is_empty() {
+        return Ok(());
+    }
+    if unprivileged {
+        return Err(SandboxError::Usage(format!(
+            "{} ({})",
+            over.join("; "),
+            conf.origin()
+        )));
+    }
+    log::debug!("root exceeds the administrator's bounds: {}", over.join("; "));
+    Ok(())
+}
+
+/// For a caller other than root: the chroot, the working directory and the
+/// program are opened with the caller's rights (O_PATH, the program and
+/// working directory resolved inside the chroot as the run will see them),
+/// must be searchable / executable by the caller, and the directories must
+/// lie under allowed_dirs. Returns the opened chroot directory.
+fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result<Option<OwnedFd>> {
+    use std::path::Path;
+    let _fs = sys::setuid::CallerFs::enter(Some(ids))
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
+    let gone = |what: &'static str, path: &Path| SandboxError::Inaccessible {
+        what,
+        path: path.to_path_buf(),
+        code: crate::error::EXIT_SETUP,
+    };
+    let not_allowed = |opt: &str, path: &Path| {
+        SandboxError::Usage(format!(
+            "{opt} {}: not under the administrator's allowed_dirs ({}; {})",
+            path.display(),
+            if conf.allowed_dirs.is_empty() {
+                "none".to_string()
+            } else {
+                conf.allowed_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            conf.origin()
+        ))
+    };
+    // A directory outside any chroot: opened, searchable, allowed.
+    let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<OwnedFd> {
+        let fd = sys::setuid::open_path_at(None, dir, true, false).map_err(|_| gone(what, dir))?;
+        sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone(what, dir))?;
+        let canonical = std::fs::canonicalize(dir).map_err(|_| gone(what, dir))?;
+        if !conf.dir_allowed(&canonical) {
+            return Err(not_allowed(opt, dir));
+        }
+        Ok(fd)
+    };
+    let root = match &cfg.chroot_dir {
+        Some(dir) => Some(host_dir("--chroot_dir", "chroot directory", dir)?),
+        None => None,
+    };
+    let root_fd = root.as_ref().map(|f| f.as_raw_fd());
+    let in_root = root.is_some();
+    if let Some(dir) = &cfg.exec_dir {
+        if in_root {
+            let fd = sys::setuid::open_path_at(root_fd, dir, true, true)
+                .map_err(|_| gone("working directory", dir))?;
+            sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone("working directory", dir))?;
+        } else {
+            host_dir("--exec_dir", "working directory", dir)?;
+        }
+    }
+    // The program, as execve will find it: relative to the working
+    // directory, or to the chroot's root, or to the current directory.
+    let prog = match (&cfg.exec_dir, cfg.program.is_relative()) {
+        (Some(d), true) => d.join(&cfg.program),
+        (None, true) if in_root => Path::new("/").join(&cfg.program),
+        _ => cfg.program.clone(),
+    };
+    let fd = sys::setuid::open_path_at(root_fd, &prog, false, in_root)
+        .map_err(|_| gone("program", &cfg.program))?;
+    let is_file = File::from(fd.try_clone().map_err(|e| SandboxError::Internal(e.to_string()))?)
+        .metadata()
+        .map(|m| m.is_file())
+        .unwrap_or(false);
+    if !is_file || sys::setuid::access_fd(&fd, libc::X_OK).is_err() {
+        return Err(gone("program", &cfg.program));
+    }
+    Ok(root)
 }
 
 fn rlimits(cfg: &RunConfig) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
