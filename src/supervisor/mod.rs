@@ -92,6 +92,21 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
+    // The guard kills the run's uid if the supervisor dies before the end.
+    let (guard, guard_pipe) = sys::spawn_guard(uid)
+        .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
+    let mut guard = Guard {
+        pid: guard,
+        pipe: Some(guard_pipe),
+    };
+    // Until it has taken real uid 0 the caller could kill it: make sure.
+    if !sys::setuid::became_root(guard.pid) {
+        return Err(SandboxError::Internal(format!(
+            "the guard process {} did not start",
+            guard.pid
+        )));
+    }
+
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
@@ -117,10 +132,6 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         Some(p) => Some(open_output("error file", p)?),
         None => None,
     };
-
-    // Before any pipe exists, so the guardian holds none of their ends.
-    let mut guardian = sys::setuid::Guardian::spawn(uid)
-        .map_err(|e| SandboxError::sys("fork(guardian)", e))?;
 
     let argv0 = cfg.program.as_os_str();
     let argv = std::iter::once(argv0).chain(cfg.args.iter().map(|a| a.as_os_str()));
@@ -199,18 +210,26 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         drop(go_r);
         if let Err((call, e)) = sys::ptrace::seize(child, sys::ptrace::SEIZE_OPTIONS) {
             sys::kill_pid(child);
-            reap_all(child, &mut guardian);
+            reap_all(child, &mut guard);
             return Err(SandboxError::sys(call, e));
         }
         log::debug!("seized {child}");
         let _ = nix::unistd::write(&go_w, b"g");
     } else if let Some(err) = read_setup_error(err_r.try_clone().ok()) {
         // Classic: the pipe closes at exec (EOF) or carries the failure.
-        reap_all(child, &mut guardian);
+        reap_all(child, &mut guard);
         let (what, errno) = jail::describe_failure(&err, &desc);
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
 
+    let waiter = match sys::Waiter::new(&stop_signals) {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            sys::kill_pid(child);
+            reap_all(child, &mut guard);
+            return Err(SandboxError::sys("signalfd/eventfd", e));
+        }
+    };
     let shared = Shared::new(child);
     shared.run_uid.store(uid, Ordering::SeqCst);
     let watch = Watch {
@@ -220,7 +239,7 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         wall_limit: cfg.limits.clock,
         mem_limit_kib: cfg.limits.memory_kib,
         scan_uid: (!paranoid && cfg.limits.nproc > 0).then_some(uid),
-        stop_signals,
+        waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
         .name("watchdog".into())
@@ -230,7 +249,7 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         Ok(d) => d,
         Err(e) => {
             sys::kill_pid(child);
-            reap_all(child, &mut guardian);
+            reap_all(child, &mut guard);
             return Err(e);
         }
     };
@@ -244,11 +263,11 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     // The run is over when its first process is: nothing of it may remain.
     let _ = sys::kill_uid(uid);
     shared.kill_all();
-    // The guardian kills the uid once more and exits; drain reaps it.
-    guardian.release();
-    drain(&mut outcome, &shared, guardian.pid);
+    let guard_pid = guard.finish();
+    drain(&mut outcome, &shared, guard_pid);
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
+    waiter.wake();
     let _ = dog.join();
 
     // A setup failure in paranoid mode shows up only now.
@@ -276,12 +295,40 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     ))
 }
 
+/// The guard process (see [`sys::spawn_guard`]); dropping it ends it.
+struct Guard {
+    pid: Pid,
+    pipe: Option<OwnedFd>,
+}
+
+impl Guard {
+    /// Lets the guard make its last sweep (it is then reaped by a wait for
+    /// any child, not by dropping this).
+    fn release(&mut self) {
+        self.pipe.take();
+    }
+
+    /// Lets the guard make its last sweep; returns its pid (to be reaped).
+    fn finish(mut self) -> Pid {
+        self.pipe.take();
+        self.pid
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.pipe.take().is_some() {
+            sys::wait_pid(self.pid);
+        }
+    }
+}
+
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared, guardian: Pid) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
-            Ok(Some(w)) if w.pid == guardian => {}
+            Ok(Some(w)) if w.pid == guard => {}
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
@@ -303,9 +350,9 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guardian: Pid) {
 
 /// Kills the first process (not reaped yet, so its pid is still ours) and
 /// reaps everything, the guardian included (released first, so it exits).
-fn reap_all(child: Pid, guardian: &mut sys::setuid::Guardian) {
+fn reap_all(child: Pid, guard: &mut Guard) {
     sys::kill_pid(child);
-    guardian.release();
+    guard.release();
     while let Ok(Some(_)) = sys::wait4_any(0) {}
 }
 

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, O
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
 use crate::measure::{self, Sampler};
@@ -123,7 +122,9 @@ pub struct Watch {
     pub mem_limit_kib: u64,
     /// Scan /proc for the run's uid each tick (classic mode, when it may fork).
     pub scan_uid: Option<u32>,
-    pub stop_signals: SigSet,
+    /// Sleeps between ticks; woken early by a stop signal or by the end of
+    /// the run.
+    pub waiter: Arc<sys::Waiter>,
 }
 
 /// Longest sleep between two samples.
@@ -178,7 +179,7 @@ pub fn run(w: Watch) {
         let cpu_left = w.cpu_limit.saturating_sub(cpu) / 2;
         let wall_left = deadline.saturating_duration_since(now);
         let nap = TICK.min(cpu_left).min(wall_left).max(MIN_TICK);
-        if let Some(sig) = sys::sigtimedwait(&w.stop_signals, nap) {
+        if let sys::Wake::Signal(sig) = w.waiter.wait(nap) {
             sh.signal.store(sig, Ordering::SeqCst);
             sh.set_reason(KillReason::Interrupted);
             log::debug!("watchdog: signal {sig} received, ending the run");

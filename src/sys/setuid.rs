@@ -11,7 +11,6 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::{fork, Fork};
 
 /// The real uid and gid: the account that called safeexec.
 pub fn real_ids() -> (u32, u32) {
@@ -183,81 +182,24 @@ fn proc_real_uid(pid: Pid) -> Option<u32> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// A root process that outlives the supervisor just long enough to kill
-/// the run's uid: it waits for EOF on a pipe whose only writer is the
-/// supervisor, so a SIGKILL of the supervisor still ends every process of
-/// the run (the first one also has PR_SET_PDEATHSIG; its children do not).
-pub struct Guardian {
-    pub pid: Pid,
-    pipe: Option<OwnedFd>,
-}
-
-impl Guardian {
-    /// Starts the guardian. It takes real uid 0 first, so the caller cannot
-    /// signal it, and reports that before this returns.
-    pub fn spawn(uid: u32) -> Result<Guardian, Errno> {
-        let (r, w) = super::pipe()?;
-        let (ready_r, ready_w) = super::pipe()?;
-        match fork()? {
-            Fork::Child => {
-                let rfd = r.as_raw_fd();
-                let ready = ready_w.as_raw_fd();
-                // SAFETY: async-signal-safe calls only, then _exit; the
-                // process is single-threaded (the parent was, at fork).
-                unsafe {
-                    libc::close(w.as_raw_fd());
-                    libc::close(ready_r.as_raw_fd());
-                    if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
-                        libc::_exit(2);
-                    }
-                    libc::write(ready, b"g".as_ptr() as *const libc::c_void, 1);
-                    libc::close(ready);
-                    let mut b = 0u8;
-                    loop {
-                        let n = libc::read(rfd, &mut b as *mut u8 as *mut libc::c_void, 1);
-                        if n == 0 || (n < 0 && Errno::last() != Errno::EINTR) {
-                            break;
-                        }
-                    }
-                    if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
-                        libc::_exit(3);
-                    }
-                    for _ in 0..3 {
-                        libc::kill(-1, libc::SIGKILL);
-                    }
-                    libc::_exit(0);
-                }
-            }
-            Fork::Parent(pid) => {
-                drop(r);
-                drop(ready_w);
-                let mut g = Guardian { pid, pipe: Some(w) };
-                let mut b = [0u8; 1];
-                let mut ready = std::fs::File::from(ready_r);
-                match std::io::Read::read(&mut ready, &mut b) {
-                    Ok(1) => Ok(g),
-                    _ => {
-                        g.release();
-                        Err(Errno::EPERM)
-                    }
-                }
-            }
+/// Whether process `pid` (a guard just forked) has taken real uid 0, so
+/// that the caller can no longer signal it; false if it died first. Waits
+/// up to one second.
+pub fn became_root(pid: Pid) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return false;
+        };
+        if s.lines().any(|l| l.starts_with("State:") && l.contains('Z')) {
+            return false;
         }
-    }
-
-    /// Lets the guardian kill the run's uid and exit.
-    pub fn release(&mut self) {
-        self.pipe = None;
-    }
-}
-
-impl Drop for Guardian {
-    fn drop(&mut self) {
-        self.release();
-        let mut status = 0;
-        // SAFETY: waiting for our own child (ECHILD if already reaped).
-        while unsafe { libc::waitpid(self.pid.as_raw(), &mut status, libc::__WALL) } < 0
-            && Errno::last() == Errno::EINTR
-        {}
+        if proc_real_uid(pid) == Some(0) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::yield_now();
     }
 }
