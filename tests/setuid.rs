@@ -360,3 +360,56 @@ fn sigkill_to_safeexec_kills_the_whole_run() {
     need_root!();
     killing_safeexec_ends_the_run("-KILL");
 }
+
+/// A static program that exits 0, built with the C compiler (None without one).
+fn static_true(dest: &Path) -> Option<()> {
+    let src = dest.with_extension("c");
+    fs::write(
+        &src,
+        "void _start(void){ __asm__ volatile(\"mov $60, %eax\\n xor %edi, %edi\\n syscall\"); }\n",
+    )
+    .ok()?;
+    let ok = Command::new("cc")
+        .args(["-static", "-nostdlib", "-o"])
+        .arg(dest)
+        .arg(&src)
+        .status()
+        .ok()?
+        .success();
+    ok.then_some(())
+}
+
+#[test]
+fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
+    need_root!();
+    let d = tmpdir();
+    let jail = d.path().join("jails/j");
+    fs::create_dir_all(jail.join("work")).unwrap();
+    for p in [d.path().join("jails"), jail.clone(), jail.join("work")] {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if static_true(&jail.join("prog")).is_none() {
+        eprintln!("skipped: no C compiler for a static test program");
+        return;
+    }
+    let conf = format!("allowed_dirs = {}\n", d.path().join("jails").display());
+    let _c = ConfGuard::with(Some(&conf));
+    let j = jail.to_str().unwrap();
+    let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "/prog"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Relative to the working directory inside the jail.
+    let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "../prog"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The program path resolves inside the jail: /bin/true is not there.
+    let o = run_as_caller(&["--chroot_dir", j, "--exec", "/bin/true"]);
+    refused(&o, 5, "cannot open program /bin/true: no such file or not permitted");
+    // A symlink the caller made, pointing out of allowed_dirs.
+    let mine = d.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    symlink("/", mine.join("out")).unwrap();
+    let o = run_as_caller(&["--chroot_dir", mine.join("out").to_str().unwrap(), "--exec", "/bin/true"]);
+    refused(&o, 2, "allowed_dirs");
+    // A working directory outside any chroot must be allowed too.
+    let o = run_as_caller(&["--exec_dir", "/tmp", "--exec", "/bin/true"]);
+    refused(&o, 2, "allowed_dirs");
+}
