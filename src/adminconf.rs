@@ -214,9 +214,7 @@ fn seconds(v: &str) -> Result<Duration, String> {
 
 /// A size: a number of KiB, or a number with K, KiB, M, MiB, G, GiB, T, TiB.
 fn size_kib(v: &str) -> Result<u64, String> {
-    let split = v
-        .find(|ch: char| !ch.is_ascii_digit())
-        .unwrap_or(v.len());
+    let split = v.find(|ch: char| !ch.is_ascii_digit()).unwrap_or(v.len());
     let (num, unit) = (&v[..split], v[split..].trim());
     let n: u64 = num
         .parse()
@@ -234,7 +232,8 @@ fn size_kib(v: &str) -> Result<u64, String> {
 }
 
 fn count(v: &str) -> Result<u64, String> {
-    v.parse().map_err(|_| format!("`{v}` is not a whole number"))
+    v.parse()
+        .map_err(|_| format!("`{v}` is not a whole number"))
 }
 
 fn id(v: &str) -> Result<u32, String> {
@@ -268,7 +267,9 @@ fn dirs(v: &str) -> Result<Vec<PathBuf>, String> {
                 && p.components()
                     .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
             if !clean {
-                return Err(format!("allowed_dirs: `{d}` must be an absolute path without `.` or `..`"));
+                return Err(format!(
+                    "allowed_dirs: `{d}` must be an absolute path without `.` or `..`"
+                ));
             }
             if p == Path::new("/") {
                 return Err("allowed_dirs: `/` would allow every directory".into());
@@ -300,14 +301,34 @@ impl AdminConf {
         let mut v = Vec::new();
         let secs = |d: Duration| format!("{} s", d.as_secs_f64());
         if l.cpu > self.max_cpu {
-            v.push(format!("--cpu {} is above max_cpu {}", secs(l.cpu), secs(self.max_cpu)));
+            v.push(format!(
+                "--cpu {} is above max_cpu {}",
+                secs(l.cpu),
+                secs(self.max_cpu)
+            ));
         }
         if l.clock > self.max_clock {
-            v.push(format!("--clock {} is above max_clock {}", secs(l.clock), secs(self.max_clock)));
+            v.push(format!(
+                "--clock {} is above max_clock {}",
+                secs(l.clock),
+                secs(self.max_clock)
+            ));
         }
         let pairs = [
-            ("--mem", l.memory_kib, "max_memory", self.max_memory_kib, " KiB"),
-            ("--fsize", l.fsize_kib, "max_fsize", self.max_fsize_kib, " KiB"),
+            (
+                "--mem",
+                l.memory_kib,
+                "max_memory",
+                self.max_memory_kib,
+                " KiB",
+            ),
+            (
+                "--fsize",
+                l.fsize_kib,
+                "max_fsize",
+                self.max_fsize_kib,
+                " KiB",
+            ),
             ("--nproc", l.nproc, "max_nproc", self.max_nproc, ""),
             ("--nfile", l.nfile, "max_nfile", self.max_nfile, ""),
         ];
@@ -375,7 +396,10 @@ mod tests {
         assert_eq!(c.max_cpu, Duration::from_millis(2500));
         assert_eq!(c.max_memory_kib, 512 * 1024);
         assert_eq!(c.max_clock, Duration::from_secs(30));
-        assert_eq!((c.max_nproc, c.max_fsize_kib, c.max_nfile), (4, 1 << 20, 128));
+        assert_eq!(
+            (c.max_nproc, c.max_fsize_kib, c.max_nfile),
+            (4, 1 << 20, 128)
+        );
         assert_eq!((c.uid_min, c.uid_max), (20000, 30000));
         assert_eq!(
             c.allowed_dirs,
@@ -446,6 +470,9 @@ mod tests {
         } else {
             assert!(e.contains("not root"), "{e}");
         }
-        assert_eq!(load_from(&d.path().join("none")).unwrap().max_cpu, Duration::from_secs(60));
+        assert_eq!(
+            load_from(&d.path().join("none")).unwrap().max_cpu,
+            Duration::from_secs(60)
+        );
     }
 }

@@ -122,7 +122,8 @@ pub struct RunArgs {
     /// Paranoid mode with the shipped default policy
     #[arg(long)]
     pub paranoid: bool,
-    /// Debug logging of each setup step (RUST_LOG works too)
+    /// Debug logging of each setup step (RUST_LOG works too, except in a
+    /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The program and its arguments: must come last

@@ -46,7 +46,11 @@ fn clean_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
 
 fn real_main() -> i32 {
     let setid = safeexec::sys::setuid::is_setid();
-    let captured = if setid { clean_environment() } else { Vec::new() };
+    let captured = if setid {
+        clean_environment()
+    } else {
+        Vec::new()
+    };
     let parsed = match cli::parse(std::env::args_os().collect()) {
         Ok(p) => p,
         Err(e) => {
@@ -78,9 +82,16 @@ fn real_main() -> i32 {
             .init();
     }
     if let Some(list) = &a.env_vars {
-        let names: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.contains('=')).collect();
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.contains('='))
+            .collect();
         for (k, v) in &captured {
-            if names.iter().any(|n| k.as_os_str() == std::ffi::OsStr::new(n)) {
+            if names
+                .iter()
+                .any(|n| k.as_os_str() == std::ffi::OsStr::new(n))
+            {
                 std::env::set_var(k, v);
             }
         }
@@ -198,7 +209,13 @@ fn load_policy(name: &str) -> Result<(Policy, bool), SandboxError> {
         let mut text = e.to_string();
         if caller.is_some() {
             // Included files: the same single wording.
-            for errno in [libc::ENOENT, libc::EACCES, libc::EPERM, libc::ELOOP, libc::ENOTDIR] {
+            for errno in [
+                libc::ENOENT,
+                libc::EACCES,
+                libc::EPERM,
+                libc::ELOOP,
+                libc::ENOTDIR,
+            ] {
                 let os = std::io::Error::from_raw_os_error(errno).to_string();
                 text = text.replace(&os, "no such file or not permitted");
             }

@@ -250,7 +250,11 @@ fn policy_the_caller_cannot_read_reads_like_a_missing_one() {
     // The same for `policy check`, which prints parse errors.
     let c = run_as_caller(&["policy", "check", secret.to_str().unwrap()]);
     assert_eq!(c.status.code(), Some(4));
-    assert!(stderr(&c).contains("no such file or not permitted"), "{}", stderr(&c));
+    assert!(
+        stderr(&c).contains("no such file or not permitted"),
+        "{}",
+        stderr(&c)
+    );
 }
 
 #[test]
@@ -298,7 +302,9 @@ fn group_writable_config_is_refused_and_ignored_for_callers() {
 
 fn alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/status")) {
-        Ok(s) => !s.lines().any(|l| l.starts_with("State:") && l.contains("Z")),
+        Ok(s) => !s
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("Z")),
         Err(_) => false,
     }
 }
@@ -325,15 +331,25 @@ fn killing_safeexec_ends_the_run(sig: &str) {
                 break t;
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "the victim did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the victim did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
-    let victims: Vec<i32> = text.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    let victims: Vec<i32> = text
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
     assert_eq!(victims.len(), 2);
     assert!(victims.iter().all(|p| alive(*p)));
     // The caller kills safeexec (setpriv exec'd it: same pid).
     let k = Command::new("setpriv")
-        .args([format!("--reuid={CALLER}"), format!("--regid={CALLER}"), "--clear-groups".into()])
+        .args([
+            format!("--reuid={CALLER}"),
+            format!("--regid={CALLER}"),
+            "--clear-groups".into(),
+        ])
         .args(["kill", sig, &child.id().to_string()])
         .status()
         .unwrap();
@@ -398,16 +414,32 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
     let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "/prog"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Relative to the working directory inside the jail.
-    let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "../prog"]);
+    let o = run_as_caller(&[
+        "--chroot_dir",
+        j,
+        "--exec_dir",
+        "/work",
+        "--exec",
+        "../prog",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The program path resolves inside the jail: /bin/true is not there.
     let o = run_as_caller(&["--chroot_dir", j, "--exec", "/bin/true"]);
-    refused(&o, 5, "cannot open program /bin/true: no such file or not permitted");
+    refused(
+        &o,
+        5,
+        "cannot open program /bin/true: no such file or not permitted",
+    );
     // A symlink the caller made, pointing out of allowed_dirs.
     let mine = d.path().join("mine");
     fs::create_dir(&mine).unwrap();
     symlink("/", mine.join("out")).unwrap();
-    let o = run_as_caller(&["--chroot_dir", mine.join("out").to_str().unwrap(), "--exec", "/bin/true"]);
+    let o = run_as_caller(&[
+        "--chroot_dir",
+        mine.join("out").to_str().unwrap(),
+        "--exec",
+        "/bin/true",
+    ]);
     refused(&o, 2, "allowed_dirs");
     // A working directory outside any chroot must be allowed too.
     let o = run_as_caller(&["--exec_dir", "/tmp", "--exec", "/bin/true"]);

@@ -433,7 +433,10 @@ fn check_limits(cfg: &RunConfig, conf: &AdminConf, unprivileged: bool) -> Result
             conf.origin()
         )));
     }
-    log::debug!("root exceeds the administrator's bounds: {}", over.join("; "));
+    log::debug!(
+        "root exceeds the administrator's bounds: {}",
+        over.join("; ")
+    );
     Ok(())
 }
 
@@ -501,10 +504,13 @@ fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result
     };
     let fd = sys::setuid::open_path_at(root_fd, &prog, false, in_root)
         .map_err(|_| gone("program", &cfg.program))?;
-    let is_file = File::from(fd.try_clone().map_err(|e| SandboxError::Internal(e.to_string()))?)
-        .metadata()
-        .map(|m| m.is_file())
-        .unwrap_or(false);
+    let is_file = File::from(
+        fd.try_clone()
+            .map_err(|e| SandboxError::Internal(e.to_string()))?,
+    )
+    .metadata()
+    .map(|m| m.is_file())
+    .unwrap_or(false);
     if !is_file || sys::setuid::access_fd(&fd, libc::X_OK).is_err() {
         return Err(gone("program", &cfg.program));
     }

@@ -11,7 +11,6 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-
 /// The real uid and gid: the account that called safeexec.
 pub fn real_ids() -> (u32, u32) {
     (
@@ -22,7 +21,8 @@ pub fn real_ids() -> (u32, u32) {
 
 /// Whether real and effective ids differ (a setuid or setgid start).
 pub fn is_setid() -> bool {
-    nix::unistd::getuid() != nix::unistd::geteuid() || nix::unistd::getgid() != nix::unistd::getegid()
+    nix::unistd::getuid() != nix::unistd::geteuid()
+        || nix::unistd::getgid() != nix::unistd::getegid()
 }
 
 /// While alive, the calling thread opens and checks files with the caller's
@@ -191,7 +191,9 @@ pub fn became_root(pid: Pid) -> bool {
         let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
             return false;
         };
-        if s.lines().any(|l| l.starts_with("State:") && l.contains('Z')) {
+        if s.lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'))
+        {
             return false;
         }
         if proc_real_uid(pid) == Some(0) {
