@@ -445,3 +445,28 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
     let o = run_as_caller(&["--exec_dir", "/tmp", "--exec", "/bin/true"]);
     refused(&o, 2, "allowed_dirs");
 }
+
+/// A setup failure (here: no such program, as root, so the check happens in
+/// the child) ends promptly: the guard is let go before everything is reaped.
+#[test]
+fn a_setup_failure_does_not_wait_for_the_guard() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
+        .args(["--exec", "/nonexistent/program"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert_eq!(st.code(), Some(5));
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("safeexec hangs after a setup failure");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
