@@ -300,6 +300,27 @@ fn group_writable_config_is_refused_and_ignored_for_callers() {
     refused(&o, 8, "writable by group or others");
 }
 
+fn pids_of_uid(uid: u32) -> Vec<i32> {
+    let mut v = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(s) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let real = s
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|u| u.parse::<u32>().ok());
+        if real == Some(uid) && alive(pid) {
+            v.push(pid);
+        }
+    }
+    v
+}
+
 fn alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/status")) {
         Ok(s) => !s
@@ -337,11 +358,12 @@ fn killing_safeexec_ends_the_run(sig: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    let victims: Vec<i32> = text
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect();
-    assert_eq!(victims.len(), 2);
+    assert_eq!(text.split_whitespace().count(), 2, "{text}");
+    // In a PID namespace those pids are not the host's: find the run's
+    // processes by its uid, uidplus (10000 by default) + safeexec's pid.
+    let uid = 10_000 + child.id();
+    let victims = pids_of_uid(uid);
+    assert!(victims.len() >= 2, "run processes of uid {uid}: {victims:?}");
     assert!(victims.iter().all(|p| alive(*p)));
     // The caller kills safeexec (setpriv exec'd it: same pid).
     let k = Command::new("setpriv")

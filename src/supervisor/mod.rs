@@ -22,6 +22,7 @@ use crate::jail::{self, ChildPlan, PlanDescription};
 use crate::measure::Reaped;
 use crate::report::{Report, Restricted, Sources, TimeKind, Verdict};
 use crate::sys::{self, Fork};
+use crate::trace::{Event, TraceWriter};
 
 mod classic;
 pub mod paths;
@@ -50,8 +51,15 @@ pub(crate) struct Outcome {
 /// Runs the program as `cfg` says and reports what happened, within the
 /// administrator's configuration ([`crate::adminconf::load`]).
 pub fn run(cfg: &RunConfig) -> Result<Report> {
+    run_traced(cfg, None)
+}
+
+/// [`run`], recording the run's system calls and process events in `trace`
+/// (which needs a policy: paranoid mode), within the administrator's
+/// configuration ([`crate::adminconf::load`]).
+pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Report> {
     let conf = crate::adminconf::load()?;
-    run_with(cfg, &conf)
+    run_with(cfg, &conf, trace)
 }
 
 /// The caller when it is not root (a setuid start): its real uid and gid,
@@ -61,9 +69,19 @@ pub fn unprivileged_caller() -> Option<(u32, u32)> {
     (uid != 0).then_some((uid, gid))
 }
 
-/// [`run`] under a configuration already loaded.
-pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
+/// [`run_traced`] under a configuration already loaded. A trace that cannot
+/// be written ends the run with an Internal Error naming the cause.
+pub fn run_with(
+    cfg: &RunConfig,
+    conf: &AdminConf,
+    mut trace: Option<&mut TraceWriter>,
+) -> Result<Report> {
     cfg.validate()?;
+    if trace.is_some() && cfg.policy.is_none() {
+        return Err(SandboxError::Usage(
+            "a trace needs paranoid mode (a policy)".into(),
+        ));
+    }
     if !sys::is_root() {
         return Err(SandboxError::NotRoot {
             euid: nix::unistd::geteuid().as_raw(),
@@ -95,7 +113,7 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     // The guard kills the run's uid if the supervisor dies before the end.
     let (guard, guard_pipe) = sys::spawn_guard(uid)
         .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
-    let mut guard = Guard {
+    let guard = Guard {
         pid: guard,
         pipe: Some(guard_pipe),
     };
@@ -140,10 +158,29 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
 
     let paranoid = cfg.policy.is_some();
     let seccomp = match &cfg.policy {
-        Some(p) => Some(ptrace::filter_for(p)?),
+        Some(p) => Some(ptrace::filter_for(p, trace.as_ref().map(|t| t.level))?),
         None => None,
     };
+    let iso = isolation_plan(cfg, paranoid)?;
+    // A stale cgroup of a dead supervisor must not linger; ours is removed
+    // when `cgroup` drops, whatever way run() returns.
+    let cgroup = if cfg.isolation.cgroups {
+        crate::isolate::cgroup::remove_stale();
+        let l = &cfg.limits;
+        // Slightly above --mem: the kernel stops a runaway tree, while the
+        // verdict still comes from the peak compared with --mem.
+        let hard = l.memory_kib + (l.memory_kib / 10).max(8192);
+        let tasks = l.nproc + 1 + iso.ns.has_init() as u64;
+        crate::isolate::cgroup::RunCgroup::create(me.as_raw() as u32, hard, tasks)
+    } else {
+        None
+    };
     let (err_r, err_w) = sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?;
+    let status_pipe = if iso.ns.has_init() {
+        Some(sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?)
+    } else {
+        None
+    };
     let go = if paranoid {
         Some(sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?)
     } else {
@@ -157,7 +194,7 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     let plan = ChildPlan {
         exec,
         chroot: chroot_path.as_deref().map(cstr).transpose()?,
-        workdir: cfg.exec_dir.as_deref().map(cstr).transpose()?,
+        workdir: iso.workdir.as_deref().map(cstr).transpose()?,
         uid,
         gid,
         rlimits: rlimits(cfg),
@@ -167,6 +204,10 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         go_pipe: go.as_ref().map(|(r, _)| r.as_raw_fd()),
         seccomp,
         supervisor: me.as_raw(),
+        ns: iso.ns,
+        cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
+        status_pipe: status_pipe.as_ref().map(|(_, w)| w.as_raw_fd()),
+        mounts: iso.mounts,
     };
     let desc = PlanDescription {
         program: cfg.program.display().to_string(),
@@ -183,7 +224,13 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         uid,
         gid,
         niceness: cfg.niceness,
+        mounts: plan
+            .mounts
+            .as_ref()
+            .map(|m| m.desc.clone())
+            .unwrap_or_default(),
     };
+    log::debug!("namespaces: {:?}", plan.ns);
     log::debug!(
         "run: uid {uid} gid {gid}, chroot {:?}, workdir {:?}, mode {}",
         cfg.chroot_dir,
@@ -196,11 +243,21 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
     sys::set_child_subreaper()
         .map_err(|e| SandboxError::sys("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
     let start = Instant::now();
-    let child = match sys::fork().map_err(|e| SandboxError::sys("fork", e))? {
+    if let Some(t) = trace.as_deref_mut() {
+        t.set_start(start);
+    }
+    let forked = if plan.ns.clone_flags != 0 {
+        sys::fork_into(plan.ns.clone_flags)
+            .map_err(|e| SandboxError::sys(format!("clone({:#x})", plan.ns.clone_flags), e))?
+    } else {
+        sys::fork().map_err(|e| SandboxError::sys("fork", e))?
+    };
+    let child = match forked {
         Fork::Child => jail::child_main(&plan),
         Fork::Parent(pid) => pid,
     };
     drop(err_w);
+    let status_r = status_pipe.map(|(r, _)| r);
     drop(stderr_file);
     log::debug!("forked the program's process {child}");
     let stop_signals = sys::block_stop_signals();
@@ -210,14 +267,14 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         drop(go_r);
         if let Err((call, e)) = sys::ptrace::seize(child, sys::ptrace::SEIZE_OPTIONS) {
             sys::kill_pid(child);
-            reap_all(child, &mut guard);
+            reap_all(child);
             return Err(SandboxError::sys(call, e));
         }
         log::debug!("seized {child}");
         let _ = nix::unistd::write(&go_w, b"g");
     } else if let Some(err) = read_setup_error(err_r.try_clone().ok()) {
         // Classic: the pipe closes at exec (EOF) or carries the failure.
-        reap_all(child, &mut guard);
+        reap_all(child);
         let (what, errno) = jail::describe_failure(&err, &desc);
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
@@ -226,7 +283,7 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         Ok(w) => Arc::new(w),
         Err(e) => {
             sys::kill_pid(child);
-            reap_all(child, &mut guard);
+            reap_all(child);
             return Err(SandboxError::sys("signalfd/eventfd", e));
         }
     };
@@ -238,7 +295,8 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         cpu_limit: cfg.limits.cpu,
         wall_limit: cfg.limits.clock,
         mem_limit_kib: cfg.limits.memory_kib,
-        scan_uid: (!paranoid && cfg.limits.nproc > 0).then_some(uid),
+        // With an init the program is not our child: find it by its uid.
+        scan_uid: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(uid),
         waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
@@ -249,22 +307,41 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         Ok(d) => d,
         Err(e) => {
             sys::kill_pid(child);
-            reap_all(child, &mut guard);
+            reap_all(child);
             return Err(e);
         }
     };
 
     let mut outcome = if let Some(policy) = &cfg.policy {
-        ptrace::trace_loop(child, policy, &shared, cfg)
+        ptrace::trace_loop(child, policy, &shared, cfg, trace.as_deref_mut())
     } else {
         classic::wait_loop(child, &shared)
     };
 
     // The run is over when its first process is: nothing of it may remain.
-    let _ = sys::kill_uid(uid);
+    // Known pids and the cgroup are killed here; closing the guard's pipe
+    // makes it sweep the run's uid with kill(-1), and drain() reaps it all.
     shared.kill_all();
+    if let Some(cg) = &cgroup {
+        cg.kill_all();
+    }
     let guard_pid = guard.finish();
-    drain(&mut outcome, &shared, guard_pid);
+    drain(&mut outcome, &shared, guard_pid, trace.as_deref_mut());
+    // With an init, the program's own wait status came over the pipe.
+    if let Some(rec) = read_setup_error(status_r) {
+        if rec.len() >= 8 {
+            let status = i32::from_le_bytes(rec[0..4].try_into().unwrap_or_default());
+            let count = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default());
+            outcome.root_status = Some(status);
+            outcome.reaped.count = count as u64;
+        }
+    }
+    let tree = cgroup.as_ref().map(|cg| TreeFigures {
+        peak_kib: cg.peak_kib(),
+        cpu: cg.cpu(),
+        hit_limit: cg.hit_memory_limit(),
+        source: cg.describe(),
+    });
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
     waiter.wake();
@@ -285,14 +362,141 @@ pub fn run_with(cfg: &RunConfig, conf: &AdminConf) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(
-        cfg,
-        &outcome,
-        &shared,
-        wall,
-        paranoid,
-        (uid, gid),
-    ))
+    let mut report = build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid), tree);
+    if let Some(t) = trace {
+        if let Err(message) = write_verdict(t, &report) {
+            report.verdict = Verdict::IE { message };
+            report.status = report.verdict.to_string();
+        }
+    }
+    Ok(report)
+}
+
+/// The trace's last record: the report's fields; then everything is flushed.
+fn write_verdict(t: &mut TraceWriter, report: &Report) -> std::result::Result<(), String> {
+    if let Some(e) = t.error() {
+        return Err(e.to_string());
+    }
+    let fields = match serde_json::to_value(report) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let ev = Event::Verdict {
+        t_us: t.now_us(),
+        report: fields,
+    };
+    t.write(&ev)?;
+    t.flush()
+}
+
+/// Whole-tree figures from the run's cgroup.
+struct TreeFigures {
+    peak_kib: Option<u64>,
+    cpu: Option<Duration>,
+    hit_limit: bool,
+    source: &'static str,
+}
+
+/// Namespaces, mounts and the working directory of a run.
+struct IsoPlan {
+    ns: crate::isolate::NsPlan,
+    mounts: Option<crate::isolate::mounts::MountPlan>,
+    workdir: Option<std::path::PathBuf>,
+}
+
+fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
+    use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
+    let iso = &cfg.isolation;
+    // A policy's `jail NAME` line selects a profile when --jail is not given.
+    let jail = iso
+        .jail
+        .clone()
+        .or_else(|| cfg.policy.as_ref().and_then(|p| p.jail().map(String::from)))
+        .filter(|_| cfg.chroot_dir.is_none());
+    let wants_jail = jail.is_some() || !iso.binds.is_empty() || !iso.tmpfs.is_empty();
+    let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces);
+    let hidepid = !ns.has_init();
+    if !wants_jail {
+        let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
+            Some(MountPlan::proc_only(hidepid).map_err(SandboxError::Usage)?)
+        } else {
+            None
+        };
+        return Ok(IsoPlan {
+            ns,
+            mounts,
+            workdir: cfg.exec_dir.clone(),
+        });
+    }
+    let mut binds = match &jail {
+        Some(name) => profiles::profile(name)
+            .ok_or_else(|| SandboxError::Usage(format!("--jail: unknown profile `{name}`")))?,
+        None => Vec::new(),
+    };
+    let mut tmpfs = iso.tmpfs.clone();
+    // The working directory: --exec_dir writable, else the caller's
+    // directory read-only with a fresh /tmp for scratch files.
+    let workdir = match &cfg.exec_dir {
+        Some(d) => {
+            let d = std::fs::canonicalize(d).map_err(|source| SandboxError::Path {
+                what: "working directory",
+                path: d.clone(),
+                source,
+            })?;
+            binds.push(Bind {
+                src: d.clone(),
+                dst: d.clone(),
+                writable: true,
+            });
+            d
+        }
+        None => {
+            let d = std::env::current_dir()
+                .map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
+            if d != std::path::Path::new("/") {
+                binds.push(Bind {
+                    src: d.clone(),
+                    dst: d.clone(),
+                    writable: false,
+                });
+            }
+            if !d.starts_with("/tmp") && !tmpfs.iter().any(|t| t == std::path::Path::new("/tmp")) {
+                tmpfs.push("/tmp".into());
+            }
+            d
+        }
+    };
+    // The program itself must be inside: its install prefix for a runtime
+    // profile, the file alone otherwise.
+    let prog = if cfg.program.is_absolute() {
+        cfg.program.clone()
+    } else {
+        workdir.join(&cfg.program)
+    };
+    let mut all: Vec<Bind> = binds.clone();
+    all.extend(iso.binds.iter().cloned());
+    if let Some(real) = std::fs::canonicalize(&prog)
+        .ok()
+        .filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst))
+    {
+        let add = match jail.as_deref() {
+            Some("python3") | Some("java") => profiles::program_prefix(&prog, &all).unwrap_or(real),
+            _ => real,
+        };
+        log::debug!("jail: binding the program's {} read-only", add.display());
+        binds.push(Bind {
+            src: add.clone(),
+            dst: add,
+            writable: false,
+        });
+    }
+    let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    log::debug!("jail: {spec:?}");
+    Ok(IsoPlan {
+        ns,
+        mounts: Some(MountPlan::jail(&spec).map_err(SandboxError::Usage)?),
+        workdir: Some(workdir),
+    })
 }
 
 /// The guard process (see [`sys::spawn_guard`]); dropping it ends it.
@@ -302,12 +506,6 @@ struct Guard {
 }
 
 impl Guard {
-    /// Lets the guard make its last sweep (it is then reaped by a wait for
-    /// any child, not by dropping this).
-    fn release(&mut self) {
-        self.pipe.take();
-    }
-
     /// Lets the guard make its last sweep; returns its pid (to be reaped).
     fn finish(mut self) -> Pid {
         self.pipe.take();
@@ -324,7 +522,7 @@ impl Drop for Guard {
 }
 
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid, mut trace: Option<&mut TraceWriter>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
@@ -333,6 +531,16 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
                     shared.remove_live(w.pid);
+                    if let Some(t) = trace.as_deref_mut() {
+                        // A write failure is already the verdict, or shows at it.
+                        let _ = t.write(&Event::Exit {
+                            t_us: t.now_us(),
+                            pid: w.pid.as_raw(),
+                            status: libc::WIFEXITED(w.status).then(|| libc::WEXITSTATUS(w.status)),
+                            signal: libc::WIFSIGNALED(w.status)
+                                .then(|| signal_name(libc::WTERMSIG(w.status))),
+                        });
+                    }
                 } else {
                     // A traced process in a stop: let it die.
                     sys::kill_pid(w.pid);
@@ -350,10 +558,11 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
 
 /// Kills the first process (not reaped yet, so its pid is still ours) and
 /// reaps everything, the guardian included (released first, so it exits).
-fn reap_all(child: Pid, guard: &mut Guard) {
+fn reap_all(child: Pid) {
     sys::kill_pid(child);
-    guard.release();
-    while let Ok(Some(_)) = sys::wait4_any(0) {}
+    // The child only: waiting for any child would also wait for the guard,
+    // which ends only when its pipe closes, after this returns (deadlock).
+    sys::wait_pid(child);
 }
 
 /// Reads the child's setup-error record: None at EOF (the exec happened).
@@ -495,6 +704,19 @@ fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result
             host_dir("--exec_dir", "working directory", dir)?;
         }
     }
+    // Bind sources: the caller must be able to read them (and write them,
+    // for a writable bind), and they must lie under allowed_dirs.
+    for b in &cfg.isolation.binds {
+        let fd = sys::setuid::open_path_at(None, &b.src, false, false)
+            .map_err(|_| gone("bind source", &b.src))?;
+        let mode = libc::R_OK | if b.writable { libc::W_OK } else { 0 };
+        sys::setuid::access_fd(&fd, mode).map_err(|_| gone("bind source", &b.src))?;
+        let canonical = std::fs::canonicalize(&b.src).map_err(|_| gone("bind source", &b.src))?;
+        if !conf.dir_allowed(&canonical) {
+            let opt = if b.writable { "--bind" } else { "--ro-bind" };
+            return Err(not_allowed(opt, &b.src));
+        }
+    }
     // The program, as execve will find it: relative to the working
     // directory, or to the chroot's root, or to the current directory.
     let prog = match (&cfg.exec_dir, cfg.program.is_relative()) {
@@ -558,9 +780,12 @@ fn build_report(
     wall: Duration,
     paranoid: bool,
     (uid, gid): (u32, u32),
+    tree: Option<TreeFigures>,
 ) -> Report {
     let l = &cfg.limits;
-    let cpu = o.reaped.cpu();
+    let tree_cpu = tree.as_ref().and_then(|t| t.cpu);
+    let tree_peak = tree.as_ref().and_then(|t| t.peak_kib);
+    let cpu = tree_cpu.unwrap_or_else(|| o.reaped.cpu());
     let sampled = shared.peak_rss_kib.load(Ordering::SeqCst);
     // The kernel's high-water marks; in paranoid mode the exit-stop VmHWM is
     // the program's own (ru_maxrss also holds the pre-exec image).
@@ -569,7 +794,13 @@ fn build_report(
     } else {
         o.reaped.max_rss_kib
     };
-    let memory = hwm.max(sampled);
+    let memory = match tree_peak {
+        // The tree's peak, but never below one process's own high-water mark
+        // (file pages charged to another cgroup are not in the peak).
+        Some(p) => p.max(hwm),
+        None => hwm.max(sampled),
+    };
+    let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
     let (exit_code, signal) = match o.root_status {
         Some(s) if libc::WIFEXITED(s) => (Some(libc::WEXITSTATUS(s)), None),
         Some(s) if libc::WIFSIGNALED(s) => (None, Some(libc::WTERMSIG(s))),
@@ -591,7 +822,7 @@ fn build_report(
             _ if cpu > l.cpu || signal == Some(libc::SIGXCPU) => Verdict::TLE {
                 kind: TimeKind::Cpu,
             },
-            _ if memory > l.memory_kib => Verdict::MLE,
+            _ if memory > l.memory_kib || hit_limit => Verdict::MLE,
             _ if signal == Some(libc::SIGXFSZ) => Verdict::OLE,
             _ if o.seccomp_killed.is_some() && signal == Some(libc::SIGSYS) => {
                 Verdict::RF(Restricted {
@@ -627,12 +858,22 @@ fn build_report(
         processes: o.reaped.count,
         limits: l.clone(),
         sources: Sources {
-            memory: if o.max_hwm_kib > 0 {
+            memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
+                format!(
+                    "{}: the run's cgroup peak (whole tree, page cache included)",
+                    t.source
+                )
+            } else if o.max_hwm_kib > 0 {
                 "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
             } else {
                 "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
             },
-            cpu: "wait4 rusage of every reaped process".into(),
+            cpu: match (tree_cpu, &tree) {
+                (Some(_), Some(t)) => {
+                    format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
+                }
+                _ => "wait4 rusage of every reaped process".into(),
+            },
         },
         denied_calls: o.denied,
         logged_calls: o.logged,

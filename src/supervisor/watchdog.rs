@@ -130,20 +130,31 @@ pub struct Watch {
 /// Longest sleep between two samples.
 const TICK: Duration = Duration::from_millis(10);
 const MIN_TICK: Duration = Duration::from_millis(1);
+/// Ticks between two scans of /proc for the run's uid (classic mode with
+/// --nproc > 0); new processes are found within 5 ticks.
+const SCAN_EVERY: u32 = 5;
 
 pub fn run(w: Watch) {
     let mut sampler = Sampler::default();
     let deadline = w.start + w.wall_limit;
     let sh = &w.shared;
+    // Processes found by the last scan by uid; the scan (a stat of every
+    // /proc entry) runs every SCAN_EVERY ticks, the sampling every tick.
+    let mut scanned: Vec<Pid> = Vec::new();
+    let mut tick: u32 = 0;
     while !sh.done.load(Ordering::SeqCst) {
         // Reaped first, live second: a process reaped in between is missed
         // for one tick rather than counted twice.
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         let mut pids = sh.live_pids();
         if let Some(uid) = w.scan_uid {
-            for p in measure::pids_of_uid(uid) {
-                if !pids.contains(&p) {
-                    pids.push(p);
+            if tick % SCAN_EVERY == 0 {
+                scanned = measure::pids_of_uid(uid);
+            }
+            tick = tick.wrapping_add(1);
+            for p in &scanned {
+                if !pids.contains(p) {
+                    pids.push(*p);
                 }
             }
         }
