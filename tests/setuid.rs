@@ -363,7 +363,10 @@ fn killing_safeexec_ends_the_run(sig: &str) {
     // processes by its uid, uidplus (10000 by default) + safeexec's pid.
     let uid = 10_000 + child.id();
     let victims = pids_of_uid(uid);
-    assert!(victims.len() >= 2, "run processes of uid {uid}: {victims:?}");
+    assert!(
+        victims.len() >= 2,
+        "run processes of uid {uid}: {victims:?}"
+    );
     assert!(victims.iter().all(|p| alive(*p)));
     // The caller kills safeexec (setpriv exec'd it: same pid).
     let k = Command::new("setpriv")
