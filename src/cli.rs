@@ -19,7 +19,8 @@ use crate::trace::TraceLevel;
     about = "Run an untrusted program under limits as a unique unprivileged user, and report what happened.",
     after_help = "Exit status: 0 OK; 1 a verdict about the program (TLE, MLE, OLE, RE, signal, RF); \
 2 bad command line; 3 not root; 4 bad policy; 5 the program could not be started; \
-6 an output file could not be written; 7 the supervisor failed during the run.",
+6 an output file could not be written; 7 the supervisor failed during the run; \
+8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -189,7 +190,8 @@ pub struct RunArgs {
     /// simply allow (fast: allowed calls never stop)
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
     pub trace_level: TraceLevel,
-    /// Debug logging of each setup step (RUST_LOG works too)
+    /// Debug logging of each setup step (RUST_LOG works too, except in a
+    /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The program and its arguments: must come last

@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 
 pub mod accounts;
+pub mod adminconf;
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -38,4 +39,4 @@ pub mod trace;
 pub use config::{Limits, RunConfig};
 pub use error::SandboxError;
 pub use report::{Report, Verdict};
-pub use supervisor::run;
+pub use supervisor::{run, run_with};

@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+use crate::adminconf::AdminConf;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 use crate::jail::{self, ChildPlan, PlanDescription};
@@ -47,15 +48,34 @@ pub(crate) struct Outcome {
     pub seccomp_killed: Option<Pid>,
 }
 
-/// Runs the program as `cfg` says and reports what happened.
+/// Runs the program as `cfg` says and reports what happened, within the
+/// administrator's configuration ([`crate::adminconf::load`]).
 pub fn run(cfg: &RunConfig) -> Result<Report> {
     run_traced(cfg, None)
 }
 
 /// [`run`], recording the run's system calls and process events in `trace`
-/// (which needs a policy: paranoid mode). A trace that cannot be written
-/// ends the run with an Internal Error naming the cause.
-pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Result<Report> {
+/// (which needs a policy: paranoid mode), within the administrator's
+/// configuration ([`crate::adminconf::load`]).
+pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Report> {
+    let conf = crate::adminconf::load()?;
+    run_with(cfg, &conf, trace)
+}
+
+/// The caller when it is not root (a setuid start): its real uid and gid,
+/// whose rights apply to every file and directory it names.
+pub fn unprivileged_caller() -> Option<(u32, u32)> {
+    let (uid, gid) = sys::setuid::real_ids();
+    (uid != 0).then_some((uid, gid))
+}
+
+/// [`run_traced`] under a configuration already loaded. A trace that cannot
+/// be written ends the run with an Internal Error naming the cause.
+pub fn run_with(
+    cfg: &RunConfig,
+    conf: &AdminConf,
+    mut trace: Option<&mut TraceWriter>,
+) -> Result<Report> {
     cfg.validate()?;
     if trace.is_some() && cfg.policy.is_none() {
         return Err(SandboxError::Usage(
@@ -67,9 +87,26 @@ pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Resul
             euid: nix::unistd::geteuid().as_raw(),
         });
     }
+    let caller = unprivileged_caller();
+    check_limits(cfg, conf, caller.is_some())?;
     let me = nix::unistd::getpid();
     let uid = cfg.run_uid(me.as_raw() as u32)?;
     let gid = cfg.gid.unwrap_or(uid);
+    if caller.is_some() {
+        for (what, id) in [("uid", uid), ("gid", gid)] {
+            if !conf.id_in_range(id) {
+                return Err(SandboxError::Usage(format!(
+                    "the run's {what} {id} (--uidplus {} + pid {me}{}) is outside uid_min..uid_max \
+                     = {}..{} ({})",
+                    cfg.uidplus,
+                    if what == "gid" && cfg.gid.is_some() { ", or --gid" } else { "" },
+                    conf.uid_min,
+                    conf.uid_max,
+                    conf.origin()
+                )));
+            }
+        }
+    }
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
@@ -80,12 +117,35 @@ pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Resul
         pid: guard,
         pipe: Some(guard_pipe),
     };
-
-    if let Some(dir) = &cfg.chroot_dir {
-        check_dir("chroot directory", dir)?;
-    } else if let Some(dir) = &cfg.exec_dir {
-        check_dir("working directory", dir)?;
+    // Until it has taken real uid 0 the caller could kill it: make sure.
+    if !sys::setuid::became_root(guard.pid) {
+        return Err(SandboxError::Internal(format!(
+            "the guard process {} did not start",
+            guard.pid
+        )));
     }
+
+    // Root: the directories are checked as before. Another caller: opened
+    // with its rights, within allowed_dirs, and the chroot is entered through
+    // the opened descriptor so a path swapped after the check cannot move it.
+    let mut chroot_path = cfg.chroot_dir.clone();
+    let _chroot_fd = match caller {
+        None => {
+            if let Some(dir) = &cfg.chroot_dir {
+                check_dir("chroot directory", dir)?;
+            } else if let Some(dir) = &cfg.exec_dir {
+                check_dir("working directory", dir)?;
+            }
+            None
+        }
+        Some(ids) => {
+            let fd = check_as_caller(cfg, conf, ids)?;
+            if let Some(fd) = &fd {
+                chroot_path = Some(format!("/proc/self/fd/{}", fd.as_raw_fd()).into());
+            }
+            fd
+        }
+    };
     let stderr_file = match &cfg.error_file {
         Some(p) => Some(open_output("error file", p)?),
         None => None,
@@ -133,7 +193,7 @@ pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Resul
     };
     let plan = ChildPlan {
         exec,
-        chroot: cfg.chroot_dir.as_deref().map(cstr).transpose()?,
+        chroot: chroot_path.as_deref().map(cstr).transpose()?,
         workdir: iso.workdir.as_deref().map(cstr).transpose()?,
         uid,
         gid,
@@ -228,6 +288,7 @@ pub fn run_traced(cfg: &RunConfig, mut trace: Option<&mut TraceWriter>) -> Resul
         }
     };
     let shared = Shared::new(child);
+    shared.run_uid.store(uid, Ordering::SeqCst);
     let watch = Watch {
         shared: Arc::clone(&shared),
         start,
@@ -495,6 +556,8 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid, mut trace: Option<&
     }
 }
 
+/// Kills the first process (not reaped yet, so its pid is still ours) and
+/// reaps everything, the guardian included (released first, so it exits).
 fn reap_all(child: Pid) {
     sys::kill_pid(child);
     // The child only: waiting for any child would also wait for the guard,
@@ -526,8 +589,13 @@ fn check_dir(what: &'static str, dir: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Opens a file safeexec writes for the caller (created 0644 if missing).
+/// Opens a file safeexec writes for the caller (created 0644 if missing),
+/// never through a symbolic link, close-on-exec, and with the caller's
+/// rights when the caller is not root.
 pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
+    let caller = unprivileged_caller();
+    let _fs = sys::setuid::CallerFs::enter(caller)
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -535,11 +603,140 @@ pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
         .mode(0o644)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|source| SandboxError::Output {
-            what,
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            if caller.is_some() && hidden(&source) {
+                SandboxError::Inaccessible {
+                    what,
+                    path: path.to_path_buf(),
+                    code: crate::error::EXIT_OUTPUT,
+                }
+            } else {
+                SandboxError::Output {
+                    what,
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
         })
+}
+
+/// Errors that must read the same for a missing file and a forbidden one.
+pub fn hidden(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ELOOP | libc::ENOTDIR)
+    )
+}
+
+/// Limits above the administrator's maxima: refused for a caller other than
+/// root, logged for root.
+fn check_limits(cfg: &RunConfig, conf: &AdminConf, unprivileged: bool) -> Result<()> {
+    let over = conf.limits_over(&cfg.limits);
+    if over.is_empty() {
+        return Ok(());
+    }
+    if unprivileged {
+        return Err(SandboxError::Usage(format!(
+            "{} ({})",
+            over.join("; "),
+            conf.origin()
+        )));
+    }
+    log::debug!(
+        "root exceeds the administrator's bounds: {}",
+        over.join("; ")
+    );
+    Ok(())
+}
+
+/// For a caller other than root: the chroot, the working directory and the
+/// program are opened with the caller's rights (O_PATH, the program and
+/// working directory resolved inside the chroot as the run will see them),
+/// must be searchable / executable by the caller, and the directories must
+/// lie under allowed_dirs. Returns the opened chroot directory.
+fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result<Option<OwnedFd>> {
+    use std::path::Path;
+    let _fs = sys::setuid::CallerFs::enter(Some(ids))
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
+    let gone = |what: &'static str, path: &Path| SandboxError::Inaccessible {
+        what,
+        path: path.to_path_buf(),
+        code: crate::error::EXIT_SETUP,
+    };
+    let not_allowed = |opt: &str, path: &Path| {
+        SandboxError::Usage(format!(
+            "{opt} {}: not under the administrator's allowed_dirs ({}; {})",
+            path.display(),
+            if conf.allowed_dirs.is_empty() {
+                "none".to_string()
+            } else {
+                conf.allowed_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            conf.origin()
+        ))
+    };
+    // A directory outside any chroot: opened, searchable, allowed.
+    let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<OwnedFd> {
+        let fd = sys::setuid::open_path_at(None, dir, true, false).map_err(|_| gone(what, dir))?;
+        sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone(what, dir))?;
+        let canonical = std::fs::canonicalize(dir).map_err(|_| gone(what, dir))?;
+        if !conf.dir_allowed(&canonical) {
+            return Err(not_allowed(opt, dir));
+        }
+        Ok(fd)
+    };
+    let root = match &cfg.chroot_dir {
+        Some(dir) => Some(host_dir("--chroot_dir", "chroot directory", dir)?),
+        None => None,
+    };
+    let root_fd = root.as_ref().map(|f| f.as_raw_fd());
+    let in_root = root.is_some();
+    if let Some(dir) = &cfg.exec_dir {
+        if in_root {
+            let fd = sys::setuid::open_path_at(root_fd, dir, true, true)
+                .map_err(|_| gone("working directory", dir))?;
+            sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone("working directory", dir))?;
+        } else {
+            host_dir("--exec_dir", "working directory", dir)?;
+        }
+    }
+    // Bind sources: the caller must be able to read them (and write them,
+    // for a writable bind), and they must lie under allowed_dirs.
+    for b in &cfg.isolation.binds {
+        let fd = sys::setuid::open_path_at(None, &b.src, false, false)
+            .map_err(|_| gone("bind source", &b.src))?;
+        let mode = libc::R_OK | if b.writable { libc::W_OK } else { 0 };
+        sys::setuid::access_fd(&fd, mode).map_err(|_| gone("bind source", &b.src))?;
+        let canonical = std::fs::canonicalize(&b.src).map_err(|_| gone("bind source", &b.src))?;
+        if !conf.dir_allowed(&canonical) {
+            let opt = if b.writable { "--bind" } else { "--ro-bind" };
+            return Err(not_allowed(opt, &b.src));
+        }
+    }
+    // The program, as execve will find it: relative to the working
+    // directory, or to the chroot's root, or to the current directory.
+    let prog = match (&cfg.exec_dir, cfg.program.is_relative()) {
+        (Some(d), true) => d.join(&cfg.program),
+        (None, true) if in_root => Path::new("/").join(&cfg.program),
+        _ => cfg.program.clone(),
+    };
+    let fd = sys::setuid::open_path_at(root_fd, &prog, false, in_root)
+        .map_err(|_| gone("program", &cfg.program))?;
+    let is_file = File::from(
+        fd.try_clone()
+            .map_err(|e| SandboxError::Internal(e.to_string()))?,
+    )
+    .metadata()
+    .map(|m| m.is_file())
+    .unwrap_or(false);
+    if !is_file || sys::setuid::access_fd(&fd, libc::X_OK).is_err() {
+        return Err(gone("program", &cfg.program));
+    }
+    Ok(root)
 }
 
 fn rlimits(cfg: &RunConfig) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {

@@ -14,6 +14,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 pub mod ptrace;
+pub mod setuid;
 
 /// Result of [`fork`].
 pub enum Fork {
