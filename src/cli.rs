@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{parse_seconds, Limits, RunConfig, DEFAULT_UIDPLUS};
 use crate::error::SandboxError;
+use crate::trace::TraceLevel;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,7 +19,8 @@ use crate::error::SandboxError;
     about = "Run an untrusted program under limits as a unique unprivileged user, and report what happened.",
     after_help = "Exit status: 0 OK; 1 a verdict about the program (TLE, MLE, OLE, RE, signal, RF); \
 2 bad command line; 3 not root; 4 bad policy; 5 the program could not be started; \
-6 an output file could not be written; 7 the supervisor failed during the run.",
+6 an output file could not be written; 7 the supervisor failed during the run; \
+8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -33,6 +35,15 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Summarise a trace written by --trace: calls, errors and time per
+    /// system call, the process tree, files, network attempts, denials.
+    Audit {
+        /// The trace file (JSON lines)
+        trace: PathBuf,
+        /// Print the summary as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +53,31 @@ pub enum PolicyCmd {
     /// Print the resolved policy: groups expanded, includes merged, and what
     /// the kernel filter or the supervisor does with each system call.
     Show { file: String },
+    /// Write a policy that allows what one run needed and nothing else:
+    /// from a trace (--from TRACE), or by running the program with a full
+    /// trace under the audit policy (limits and options, then --exec
+    /// PROGRAM ARGS... last; --trace FILE keeps the learning run's trace).
+    Learn(LearnArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Learn from this trace instead of running a program
+    #[arg(long, value_name = "TRACE")]
+    pub from: Option<PathBuf>,
+    /// Write the policy to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetArg {
+    /// A new network namespace: nothing is reachable.
+    None,
+    /// The host's network.
+    Host,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,7 +157,41 @@ pub struct RunArgs {
     /// Paranoid mode with the shipped default policy
     #[arg(long)]
     pub paranoid: bool,
-    /// Debug logging of each setup step (RUST_LOG works too)
+    /// The program's network: none (a new empty network namespace) or host
+    #[arg(long, value_enum, default_value_t = NetArg::None)]
+    pub net: NetArg,
+    /// PID, IPC and UTS namespaces and a fresh /proc (the default when root)
+    #[arg(long, overrides_with = "no_ns")]
+    pub ns: bool,
+    /// No PID, IPC or UTS namespace, no fresh /proc
+    #[arg(long = "no-ns", overrides_with = "ns")]
+    pub no_ns: bool,
+    /// A jail root built from read-only binds for a runtime: c, python3, java
+    #[arg(long, value_name = "PROFILE")]
+    pub jail: Option<String>,
+    /// Bind SRC read-only into the jail (at DST, default the same path)
+    #[arg(long = "ro-bind", value_name = "SRC[:DST]")]
+    pub ro_bind: Vec<String>,
+    /// Bind SRC writable into the jail (at DST, default the same path)
+    #[arg(long = "bind", value_name = "SRC[:DST]")]
+    pub bind: Vec<String>,
+    /// A fresh writable tmpfs at DST in the jail
+    #[arg(long = "tmpfs", value_name = "DST")]
+    pub tmpfs: Vec<PathBuf>,
+    /// No per-run cgroup: accounting from wait4 and /proc only
+    #[arg(long = "no-cgroup")]
+    pub no_cgroup: bool,
+    /// Record the run's system calls and process events in FILE (JSON
+    /// lines; docs/trace.md). Without --policy or --paranoid the shipped
+    /// audit policy is used: every call runs and is recorded.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// What --trace records: every call, or only the calls a rule did not
+    /// simply allow (fast: allowed calls never stop)
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
+    pub trace_level: TraceLevel,
+    /// Debug logging of each setup step (RUST_LOG works too, except in a
+    /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The program and its arguments: must come last
@@ -214,6 +284,27 @@ impl RunArgs {
         c.chroot_dir = self.chroot_dir.clone();
         c.exec_dir = self.exec_dir.clone();
         c.error_file = self.error.clone();
+        c.isolation = crate::isolate::IsolationConfig {
+            net: match self.net {
+                NetArg::None => crate::isolate::Net::None,
+                NetArg::Host => crate::isolate::Net::Host,
+            },
+            namespaces: !self.no_ns,
+            jail: self.jail.clone(),
+            binds: self
+                .ro_bind
+                .iter()
+                .map(|b| crate::isolate::Bind::parse(b, false))
+                .chain(
+                    self.bind
+                        .iter()
+                        .map(|b| crate::isolate::Bind::parse(b, true)),
+                )
+                .collect::<Result<_, _>>()
+                .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?,
+            tmpfs: self.tmpfs.clone(),
+            cgroups: !self.no_cgroup,
+        };
         if let Some(list) = &self.env_vars {
             c.env = parse_env(list)?;
         }

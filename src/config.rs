@@ -88,6 +88,8 @@ pub struct RunConfig {
     pub error_file: Option<PathBuf>,
     /// The syscall policy; None = classic mode (no ptrace).
     pub policy: Option<crate::policy::Policy>,
+    /// Namespaces, jail binds and cgroups.
+    pub isolation: crate::isolate::IsolationConfig,
 }
 
 impl RunConfig {
@@ -104,6 +106,7 @@ impl RunConfig {
             env: Vec::new(),
             error_file: None,
             policy: None,
+            isolation: Default::default(),
         }
     }
 
@@ -153,6 +156,28 @@ impl RunConfig {
             let k = k.to_string_lossy();
             if k.is_empty() || k.contains('=') || k.contains('\0') {
                 return bad(format!("--env_vars: bad variable name `{k}`"));
+            }
+        }
+        let iso = &self.isolation;
+        if let Some(j) = &iso.jail {
+            if !crate::isolate::profiles::NAMES.contains(&j.as_str()) {
+                return bad(format!(
+                    "--jail: unknown profile `{j}` (known: {})",
+                    crate::isolate::profiles::NAMES.join(", ")
+                ));
+            }
+        }
+        if iso.has_jail() && self.chroot_dir.is_some() {
+            return bad(
+                "--chroot_dir cannot be combined with --jail, --bind, --ro-bind or --tmpfs".into(),
+            );
+        }
+        for t in &iso.tmpfs {
+            if !t.is_absolute() || t.components().any(|c| c.as_os_str() == "..") {
+                return bad(format!(
+                    "--tmpfs {}: needs an absolute path without `..`",
+                    t.display()
+                ));
             }
         }
         Ok(())

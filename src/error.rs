@@ -23,6 +23,9 @@ pub const EXIT_SETUP: i32 = 5;
 pub const EXIT_OUTPUT: i32 = 6;
 /// The supervisor failed during the run (a system call it relies on failed).
 pub const EXIT_INTERNAL: i32 = 7;
+/// The administrator's configuration (/etc/safeexec.conf) is unsafe (not
+/// owned by root, writable by group or others) or invalid: nothing runs.
+pub const EXIT_CONFIG: i32 = 8;
 
 /// Everything that can make the sandbox itself fail.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,20 @@ pub enum SandboxError {
 
     #[error("interrupted by signal {0}: the run was killed")]
     Interrupted(String),
+
+    /// A file or directory the caller named that is missing or that the
+    /// caller may not use: one message for both, so a setuid safeexec does
+    /// not tell callers which files exist where they cannot look.
+    #[error("cannot open {what} {path}: no such file or not permitted")]
+    Inaccessible {
+        what: &'static str,
+        path: PathBuf,
+        /// The exit status (setup, policy or output).
+        code: i32,
+    },
+
+    #[error("administrator's configuration {0}")]
+    AdminConf(String),
 }
 
 impl SandboxError {
@@ -89,6 +106,8 @@ impl SandboxError {
             | SandboxError::Path { .. }
             | SandboxError::ChildSetup { .. } => EXIT_SETUP,
             SandboxError::Output { .. } => EXIT_OUTPUT,
+            SandboxError::Inaccessible { code, .. } => *code,
+            SandboxError::AdminConf(_) => EXIT_CONFIG,
             SandboxError::Sys { .. } | SandboxError::Internal(_) | SandboxError::Interrupted(_) => {
                 EXIT_INTERNAL
             }

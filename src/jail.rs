@@ -8,7 +8,19 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-use crate::sys::{self, child, ExecArgs, SockFilter};
+use crate::isolate::mounts::{MountOp, MountPlan};
+use crate::isolate::NsPlan;
+use crate::sys::{self, child, ns, ExecArgs, SockFilter};
+
+/// Signals the init passes on to the program.
+const FORWARDED: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
 
 /// One step of the child's setup; its number travels over the pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +41,11 @@ pub enum Step {
     WaitSeize,
     Seccomp,
     Exec,
+    Cgroup,
+    Namespaces,
+    Mount,
+    Hostname,
+    InitFork,
 }
 
 impl Step {
@@ -50,6 +67,11 @@ impl Step {
             WaitSeize,
             Seccomp,
             Exec,
+            Cgroup,
+            Namespaces,
+            Mount,
+            Hostname,
+            InitFork,
         ]
         .into_iter()
         .find(|s| *s as u8 == b)
@@ -78,20 +100,93 @@ pub struct ChildPlan {
     /// The supervisor's pid, to detect that it died before we set
     /// PR_SET_PDEATHSIG.
     pub supervisor: i32,
+    /// Namespaces: made by clone (then this process is the init) or unshare.
+    pub ns: NsPlan,
+    /// Mount steps in the new mount namespace (a fresh /proc, or the jail).
+    pub mounts: Option<MountPlan>,
+    /// cgroup.procs files to join (written "0") before anything else.
+    pub cgroup_procs: Vec<std::ffi::CString>,
+    /// The init writes the program's wait status (i32) and the number of
+    /// processes it reaped (u32) here before it exits.
+    pub status_pipe: Option<RawFd>,
+}
+
+fn fail_rec(fd: RawFd, step: Step, e: Errno, index: u16) -> ! {
+    let mut rec = [0u8; 7];
+    rec[0] = step as u8;
+    rec[1..5].copy_from_slice(&(e as i32).to_le_bytes());
+    rec[5..7].copy_from_slice(&index.to_le_bytes());
+    child::write_all(fd, &rec);
+    child::exit(127)
+}
+
+/// Walks the mount plan; a failing step reports its index.
+fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
+    for (i, op) in m.ops.iter().enumerate() {
+        let r = match op {
+            MountOp::Mkdir(d) => ns::mkdir(d, 0o755),
+            MountOp::Touch(p) => ns::touch(p),
+            MountOp::Symlink { target, path } => ns::symlink(target, path),
+            MountOp::Mount {
+                src,
+                dst,
+                fstype,
+                flags,
+                data,
+            } => ns::mount(
+                src.as_deref(),
+                dst,
+                fstype.as_deref(),
+                *flags,
+                data.as_deref(),
+            ),
+            MountOp::PivotRoot { new_root, put_old } => ns::pivot_root(new_root, put_old),
+            MountOp::Chdir(d) => child::chdir(d),
+            MountOp::Detach(d) => ns::umount_detach(d),
+            MountOp::Hostname(h) => ns::sethostname(h),
+        };
+        if let Err(e) = r {
+            fail_rec(plan.error_pipe, Step::Mount, e, i as u16)
+        }
+    }
+}
+
+/// pid 1 of the run's PID namespace: forward the stop signals to the
+/// program, reap every process, and when the program ends report its wait
+/// status and exit (which kills whatever is left in the namespace).
+fn init_loop(plan: &ChildPlan, program: libc::pid_t) -> ! {
+    let mut wanted = [0; 7];
+    wanted[..6].copy_from_slice(&FORWARDED);
+    wanted[6] = libc::SIGCHLD;
+    let mut reaped: u32 = 0;
+    // Bounded by the run: the supervisor kills this process at the latest
+    // when a limit is reached, and the program's end ends the loop.
+    loop {
+        let sig = ns::sigwait(&wanted);
+        if sig != libc::SIGCHLD {
+            ns::kill(program, sig);
+            continue;
+        }
+        while let Ok(Some((pid, status))) = ns::reap_one() {
+            reaped += 1;
+            if pid == program {
+                if let Some(fd) = plan.status_pipe {
+                    let mut rec = [0u8; 8];
+                    rec[..4].copy_from_slice(&status.to_le_bytes());
+                    rec[4..].copy_from_slice(&reaped.to_le_bytes());
+                    child::write_all(fd, &rec);
+                }
+                child::exit(0)
+            }
+        }
+    }
 }
 
 /// Runs in the child right after fork; never returns.
 pub fn child_main(plan: &ChildPlan) -> ! {
-    let fail = |step: Step, e: Errno| -> ! {
-        let mut rec = [0u8; 5];
-        rec[0] = step as u8;
-        rec[1..].copy_from_slice(&(e as i32).to_le_bytes());
-        child::write_all(plan.error_pipe, &rec);
-        child::exit(127)
-    };
     let step = |s: Step, r: Result<(), Errno>| {
         if let Err(e) = r {
-            fail(s, e)
+            fail_rec(plan.error_pipe, s, e, 0)
         }
     };
 
@@ -100,12 +195,22 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     // Ignored signals survive exec: give the program the default actions
     // (the supervisor's runtime ignores SIGPIPE).
     sys::default_all_signals();
+    // Into the run's cgroups first, so every later allocation and process counts.
+    for f in &plan.cgroup_procs {
+        step(Step::Cgroup, ns::write_file(f, b"0"));
+    }
     // Its own process group, so terminal signals to the caller's group do not
     // reach it and it cannot be confused with the supervisor's group.
     step(Step::ProcessGroup, child::setpgid_self());
     // Die with the supervisor (set again after setuid, which clears it).
     step(Step::ParentDeath, child::parent_death_signal(libc::SIGKILL));
-    if child::getppid() != plan.supervisor {
+    // As the init of a new PID namespace our parent is outside it: getppid() is 0.
+    let expected_parent = if plan.ns.has_init() {
+        0
+    } else {
+        plan.supervisor
+    };
+    if child::getppid() != expected_parent {
         child::exit(127);
     }
     // --error: the program's stderr goes to the file the supervisor opened.
@@ -114,10 +219,53 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     }
     // Nothing but 0, 1, 2 may reach the program.
     step(Step::CloseFds, child::cloexec_from(3));
+    // Namespaces that need no fork (paranoid mode: the seized process must
+    // be the program, so there is no init and no PID namespace).
+    if plan.ns.unshare_flags != 0 {
+        step(Step::Namespaces, ns::unshare(plan.ns.unshare_flags));
+    }
+    if (plan.ns.clone_flags | plan.ns.unshare_flags) & libc::CLONE_NEWUTS != 0 {
+        step(Step::Hostname, ns::sethostname(c"safeexec"));
+    }
+    // Mounts as root, in the new mount namespace (/ made private first).
+    if let Some(m) = &plan.mounts {
+        do_mounts(plan, m);
+    }
     // chroot while still root, and enter it so no directory outside stays open.
     if let Some(root) = &plan.chroot {
         step(Step::Chroot, child::chroot(root));
         step(Step::Chroot, child::chdir(c"/"));
+    }
+    if plan.ns.has_init() {
+        // Block what the init waits for before the program exists.
+        let mut wanted = [0; 7];
+        wanted[..6].copy_from_slice(&FORWARDED);
+        wanted[6] = libc::SIGCHLD;
+        step(Step::InitFork, ns::block(&wanted));
+        match sys::fork_into(0) {
+            Err(e) => step(Step::InitFork, Err(e)),
+            Ok(sys::Fork::Child) => program_main(plan, 1),
+            Ok(sys::Fork::Parent(pid)) => {
+                // The program's copy closes at exec: EOF tells the supervisor.
+                ns::close(plan.error_pipe);
+                init_loop(plan, pid.as_raw())
+            }
+        }
+    }
+    program_main(plan, plan.supervisor)
+}
+
+/// The program's own steps: drop every privilege, limits, exec.
+fn program_main(plan: &ChildPlan, parent: i32) -> ! {
+    let fail = |step: Step, e: Errno| -> ! { fail_rec(plan.error_pipe, step, e, 0) };
+    let step = |s: Step, r: Result<(), Errno>| {
+        if let Err(e) = r {
+            fail(s, e)
+        }
+    };
+    if plan.ns.has_init() {
+        sys::unblock_all_signals();
+        step(Step::ParentDeath, child::parent_death_signal(libc::SIGKILL));
     }
     // Drop every privilege: groups first, then gid, then uid (the last step
     // that needs root).
@@ -125,7 +273,7 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     step(Step::Gid, child::set_gid(plan.gid));
     step(Step::Uid, child::set_uid(plan.uid));
     step(Step::ParentDeath, child::parent_death_signal(libc::SIGKILL));
-    if child::getppid() != plan.supervisor {
+    if child::getppid() != parent {
         child::exit(127);
     }
     // The working directory is entered as the run's uid: it must be reachable by it.
@@ -161,7 +309,20 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         .and_then(|b| b.try_into().ok())
         .map(|b| Errno::from_raw(i32::from_le_bytes(b)))
         .unwrap_or(Errno::UnknownErrno);
+    let index = rec
+        .get(5..7)
+        .and_then(|b| b.try_into().ok())
+        .map(u16::from_le_bytes)
+        .unwrap_or(0) as usize;
     let what = match step {
+        Some(Step::Mount) => plan_desc
+            .mounts
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| "mount".into()),
+        Some(Step::Cgroup) => "joining the run's cgroup".into(),
+        Some(Step::Namespaces) => "unshare(namespaces)".into(),
+        Some(Step::InitFork) => "fork of the program by the namespace's init".into(),
         Some(Step::Exec) => format!("execve({})", plan_desc.program),
         Some(Step::Chroot) => format!("chroot({})", plan_desc.chroot),
         Some(Step::WorkDir) => format!("chdir({}) as uid {}", plan_desc.workdir, plan_desc.uid),
@@ -188,4 +349,6 @@ pub struct PlanDescription {
     pub uid: u32,
     pub gid: u32,
     pub niceness: i32,
+    /// One description per mount step.
+    pub mounts: Vec<String>,
 }

@@ -21,17 +21,22 @@
 #![deny(unsafe_code)]
 
 pub mod accounts;
+pub mod adminconf;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod isolate;
 pub mod jail;
+pub mod learn;
 pub mod measure;
 pub mod policy;
 pub mod report;
 pub mod supervisor;
 pub mod sys;
+pub mod trace;
 
 pub use config::{Limits, RunConfig};
 pub use error::SandboxError;
 pub use report::{Report, Verdict};
-pub use supervisor::run;
+pub use supervisor::{run, run_with};

@@ -3,13 +3,14 @@
 //! that leaves its process group, and many runs at once. Judged from outside:
 //! the exit status and report, and a scan of /proc for the run's uid.
 
-mod common;
+#[path = "common/oracles.rs"]
+mod oracles;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use oracles::*;
 
 const UIDPLUS: u32 = safeexec::config::DEFAULT_UIDPLUS;
 

@@ -114,9 +114,17 @@ pub(crate) enum Plan {
 }
 
 impl Policy {
-    /// The kernel's return value when `action` applies to `s`.
-    pub(crate) fn kernel_ret(&self, s: Sysno, action: Action, rule_index: Option<usize>) -> u32 {
+    /// The kernel's return value when `action` applies to `s`; `deny_traced`: deny rules stop for the supervisor instead of failing
+    /// in the kernel (`--trace-level denied` records them).
+    fn kernel_ret_with(
+        &self,
+        s: Sysno,
+        action: Action,
+        rule_index: Option<usize>,
+        deny_traced: bool,
+    ) -> u32 {
         match action {
+            Action::Deny(_) if deny_traced => trace_data(rule_index),
             Action::Allow if self.sys_path_restricted(s) => trace_data(rule_index),
             Action::Allow => SECCOMP_RET_ALLOW,
             Action::Log | Action::Kill => trace_data(rule_index),
@@ -125,6 +133,10 @@ impl Policy {
     }
 
     pub(crate) fn plan(&self, s: Sysno) -> Plan {
+        self.plan_with(s, false)
+    }
+
+    fn plan_with(&self, s: Sysno, deny_traced: bool) -> Plan {
         if s == Sysno::clone3 {
             return Plan::Ret(ret_for_errno(libc::ENOSYS));
         }
@@ -134,14 +146,15 @@ impl Policy {
             if !r.names(s) {
                 continue;
             }
-            let ret = self.kernel_ret(s, r.action, Some(i));
+            let ret = self.kernel_ret_with(s, r.action, Some(i), deny_traced);
             if r.conds.is_empty() {
                 fallback = Some(ret);
                 break;
             }
             checks.push((r.conds.clone(), ret));
         }
-        let fallback = fallback.unwrap_or_else(|| self.kernel_ret(s, self.default, None));
+        let fallback =
+            fallback.unwrap_or_else(|| self.kernel_ret_with(s, self.default, None, deny_traced));
         let clone_builtin = s == Sysno::clone;
         if checks.is_empty() && !clone_builtin {
             Plan::Ret(fallback)
@@ -164,11 +177,24 @@ impl Policy {
 
     /// The seccomp program enforcing this policy.
     pub fn compile(&self) -> Result<Vec<SockFilter>, PolicyError> {
+        self.compile_with(false)
+    }
+
+    /// Like [`Policy::compile`], but calls the policy denies stop for the
+    /// supervisor (SECCOMP_RET_TRACE) instead of failing in the kernel, so
+    /// `--trace-level denied` can record them; allowed calls still run
+    /// without a stop. Built-ins (clone3, clone flags, ABIs) stay in the kernel.
+    pub fn compile_denials_traced(&self) -> Result<Vec<SockFilter>, PolicyError> {
+        self.compile_with(true)
+    }
+
+    fn compile_with(&self, deny_traced: bool) -> Result<Vec<SockFilter>, PolicyError> {
         // The result for numbers not in the dispatch tree: the default as it
         // applies to a call without paths.
         let generic = match self.default {
             Action::Allow => SECCOMP_RET_ALLOW,
             Action::Log | Action::Kill => trace_data(None),
+            Action::Deny(_) if deny_traced => trace_data(None),
             Action::Deny(e) => ret_for_errno(e),
         };
         let mut entries: Vec<(u32, Leaf)> = Vec::new();
@@ -178,7 +204,7 @@ impl Policy {
             let Ok(nr) = u32::try_from(s.id()) else {
                 continue;
             };
-            match self.plan(s) {
+            match self.plan_with(s, deny_traced) {
                 Plan::Ret(r) if r == generic => {}
                 Plan::Ret(r) => entries.push((nr, Leaf::Ret(r))),
                 p @ Plan::Cond { .. } => {

@@ -15,12 +15,14 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+use crate::adminconf::AdminConf;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 use crate::jail::{self, ChildPlan, PlanDescription};
 use crate::measure::Reaped;
 use crate::report::{Report, Restricted, Sources, TimeKind, Verdict};
 use crate::sys::{self, Fork};
+use crate::trace::{Event, TraceWriter};
 
 mod classic;
 pub mod paths;
@@ -46,17 +48,65 @@ pub(crate) struct Outcome {
     pub seccomp_killed: Option<Pid>,
 }
 
-/// Runs the program as `cfg` says and reports what happened.
+/// Runs the program as `cfg` says and reports what happened, within the
+/// administrator's configuration ([`crate::adminconf::load`]).
 pub fn run(cfg: &RunConfig) -> Result<Report> {
+    run_traced(cfg, None)
+}
+
+/// [`run`], recording the run's system calls and process events in `trace`
+/// (which needs a policy: paranoid mode), within the administrator's
+/// configuration ([`crate::adminconf::load`]).
+pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Report> {
+    let conf = crate::adminconf::load()?;
+    run_with(cfg, &conf, trace)
+}
+
+/// The caller when it is not root (a setuid start): its real uid and gid,
+/// whose rights apply to every file and directory it names.
+pub fn unprivileged_caller() -> Option<(u32, u32)> {
+    let (uid, gid) = sys::setuid::real_ids();
+    (uid != 0).then_some((uid, gid))
+}
+
+/// [`run_traced`] under a configuration already loaded. A trace that cannot
+/// be written ends the run with an Internal Error naming the cause.
+pub fn run_with(
+    cfg: &RunConfig,
+    conf: &AdminConf,
+    mut trace: Option<&mut TraceWriter>,
+) -> Result<Report> {
     cfg.validate()?;
+    if trace.is_some() && cfg.policy.is_none() {
+        return Err(SandboxError::Usage(
+            "a trace needs paranoid mode (a policy)".into(),
+        ));
+    }
     if !sys::is_root() {
         return Err(SandboxError::NotRoot {
             euid: nix::unistd::geteuid().as_raw(),
         });
     }
+    let caller = unprivileged_caller();
+    check_limits(cfg, conf, caller.is_some())?;
     let me = nix::unistd::getpid();
     let uid = cfg.run_uid(me.as_raw() as u32)?;
     let gid = cfg.gid.unwrap_or(uid);
+    if caller.is_some() {
+        for (what, id) in [("uid", uid), ("gid", gid)] {
+            if !conf.id_in_range(id) {
+                return Err(SandboxError::Usage(format!(
+                    "the run's {what} {id} (--uidplus {} + pid {me}{}) is outside uid_min..uid_max \
+                     = {}..{} ({})",
+                    cfg.uidplus,
+                    if what == "gid" && cfg.gid.is_some() { ", or --gid" } else { "" },
+                    conf.uid_min,
+                    conf.uid_max,
+                    conf.origin()
+                )));
+            }
+        }
+    }
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
@@ -67,12 +117,35 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         pid: guard,
         pipe: Some(guard_pipe),
     };
-
-    if let Some(dir) = &cfg.chroot_dir {
-        check_dir("chroot directory", dir)?;
-    } else if let Some(dir) = &cfg.exec_dir {
-        check_dir("working directory", dir)?;
+    // Until it has taken real uid 0 the caller could kill it: make sure.
+    if !sys::setuid::became_root(guard.pid) {
+        return Err(SandboxError::Internal(format!(
+            "the guard process {} did not start",
+            guard.pid
+        )));
     }
+
+    // Root: the directories are checked as before. Another caller: opened
+    // with its rights, within allowed_dirs, and the chroot is entered through
+    // the opened descriptor so a path swapped after the check cannot move it.
+    let mut chroot_path = cfg.chroot_dir.clone();
+    let _chroot_fd = match caller {
+        None => {
+            if let Some(dir) = &cfg.chroot_dir {
+                check_dir("chroot directory", dir)?;
+            } else if let Some(dir) = &cfg.exec_dir {
+                check_dir("working directory", dir)?;
+            }
+            None
+        }
+        Some(ids) => {
+            let fd = check_as_caller(cfg, conf, ids)?;
+            if let Some(fd) = &fd {
+                chroot_path = Some(format!("/proc/self/fd/{}", fd.as_raw_fd()).into());
+            }
+            fd
+        }
+    };
     let stderr_file = match &cfg.error_file {
         Some(p) => Some(open_output("error file", p)?),
         None => None,
@@ -85,10 +158,29 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
 
     let paranoid = cfg.policy.is_some();
     let seccomp = match &cfg.policy {
-        Some(p) => Some(ptrace::filter_for(p)?),
+        Some(p) => Some(ptrace::filter_for(p, trace.as_ref().map(|t| t.level))?),
         None => None,
     };
+    let iso = isolation_plan(cfg, paranoid)?;
+    // A stale cgroup of a dead supervisor must not linger; ours is removed
+    // when `cgroup` drops, whatever way run() returns.
+    let cgroup = if cfg.isolation.cgroups {
+        crate::isolate::cgroup::remove_stale();
+        let l = &cfg.limits;
+        // Slightly above --mem: the kernel stops a runaway tree, while the
+        // verdict still comes from the peak compared with --mem.
+        let hard = l.memory_kib + (l.memory_kib / 10).max(8192);
+        let tasks = l.nproc + 1 + iso.ns.has_init() as u64;
+        crate::isolate::cgroup::RunCgroup::create(me.as_raw() as u32, hard, tasks)
+    } else {
+        None
+    };
     let (err_r, err_w) = sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?;
+    let status_pipe = if iso.ns.has_init() {
+        Some(sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?)
+    } else {
+        None
+    };
     let go = if paranoid {
         Some(sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?)
     } else {
@@ -101,8 +193,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
     let plan = ChildPlan {
         exec,
-        chroot: cfg.chroot_dir.as_deref().map(cstr).transpose()?,
-        workdir: cfg.exec_dir.as_deref().map(cstr).transpose()?,
+        chroot: chroot_path.as_deref().map(cstr).transpose()?,
+        workdir: iso.workdir.as_deref().map(cstr).transpose()?,
         uid,
         gid,
         rlimits: rlimits(cfg),
@@ -112,6 +204,10 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         go_pipe: go.as_ref().map(|(r, _)| r.as_raw_fd()),
         seccomp,
         supervisor: me.as_raw(),
+        ns: iso.ns,
+        cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
+        status_pipe: status_pipe.as_ref().map(|(_, w)| w.as_raw_fd()),
+        mounts: iso.mounts,
     };
     let desc = PlanDescription {
         program: cfg.program.display().to_string(),
@@ -128,7 +224,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         uid,
         gid,
         niceness: cfg.niceness,
+        mounts: plan
+            .mounts
+            .as_ref()
+            .map(|m| m.desc.clone())
+            .unwrap_or_default(),
     };
+    log::debug!("namespaces: {:?}", plan.ns);
     log::debug!(
         "run: uid {uid} gid {gid}, chroot {:?}, workdir {:?}, mode {}",
         cfg.chroot_dir,
@@ -141,11 +243,21 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     sys::set_child_subreaper()
         .map_err(|e| SandboxError::sys("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
     let start = Instant::now();
-    let child = match sys::fork().map_err(|e| SandboxError::sys("fork", e))? {
+    if let Some(t) = trace.as_deref_mut() {
+        t.set_start(start);
+    }
+    let forked = if plan.ns.clone_flags != 0 {
+        sys::fork_into(plan.ns.clone_flags)
+            .map_err(|e| SandboxError::sys(format!("clone({:#x})", plan.ns.clone_flags), e))?
+    } else {
+        sys::fork().map_err(|e| SandboxError::sys("fork", e))?
+    };
+    let child = match forked {
         Fork::Child => jail::child_main(&plan),
         Fork::Parent(pid) => pid,
     };
     drop(err_w);
+    let status_r = status_pipe.map(|(r, _)| r);
     drop(stderr_file);
     log::debug!("forked the program's process {child}");
     let stop_signals = sys::block_stop_signals();
@@ -176,13 +288,15 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         }
     };
     let shared = Shared::new(child);
+    shared.run_uid.store(uid, Ordering::SeqCst);
     let watch = Watch {
         shared: Arc::clone(&shared),
         start,
         cpu_limit: cfg.limits.cpu,
         wall_limit: cfg.limits.clock,
         mem_limit_kib: cfg.limits.memory_kib,
-        scan_uid: (!paranoid && cfg.limits.nproc > 0).then_some(uid),
+        // With an init the program is not our child: find it by its uid.
+        scan_uid: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(uid),
         waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
@@ -199,16 +313,35 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
 
     let mut outcome = if let Some(policy) = &cfg.policy {
-        ptrace::trace_loop(child, policy, &shared, cfg)
+        ptrace::trace_loop(child, policy, &shared, cfg, trace.as_deref_mut())
     } else {
         classic::wait_loop(child, &shared)
     };
 
     // The run is over when its first process is: nothing of it may remain.
-    let _ = sys::kill_uid(uid);
+    // Known pids and the cgroup are killed here; closing the guard's pipe
+    // makes it sweep the run's uid with kill(-1), and drain() reaps it all.
     shared.kill_all();
+    if let Some(cg) = &cgroup {
+        cg.kill_all();
+    }
     let guard_pid = guard.finish();
-    drain(&mut outcome, &shared, guard_pid);
+    drain(&mut outcome, &shared, guard_pid, trace.as_deref_mut());
+    // With an init, the program's own wait status came over the pipe.
+    if let Some(rec) = read_setup_error(status_r) {
+        if rec.len() >= 8 {
+            let status = i32::from_le_bytes(rec[0..4].try_into().unwrap_or_default());
+            let count = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default());
+            outcome.root_status = Some(status);
+            outcome.reaped.count = count as u64;
+        }
+    }
+    let tree = cgroup.as_ref().map(|cg| TreeFigures {
+        peak_kib: cg.peak_kib(),
+        cpu: cg.cpu(),
+        hit_limit: cg.hit_memory_limit(),
+        source: cg.describe(),
+    });
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
     waiter.wake();
@@ -229,14 +362,141 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    Ok(build_report(
-        cfg,
-        &outcome,
-        &shared,
-        wall,
-        paranoid,
-        (uid, gid),
-    ))
+    let mut report = build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid), tree);
+    if let Some(t) = trace {
+        if let Err(message) = write_verdict(t, &report) {
+            report.verdict = Verdict::IE { message };
+            report.status = report.verdict.to_string();
+        }
+    }
+    Ok(report)
+}
+
+/// The trace's last record: the report's fields; then everything is flushed.
+fn write_verdict(t: &mut TraceWriter, report: &Report) -> std::result::Result<(), String> {
+    if let Some(e) = t.error() {
+        return Err(e.to_string());
+    }
+    let fields = match serde_json::to_value(report) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let ev = Event::Verdict {
+        t_us: t.now_us(),
+        report: fields,
+    };
+    t.write(&ev)?;
+    t.flush()
+}
+
+/// Whole-tree figures from the run's cgroup.
+struct TreeFigures {
+    peak_kib: Option<u64>,
+    cpu: Option<Duration>,
+    hit_limit: bool,
+    source: &'static str,
+}
+
+/// Namespaces, mounts and the working directory of a run.
+struct IsoPlan {
+    ns: crate::isolate::NsPlan,
+    mounts: Option<crate::isolate::mounts::MountPlan>,
+    workdir: Option<std::path::PathBuf>,
+}
+
+fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
+    use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
+    let iso = &cfg.isolation;
+    // A policy's `jail NAME` line selects a profile when --jail is not given.
+    let jail = iso
+        .jail
+        .clone()
+        .or_else(|| cfg.policy.as_ref().and_then(|p| p.jail().map(String::from)))
+        .filter(|_| cfg.chroot_dir.is_none());
+    let wants_jail = jail.is_some() || !iso.binds.is_empty() || !iso.tmpfs.is_empty();
+    let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces);
+    let hidepid = !ns.has_init();
+    if !wants_jail {
+        let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
+            Some(MountPlan::proc_only(hidepid).map_err(SandboxError::Usage)?)
+        } else {
+            None
+        };
+        return Ok(IsoPlan {
+            ns,
+            mounts,
+            workdir: cfg.exec_dir.clone(),
+        });
+    }
+    let mut binds = match &jail {
+        Some(name) => profiles::profile(name)
+            .ok_or_else(|| SandboxError::Usage(format!("--jail: unknown profile `{name}`")))?,
+        None => Vec::new(),
+    };
+    let mut tmpfs = iso.tmpfs.clone();
+    // The working directory: --exec_dir writable, else the caller's
+    // directory read-only with a fresh /tmp for scratch files.
+    let workdir = match &cfg.exec_dir {
+        Some(d) => {
+            let d = std::fs::canonicalize(d).map_err(|source| SandboxError::Path {
+                what: "working directory",
+                path: d.clone(),
+                source,
+            })?;
+            binds.push(Bind {
+                src: d.clone(),
+                dst: d.clone(),
+                writable: true,
+            });
+            d
+        }
+        None => {
+            let d = std::env::current_dir()
+                .map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
+            if d != std::path::Path::new("/") {
+                binds.push(Bind {
+                    src: d.clone(),
+                    dst: d.clone(),
+                    writable: false,
+                });
+            }
+            if !d.starts_with("/tmp") && !tmpfs.iter().any(|t| t == std::path::Path::new("/tmp")) {
+                tmpfs.push("/tmp".into());
+            }
+            d
+        }
+    };
+    // The program itself must be inside: its install prefix for a runtime
+    // profile, the file alone otherwise.
+    let prog = if cfg.program.is_absolute() {
+        cfg.program.clone()
+    } else {
+        workdir.join(&cfg.program)
+    };
+    let mut all: Vec<Bind> = binds.clone();
+    all.extend(iso.binds.iter().cloned());
+    if let Some(real) = std::fs::canonicalize(&prog)
+        .ok()
+        .filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst))
+    {
+        let add = match jail.as_deref() {
+            Some("python3") | Some("java") => profiles::program_prefix(&prog, &all).unwrap_or(real),
+            _ => real,
+        };
+        log::debug!("jail: binding the program's {} read-only", add.display());
+        binds.push(Bind {
+            src: add.clone(),
+            dst: add,
+            writable: false,
+        });
+    }
+    let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    log::debug!("jail: {spec:?}");
+    Ok(IsoPlan {
+        ns,
+        mounts: Some(MountPlan::jail(&spec).map_err(SandboxError::Usage)?),
+        workdir: Some(workdir),
+    })
 }
 
 /// The guard process (see [`sys::spawn_guard`]); dropping it ends it.
@@ -262,7 +522,7 @@ impl Drop for Guard {
 }
 
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid, mut trace: Option<&mut TraceWriter>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
@@ -271,6 +531,16 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
                     shared.remove_live(w.pid);
+                    if let Some(t) = trace.as_deref_mut() {
+                        // A write failure is already the verdict, or shows at it.
+                        let _ = t.write(&Event::Exit {
+                            t_us: t.now_us(),
+                            pid: w.pid.as_raw(),
+                            status: libc::WIFEXITED(w.status).then(|| libc::WEXITSTATUS(w.status)),
+                            signal: libc::WIFSIGNALED(w.status)
+                                .then(|| signal_name(libc::WTERMSIG(w.status))),
+                        });
+                    }
                 } else {
                     // A traced process in a stop: let it die.
                     sys::kill_pid(w.pid);
@@ -286,9 +556,13 @@ fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
     }
 }
 
+/// Kills the first process (not reaped yet, so its pid is still ours) and
+/// reaps everything, the guardian included (released first, so it exits).
 fn reap_all(child: Pid) {
     sys::kill_pid(child);
-    while let Ok(Some(_)) = sys::wait4_any(0) {}
+    // The child only: waiting for any child would also wait for the guard,
+    // which ends only when its pipe closes, after this returns (deadlock).
+    sys::wait_pid(child);
 }
 
 /// Reads the child's setup-error record: None at EOF (the exec happened).
@@ -315,8 +589,13 @@ fn check_dir(what: &'static str, dir: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Opens a file safeexec writes for the caller (created 0644 if missing).
+/// Opens a file safeexec writes for the caller (created 0644 if missing),
+/// never through a symbolic link, close-on-exec, and with the caller's
+/// rights when the caller is not root.
 pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
+    let caller = unprivileged_caller();
+    let _fs = sys::setuid::CallerFs::enter(caller)
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -324,11 +603,140 @@ pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
         .mode(0o644)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|source| SandboxError::Output {
-            what,
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            if caller.is_some() && hidden(&source) {
+                SandboxError::Inaccessible {
+                    what,
+                    path: path.to_path_buf(),
+                    code: crate::error::EXIT_OUTPUT,
+                }
+            } else {
+                SandboxError::Output {
+                    what,
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
         })
+}
+
+/// Errors that must read the same for a missing file and a forbidden one.
+pub fn hidden(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ELOOP | libc::ENOTDIR)
+    )
+}
+
+/// Limits above the administrator's maxima: refused for a caller other than
+/// root, logged for root.
+fn check_limits(cfg: &RunConfig, conf: &AdminConf, unprivileged: bool) -> Result<()> {
+    let over = conf.limits_over(&cfg.limits);
+    if over.is_empty() {
+        return Ok(());
+    }
+    if unprivileged {
+        return Err(SandboxError::Usage(format!(
+            "{} ({})",
+            over.join("; "),
+            conf.origin()
+        )));
+    }
+    log::debug!(
+        "root exceeds the administrator's bounds: {}",
+        over.join("; ")
+    );
+    Ok(())
+}
+
+/// For a caller other than root: the chroot, the working directory and the
+/// program are opened with the caller's rights (O_PATH, the program and
+/// working directory resolved inside the chroot as the run will see them),
+/// must be searchable / executable by the caller, and the directories must
+/// lie under allowed_dirs. Returns the opened chroot directory.
+fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result<Option<OwnedFd>> {
+    use std::path::Path;
+    let _fs = sys::setuid::CallerFs::enter(Some(ids))
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
+    let gone = |what: &'static str, path: &Path| SandboxError::Inaccessible {
+        what,
+        path: path.to_path_buf(),
+        code: crate::error::EXIT_SETUP,
+    };
+    let not_allowed = |opt: &str, path: &Path| {
+        SandboxError::Usage(format!(
+            "{opt} {}: not under the administrator's allowed_dirs ({}; {})",
+            path.display(),
+            if conf.allowed_dirs.is_empty() {
+                "none".to_string()
+            } else {
+                conf.allowed_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            conf.origin()
+        ))
+    };
+    // A directory outside any chroot: opened, searchable, allowed.
+    let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<OwnedFd> {
+        let fd = sys::setuid::open_path_at(None, dir, true, false).map_err(|_| gone(what, dir))?;
+        sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone(what, dir))?;
+        let canonical = std::fs::canonicalize(dir).map_err(|_| gone(what, dir))?;
+        if !conf.dir_allowed(&canonical) {
+            return Err(not_allowed(opt, dir));
+        }
+        Ok(fd)
+    };
+    let root = match &cfg.chroot_dir {
+        Some(dir) => Some(host_dir("--chroot_dir", "chroot directory", dir)?),
+        None => None,
+    };
+    let root_fd = root.as_ref().map(|f| f.as_raw_fd());
+    let in_root = root.is_some();
+    if let Some(dir) = &cfg.exec_dir {
+        if in_root {
+            let fd = sys::setuid::open_path_at(root_fd, dir, true, true)
+                .map_err(|_| gone("working directory", dir))?;
+            sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone("working directory", dir))?;
+        } else {
+            host_dir("--exec_dir", "working directory", dir)?;
+        }
+    }
+    // Bind sources: the caller must be able to read them (and write them,
+    // for a writable bind), and they must lie under allowed_dirs.
+    for b in &cfg.isolation.binds {
+        let fd = sys::setuid::open_path_at(None, &b.src, false, false)
+            .map_err(|_| gone("bind source", &b.src))?;
+        let mode = libc::R_OK | if b.writable { libc::W_OK } else { 0 };
+        sys::setuid::access_fd(&fd, mode).map_err(|_| gone("bind source", &b.src))?;
+        let canonical = std::fs::canonicalize(&b.src).map_err(|_| gone("bind source", &b.src))?;
+        if !conf.dir_allowed(&canonical) {
+            let opt = if b.writable { "--bind" } else { "--ro-bind" };
+            return Err(not_allowed(opt, &b.src));
+        }
+    }
+    // The program, as execve will find it: relative to the working
+    // directory, or to the chroot's root, or to the current directory.
+    let prog = match (&cfg.exec_dir, cfg.program.is_relative()) {
+        (Some(d), true) => d.join(&cfg.program),
+        (None, true) if in_root => Path::new("/").join(&cfg.program),
+        _ => cfg.program.clone(),
+    };
+    let fd = sys::setuid::open_path_at(root_fd, &prog, false, in_root)
+        .map_err(|_| gone("program", &cfg.program))?;
+    let is_file = File::from(
+        fd.try_clone()
+            .map_err(|e| SandboxError::Internal(e.to_string()))?,
+    )
+    .metadata()
+    .map(|m| m.is_file())
+    .unwrap_or(false);
+    if !is_file || sys::setuid::access_fd(&fd, libc::X_OK).is_err() {
+        return Err(gone("program", &cfg.program));
+    }
+    Ok(root)
 }
 
 fn rlimits(cfg: &RunConfig) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
@@ -372,9 +780,12 @@ fn build_report(
     wall: Duration,
     paranoid: bool,
     (uid, gid): (u32, u32),
+    tree: Option<TreeFigures>,
 ) -> Report {
     let l = &cfg.limits;
-    let cpu = o.reaped.cpu();
+    let tree_cpu = tree.as_ref().and_then(|t| t.cpu);
+    let tree_peak = tree.as_ref().and_then(|t| t.peak_kib);
+    let cpu = tree_cpu.unwrap_or_else(|| o.reaped.cpu());
     let sampled = shared.peak_rss_kib.load(Ordering::SeqCst);
     // The kernel's high-water marks; in paranoid mode the exit-stop VmHWM is
     // the program's own (ru_maxrss also holds the pre-exec image).
@@ -383,7 +794,14 @@ fn build_report(
     } else {
         o.reaped.max_rss_kib
     };
-    let memory = hwm.max(sampled);
+    let memory = match tree_peak {
+        // The tree's peak, but never below one process's own high-water mark
+        // or the sampled sum the watchdog judged by (file pages charged to
+        // another cgroup are not in the peak).
+        Some(p) => p.max(hwm).max(sampled),
+        None => hwm.max(sampled),
+    };
+    let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
     let (exit_code, signal) = match o.root_status {
         Some(s) if libc::WIFEXITED(s) => (Some(libc::WEXITSTATUS(s)), None),
         Some(s) if libc::WIFSIGNALED(s) => (None, Some(libc::WTERMSIG(s))),
@@ -405,7 +823,7 @@ fn build_report(
             _ if cpu > l.cpu || signal == Some(libc::SIGXCPU) => Verdict::TLE {
                 kind: TimeKind::Cpu,
             },
-            _ if memory > l.memory_kib => Verdict::MLE,
+            _ if memory > l.memory_kib || hit_limit => Verdict::MLE,
             _ if signal == Some(libc::SIGXFSZ) => Verdict::OLE,
             _ if o.seccomp_killed.is_some() && signal == Some(libc::SIGSYS) => {
                 Verdict::RF(Restricted {
@@ -441,12 +859,22 @@ fn build_report(
         processes: o.reaped.count,
         limits: l.clone(),
         sources: Sources {
-            memory: if o.max_hwm_kib > 0 {
+            memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
+                format!(
+                    "{}: the run's cgroup peak (whole tree, page cache included)",
+                    t.source
+                )
+            } else if o.max_hwm_kib > 0 {
                 "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
             } else {
                 "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
             },
-            cpu: "wait4 rusage of every reaped process".into(),
+            cpu: match (tree_cpu, &tree) {
+                (Some(_), Some(t)) => {
+                    format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
+                }
+                _ => "wait4 rusage of every reaped process".into(),
+            },
         },
         denied_calls: o.denied,
         logged_calls: o.logged,

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -20,19 +21,28 @@ use super::watchdog::{KillReason, Shared};
 use super::Outcome;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
-use crate::policy::{self, Action, Call, PathOp, PathOpSpec, Policy};
+use crate::policy::{self, Action, Call, Decision, PathOp, PathOpSpec, Policy};
 use crate::report::Restricted;
 use crate::sys::{self, ptrace as pt, SockFilter};
+use crate::trace::{self, Event, SyscallRecord, TraceLevel, TraceWriter};
 
 /// SECCOMP_FILTER_FLAG_SPEC_ALLOW: do not force the speculative-store-bypass
 /// mitigation on the program (docs/performance.md explains the trade).
 const SECCOMP_FILTER_FLAG_SPEC_ALLOW: libc::c_ulong = 1 << 2;
 
-/// The seccomp program of a policy, in the kernel's layout.
-pub(crate) fn filter_for(p: &Policy) -> Result<(Vec<SockFilter>, libc::c_ulong)> {
-    let prog = p
-        .compile()
-        .map_err(|e| SandboxError::Policy(e.to_string()))?;
+/// The seccomp program of a policy, in the kernel's layout. A full trace
+/// sends every call to the supervisor; `--trace-level denied` only the
+/// calls the policy does not simply allow.
+pub(crate) fn filter_for(
+    p: &Policy,
+    level: Option<TraceLevel>,
+) -> Result<(Vec<SockFilter>, libc::c_ulong)> {
+    let prog = match level {
+        Some(TraceLevel::All) => Ok(p.compile_trace_all()),
+        Some(TraceLevel::Denied) => p.compile_denials_traced(),
+        None => p.compile(),
+    }
+    .map_err(|e| SandboxError::Policy(e.to_string()))?;
     let prog = prog
         .into_iter()
         .map(|i| SockFilter {
@@ -54,6 +64,18 @@ struct Tracee {
     /// Saw a signal-delivery stop for SIGSYS (a SIGSYS death is then not
     /// the kernel filter's).
     sigsys_seen: bool,
+    /// Its thread group, once looked up (threads only).
+    tgid: Option<Pid>,
+    /// A full trace: the call it is in, recorded at its exit stop.
+    pending: Option<Pending>,
+}
+
+/// A call that was allowed to run, waiting for its exit stop.
+struct Pending {
+    rec: SyscallRecord,
+    sysno: Sysno,
+    args: [u64; 6],
+    at: Instant,
 }
 
 struct Tracer<'a> {
@@ -66,10 +88,21 @@ struct Tracer<'a> {
     /// Pids whose events came before their creation event.
     early: HashSet<Pid>,
     o: Outcome,
+    /// The trace file, if any.
+    trace: Option<&'a mut TraceWriter>,
+    /// Every call stops and is recorded with its return value.
+    all: bool,
 }
 
-pub(crate) fn trace_loop(root: Pid, policy: &Policy, shared: &Shared, cfg: &RunConfig) -> Outcome {
+pub(crate) fn trace_loop(
+    root: Pid,
+    policy: &Policy,
+    shared: &Shared,
+    cfg: &RunConfig,
+    trace: Option<&mut TraceWriter>,
+) -> Outcome {
     let cwd = run_cwd(cfg);
+    let all = trace.as_ref().is_some_and(|t| t.level == TraceLevel::All);
     let mut t = Tracer {
         policy,
         shared,
@@ -79,8 +112,30 @@ pub(crate) fn trace_loop(root: Pid, policy: &Policy, shared: &Shared, cfg: &RunC
         tracees: HashMap::new(),
         early: HashSet::new(),
         o: Outcome::default(),
+        trace,
+        all,
     };
     t.tracees.insert(root, Tracee::default());
+    if let Some(w) = t.trace.as_deref_mut() {
+        let start = Event::Start {
+            t_us: w.now_us(),
+            pid: root.as_raw(),
+            program: cfg.program.display().to_string(),
+            argv: std::iter::once(cfg.program.as_os_str())
+                .chain(cfg.args.iter().map(|a| a.as_os_str()))
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            cwd: t.cwd.display().to_string(),
+            policy: policy.name().to_string(),
+            level: w.level,
+        };
+        if let Err(e) = w.write(&start) {
+            t.o.internal = Some(e);
+            shared.set_reason(KillReason::Supervisor);
+            shared.kill_all();
+            sys::kill_pid(root);
+        }
+    }
     loop {
         let w = match sys::wait4_any(0) {
             Ok(Some(w)) => w,
@@ -95,6 +150,9 @@ pub(crate) fn trace_loop(root: Pid, policy: &Policy, shared: &Shared, cfg: &RunC
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
             let tr = t.tracees.remove(&pid).unwrap_or_default();
             shared.remove_live(pid);
+            if t.trace.is_some() && t.on_gone(pid, status, tr.thread, tr.pending).is_err() {
+                break;
+            }
             if !tr.thread {
                 t.o.reaped.add(&w.usage);
                 let ns = (w.usage.user + w.usage.sys).as_nanos() as u64;
@@ -149,25 +207,61 @@ impl Tracer<'_> {
             libc::PTRACE_EVENT_SECCOMP => return self.on_seccomp(pid),
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
                 let child = Pid::from_raw(pt::geteventmsg(pid) as i32);
-                self.on_new(child, event == libc::PTRACE_EVENT_CLONE);
-                pt::cont(pid, 0)
+                let thread = self.on_new(child, event == libc::PTRACE_EVENT_CLONE);
+                if self.trace.is_some() {
+                    let (t_us, parent) = (self.now_us(), self.tgid(pid).as_raw());
+                    let child = child.as_raw();
+                    let ev = match event {
+                        libc::PTRACE_EVENT_FORK => Event::Fork {
+                            t_us,
+                            pid: parent,
+                            child,
+                        },
+                        libc::PTRACE_EVENT_VFORK => Event::Vfork {
+                            t_us,
+                            pid: parent,
+                            child,
+                        },
+                        _ => Event::Clone {
+                            t_us,
+                            pid: parent,
+                            child,
+                            thread,
+                        },
+                    };
+                    self.emit(&ev)?;
+                }
+                self.resume(pid, 0)
             }
             libc::PTRACE_EVENT_EXEC => {
                 let former = Pid::from_raw(pt::geteventmsg(pid) as i32);
                 if former != pid {
-                    self.tracees.remove(&former);
+                    // A thread exec'ed: it now has the leader's pid, and
+                    // its execve is still to return.
+                    let pending = self.tracees.remove(&former).and_then(|t| t.pending);
+                    if let Some(t) = self.tracees.get_mut(&pid) {
+                        t.pending = pending;
+                    }
                     self.shared.remove_live(former);
                 }
                 if pid == self.root {
                     self.root_execed = true;
                 }
-                pt::cont(pid, 0)
+                if self.trace.is_some() {
+                    let ev = exec_event(pid, self.now_us());
+                    self.emit(&ev)?;
+                }
+                self.resume(pid, 0)
             }
             libc::PTRACE_EVENT_EXIT => {
                 if !self.tracees.get(&pid).is_some_and(|t| t.thread) {
                     if let Some(hwm) = vm_hwm_kib(pid) {
                         self.o.max_hwm_kib = self.o.max_hwm_kib.max(hwm);
                     }
+                }
+                // exit and exit_group do not return: record them now.
+                if let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.take()) {
+                    self.emit(&p.rec)?;
                 }
                 pt::cont(pid, 0)
             }
@@ -189,7 +283,7 @@ impl Tracer<'_> {
                     pt::cont(pid, 0)
                 }
             }
-            0 if sig == (libc::SIGTRAP | 0x80) => pt::cont(pid, 0),
+            0 if sig == (libc::SIGTRAP | 0x80) => return self.on_syscall_exit(pid),
             0 => {
                 // Signal-delivery stop: pass the signal on.
                 if sig == libc::SIGSYS {
@@ -197,9 +291,17 @@ impl Tracer<'_> {
                         t.sigsys_seen = true;
                     }
                 }
-                pt::cont(pid, sig)
+                if self.trace.is_some() {
+                    let ev = Event::Signal {
+                        t_us: self.now_us(),
+                        pid: pid.as_raw(),
+                        signal: super::signal_name(sig),
+                    };
+                    self.emit(&ev)?;
+                }
+                self.resume(pid, sig)
             }
-            _ => pt::cont(pid, 0),
+            _ => self.resume(pid, 0),
         };
         res.map_err(|(call, e)| {
             self.o.internal = Some(format!("{call} => {e}"));
@@ -207,7 +309,151 @@ impl Tracer<'_> {
         })
     }
 
-    fn on_new(&mut self, child: Pid, maybe_thread: bool) {
+    /// Resumes a tracee: to its syscall-exit stop when a full trace waits
+    /// for the return value of the call it is in.
+    fn resume(&self, pid: Pid, sig: i32) -> std::result::Result<(), (String, Errno)> {
+        if self.tracees.get(&pid).is_some_and(|t| t.pending.is_some()) {
+            pt::syscall(pid, sig)
+        } else {
+            pt::cont(pid, sig)
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.trace.as_ref().map(|w| w.now_us()).unwrap_or(0)
+    }
+
+    /// The thread group of `pid` (cached for threads).
+    fn tgid(&mut self, pid: Pid) -> Pid {
+        match self.tracees.get_mut(&pid) {
+            Some(t) if t.thread => *t.tgid.get_or_insert_with(|| tgid_of(pid).unwrap_or(pid)),
+            _ => pid,
+        }
+    }
+
+    /// Appends a record to the trace; a write failure ends the run (IE).
+    fn emit<T: serde::Serialize>(&mut self, rec: &T) -> std::result::Result<(), bool> {
+        let Some(w) = self.trace.as_deref_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = w.write(rec) {
+            log::debug!("{e}: ending the run");
+            self.o.internal = Some(e);
+            self.shared.set_reason(KillReason::Supervisor);
+            self.shared.kill_all();
+            sys::kill_pid(self.root);
+            return Err(true);
+        }
+        Ok(())
+    }
+
+    /// A process or thread is gone: its unfinished call and its exit.
+    fn on_gone(
+        &mut self,
+        pid: Pid,
+        status: i32,
+        thread: bool,
+        pending: Option<Pending>,
+    ) -> std::result::Result<(), bool> {
+        if let Some(p) = pending {
+            self.emit(&p.rec)?;
+        }
+        if thread {
+            return Ok(());
+        }
+        let ev = Event::Exit {
+            t_us: self.now_us(),
+            pid: pid.as_raw(),
+            status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+            signal: libc::WIFSIGNALED(status).then(|| super::signal_name(libc::WTERMSIG(status))),
+        };
+        self.emit(&ev)
+    }
+
+    /// A syscall-exit stop (full trace): record the call with its result.
+    fn on_syscall_exit(&mut self, pid: Pid) -> std::result::Result<(), bool> {
+        let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.take()) else {
+            return pt::cont(pid, 0).map_err(|_| false);
+        };
+        let info = match pt::get_syscall_info(pid) {
+            Ok(i) => i,
+            Err((_, Errno::ESRCH)) => return Ok(()),
+            Err((call, e)) => {
+                self.o.internal = Some(format!("{call} => {e}"));
+                return Err(true);
+            }
+        };
+        let mut rec = p.rec;
+        if info.op == pt::SYSCALL_INFO_EXIT {
+            rec.dur_us = Some(p.at.elapsed().as_micros() as u64);
+            if info.is_error {
+                rec.errno = Some(policy::errno_name((-info.rval) as i32));
+            } else {
+                rec.ret = Some(info.rval);
+                trace::decode::fill_exit(pid, p.sysno, &p.args, info.rval, &mut rec.args);
+            }
+        }
+        self.emit(&rec)?;
+        pt::cont(pid, 0).map_err(|(call, e)| {
+            self.o.internal = Some(format!("{call} => {e}"));
+            true
+        })
+    }
+
+    /// The record of one call at its entry.
+    fn record(
+        &self,
+        pid: Pid,
+        tgid: Pid,
+        sysno: Sysno,
+        args: &[u64; 6],
+        paths: &[(PathOp, PathBuf)],
+        d: &Decision,
+    ) -> SyscallRecord {
+        let (rule, reason) = if d.reason.starts_with("built-in") {
+            ("built-in".to_string(), Some(d.reason.clone()))
+        } else if d.reason == "default" {
+            ("default".to_string(), None)
+        } else if d.reason == "rule" {
+            let r = d.origin.as_ref().map(|o| o.to_string());
+            (r.unwrap_or_else(|| "rule".into()), None)
+        } else {
+            let r = d.origin.as_ref().map(|o| o.to_string());
+            (
+                r.unwrap_or_else(|| "on-path-violation".into()),
+                Some(d.reason.clone()),
+            )
+        };
+        SyscallRecord {
+            t_us: self.now_us(),
+            pid: tgid.as_raw(),
+            tid: pid.as_raw(),
+            syscall: sysno.name().to_string(),
+            args: trace::decode::entry_args(pid, sysno, args),
+            ret: None,
+            errno: None,
+            decision: match d.action {
+                Action::Allow => "allow",
+                Action::Log => "log",
+                Action::Deny(_) => "deny",
+                Action::Kill => "kill",
+            }
+            .to_string(),
+            rule,
+            reason,
+            paths: paths
+                .iter()
+                .map(|(op, p)| trace::PathUse {
+                    op: op.to_string(),
+                    path: p.display().to_string(),
+                })
+                .collect(),
+            dur_us: None,
+        }
+    }
+
+    /// Returns whether the child is a thread.
+    fn on_new(&mut self, child: Pid, maybe_thread: bool) -> bool {
         let known = self.tracees.get(&child).is_some_and(|t| t.thread);
         // A thread that is already gone has no /proc entry: keep what its
         // attach stop showed.
@@ -225,6 +471,7 @@ impl Tracer<'_> {
         if !thread {
             self.shared.add_live(child);
         }
+        thread
     }
 
     /// A SECCOMP_RET_TRACE stop: decide and apply.
@@ -242,16 +489,21 @@ impl Tracer<'_> {
             let _ = pt::fail_syscall(pid, libc::ENOSYS);
             return pt::cont(pid, 0).map_err(|_| false);
         };
+        let tgid = self.tgid(pid);
         // Our own exec of the program, before the program runs.
         if pid == self.root && !self.root_execed && matches!(sysno, Sysno::execve | Sysno::execveat)
         {
-            return pt::cont(pid, 0).map_err(|_| false);
+            if self.all {
+                let d = Decision {
+                    action: Action::Allow,
+                    origin: None,
+                    reason: "built-in: the exec of the program".into(),
+                };
+                let rec = self.record(pid, tgid, sysno, &info.args, &[], &d);
+                self.begin(pid, rec, sysno, &info.args);
+            }
+            return self.resume(pid, 0).map_err(|_| false);
         }
-        let tgid = if self.tracees.get(&pid).is_some_and(|t| t.thread) {
-            tgid_of(pid).unwrap_or(pid)
-        } else {
-            pid
-        };
         let paths = self.read_paths(pid, tgid, sysno, &info.args);
         let call = Call {
             sysno,
@@ -267,9 +519,26 @@ impl Tracer<'_> {
                 decision.reason = format!("built-in: {} belongs to another process", p.display());
             }
         }
+        // A full trace records every call; `denied` what a rule did not
+        // simply allow.
+        let rec = (self.all || (self.trace.is_some() && decision.action != Action::Allow))
+            .then(|| self.record(pid, tgid, sysno, &info.args, &paths, &decision));
         match decision.action {
-            Action::Allow => {}
-            Action::Log => self.o.logged += 1,
+            Action::Allow | Action::Log => {
+                if decision.action == Action::Log {
+                    self.o.logged += 1;
+                }
+                if let Some(rec) = rec {
+                    if self.all {
+                        self.begin(pid, rec, sysno, &info.args);
+                        return self.resume(pid, 0).map_err(|(call, e)| {
+                            self.o.internal = Some(format!("{call} => {e}"));
+                            true
+                        });
+                    }
+                    self.emit(&rec)?;
+                }
+            }
             Action::Deny(e) => {
                 log::debug!(
                     "{sysno} by {pid} {paths:?}: deny {} ({})",
@@ -277,6 +546,10 @@ impl Tracer<'_> {
                     decision.reason
                 );
                 self.o.denied += 1;
+                if let Some(mut rec) = rec {
+                    rec.errno = Some(policy::errno_name(e));
+                    self.emit(&rec)?;
+                }
                 if let Err((call, e)) = pt::fail_syscall(pid, e) {
                     if e != Errno::ESRCH {
                         self.o.internal = Some(format!("{call} => {e}"));
@@ -290,6 +563,10 @@ impl Tracer<'_> {
                     None => decision.reason.clone(),
                 };
                 log::debug!("{sysno} by {pid}: kill ({rule})");
+                if let Some(rec) = rec {
+                    // The run ends either way; a write failure shows at the verdict.
+                    let _ = self.emit(&rec);
+                }
                 self.o.restricted = Some(Restricted {
                     syscall: sysno.name().to_string(),
                     args: describe_args(sysno, &info.args, &paths),
@@ -306,6 +583,18 @@ impl Tracer<'_> {
             self.o.internal = Some(format!("{call} => {e}"));
             true
         })
+    }
+
+    /// Waits for the call's exit stop to record its result.
+    fn begin(&mut self, pid: Pid, rec: SyscallRecord, sysno: Sysno, args: &[u64; 6]) {
+        if let Some(t) = self.tracees.get_mut(&pid) {
+            t.pending = Some(Pending {
+                rec,
+                sysno,
+                args: *args,
+                at: Instant::now(),
+            });
+        }
     }
 
     /// The call's paths, resolved as the tracee sees them. A path that
@@ -423,6 +712,27 @@ fn run_cwd(cfg: &RunConfig) -> PathBuf {
             .map(|c| c.join(d))
             .unwrap_or_else(|_| d.clone()),
         (None, None) => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+    }
+}
+
+/// The exec event: the new image's path and argv, from /proc.
+fn exec_event(pid: Pid, t_us: u64) -> Event {
+    let path = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let argv = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Event::Exec {
+        t_us,
+        pid: pid.as_raw(),
+        path,
+        argv,
     }
 }
 

@@ -2,7 +2,7 @@
 //! and memory between reaps, and takes the caller's stop signals. It never
 //! traces; the tracing (or reaping) thread is the only one that waits.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,8 @@ pub struct Shared {
     /// Largest sum of resident memory seen by sampling, KiB.
     pub peak_rss_kib: AtomicU64,
     pub done: AtomicBool,
+    /// The run's uid (unique to it); 0 until known. Kills by pid check it.
+    pub run_uid: AtomicU32,
 }
 
 impl Shared {
@@ -61,6 +63,7 @@ impl Shared {
             signal: AtomicI32::new(0),
             peak_rss_kib: AtomicU64::new(0),
             done: AtomicBool::new(false),
+            run_uid: AtomicU32::new(0),
         })
     }
 
@@ -96,7 +99,16 @@ impl Shared {
     /// SIGKILL to every known live process.
     pub fn kill_all(&self) {
         for p in self.live_pids() {
-            sys::kill_pid(p);
+            self.kill(p);
+        }
+    }
+
+    /// SIGKILL to `pid` if it is still a process of the run: a pid reaped
+    /// by the other thread and reused meanwhile is left alone.
+    pub fn kill(&self, pid: Pid) {
+        match self.run_uid.load(Ordering::SeqCst) {
+            0 => sys::kill_pid(pid),
+            uid => sys::setuid::kill_run_process(pid, uid),
         }
     }
 }
@@ -118,20 +130,31 @@ pub struct Watch {
 /// Longest sleep between two samples.
 const TICK: Duration = Duration::from_millis(10);
 const MIN_TICK: Duration = Duration::from_millis(1);
+/// Ticks between two scans of /proc for the run's uid (classic mode with
+/// --nproc > 0); new processes are found within 5 ticks.
+const SCAN_EVERY: u32 = 5;
 
 pub fn run(w: Watch) {
     let mut sampler = Sampler::default();
     let deadline = w.start + w.wall_limit;
     let sh = &w.shared;
+    // Processes found by the last scan by uid; the scan (a stat of every
+    // /proc entry) runs every SCAN_EVERY ticks, the sampling every tick.
+    let mut scanned: Vec<Pid> = Vec::new();
+    let mut tick: u32 = 0;
     while !sh.done.load(Ordering::SeqCst) {
         // Reaped first, live second: a process reaped in between is missed
         // for one tick rather than counted twice.
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         let mut pids = sh.live_pids();
         if let Some(uid) = w.scan_uid {
-            for p in measure::pids_of_uid(uid) {
-                if !pids.contains(&p) {
-                    pids.push(p);
+            if tick % SCAN_EVERY == 0 {
+                scanned = measure::pids_of_uid(uid);
+            }
+            tick = tick.wrapping_add(1);
+            for p in &scanned {
+                if !pids.contains(p) {
+                    pids.push(*p);
                 }
             }
         }
@@ -158,7 +181,7 @@ pub fn run(w: Watch) {
                 log::debug!("watchdog: ending the run: {reason:?} (cpu {cpu:?}, rss {rss} KiB)");
             }
             for p in &pids {
-                sys::kill_pid(*p);
+                sh.kill(*p);
             }
             sh.kill_all();
         }
@@ -173,7 +196,7 @@ pub fn run(w: Watch) {
             log::debug!("watchdog: signal {sig} received, ending the run");
             sh.kill_all();
             for p in &pids {
-                sys::kill_pid(*p);
+                sh.kill(*p);
             }
         }
     }

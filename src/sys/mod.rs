@@ -14,6 +14,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 pub mod ptrace;
+pub mod setuid;
 
 /// Result of [`fork`].
 pub enum Fork {
@@ -318,41 +319,6 @@ pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
     Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// Sends SIGKILL to every process whose real or saved uid is `uid`, from a
-/// short-lived helper that takes that uid: `kill(-1)` then reaches exactly
-/// the run's processes (the uid is unique to the run) and nothing else.
-pub fn kill_uid(uid: u32) -> Result<(), Errno> {
-    match fork()? {
-        Fork::Child => {
-            // SAFETY: async-signal-safe calls only, then _exit.
-            unsafe {
-                if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
-                    libc::_exit(2);
-                }
-                libc::kill(-1, libc::SIGKILL);
-                libc::kill(-1, libc::SIGKILL);
-                libc::_exit(0);
-            }
-        }
-        Fork::Parent(pid) => {
-            let mut status = 0;
-            loop {
-                // SAFETY: waiting for our own helper.
-                let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::__WALL) };
-                if r < 0 && Errno::last() == Errno::EINTR {
-                    continue;
-                }
-                break;
-            }
-            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-                Ok(())
-            } else {
-                Err(Errno::EPERM)
-            }
-        }
-    }
-}
-
 /// SIGKILL to one pid (ignored if it is gone).
 pub fn kill_pid(pid: Pid) {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -427,6 +393,184 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 /// Number of the last OS error, for messages.
 pub fn last_os_error() -> io::Error {
     io::Error::last_os_error()
+}
+
+/// fork(2) into new namespaces: clone(2) with `flags | SIGCHLD` and no new
+/// stack, so the child continues like after fork. With CLONE_NEWPID the
+/// child is pid 1 of the new PID namespace (fork after unshare would leave
+/// the caller outside it). The caller must keep the child async-signal-safe
+/// and must not be multithreaded.
+pub fn fork_into(flags: libc::c_int) -> Result<Fork, Errno> {
+    // SAFETY: a raw clone without CLONE_VM and without a new stack is fork:
+    // the child gets a copy of the address space and returns 0 here. The
+    // child only runs `crate::jail::child_main` (async-signal-safe wrappers,
+    // then execve or _exit), and never relies on glibc's cached thread id.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match r {
+        r if r < 0 => Err(Errno::last()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// Namespace, mount and init helpers for the child (async-signal-safe, no
+/// allocation: every path is a CStr built before fork).
+pub mod ns {
+    use std::ffi::CStr;
+
+    use nix::errno::Errno;
+    use nix::mount::{MntFlags, MsFlags};
+
+    pub fn unshare(flags: libc::c_int) -> Result<(), Errno> {
+        nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(flags))
+    }
+
+    pub fn mount(
+        src: Option<&CStr>,
+        dst: &CStr,
+        fstype: Option<&CStr>,
+        flags: libc::c_ulong,
+        data: Option<&CStr>,
+    ) -> Result<(), Errno> {
+        nix::mount::mount(src, dst, fstype, MsFlags::from_bits_retain(flags), data)
+    }
+
+    pub fn umount_detach(dir: &CStr) -> Result<(), Errno> {
+        nix::mount::umount2(dir, MntFlags::MNT_DETACH)
+    }
+
+    pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
+        nix::unistd::pivot_root(new_root, put_old)
+    }
+
+    /// mkdir; an existing entry is fine.
+    pub fn mkdir(dir: &CStr, mode: libc::mode_t) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated path.
+        if unsafe { libc::mkdir(dir.as_ptr(), mode) } < 0 && Errno::last() != Errno::EEXIST {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
+    /// Creates an empty file (a mount point for a file bind).
+    pub fn touch(path: &CStr) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated path; the fd is closed right away.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                0o644,
+            )
+        };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: our own fd.
+        unsafe { libc::close(fd) };
+        Ok(())
+    }
+
+    pub fn symlink(target: &CStr, path: &CStr) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated paths.
+        if unsafe { libc::symlink(target.as_ptr(), path.as_ptr()) } < 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
+    /// Writes `data` into an existing file (cgroup.procs, tasks).
+    pub fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated path; the fd is closed below.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: writing from a valid slice to our own fd.
+        let n = unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) };
+        let e = Errno::last();
+        // SAFETY: our own fd.
+        unsafe { libc::close(fd) };
+        if n < 0 {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    pub fn sethostname(name: &CStr) -> Result<(), Errno> {
+        // SAFETY: the pointer and length describe `name`.
+        if unsafe { libc::sethostname(name.as_ptr(), name.to_bytes().len()) } < 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
+    fn sigset(sigs: &[libc::c_int]) -> libc::sigset_t {
+        // SAFETY: a zeroed sigset is valid input for sigemptyset.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: set is a valid sigset_t.
+        unsafe { libc::sigemptyset(&mut set) };
+        for &s in sigs {
+            // SAFETY: set is a valid sigset_t.
+            unsafe { libc::sigaddset(&mut set, s) };
+        }
+        set
+    }
+
+    /// Blocks `sigs` in the calling thread.
+    pub fn block(sigs: &[libc::c_int]) -> Result<(), Errno> {
+        let set = sigset(sigs);
+        // SAFETY: valid set; no old set wanted.
+        let r = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        Errno::result(r).map(drop)
+    }
+
+    /// Waits for one of `sigs` (which must be blocked); returns its number.
+    pub fn sigwait(sigs: &[libc::c_int]) -> libc::c_int {
+        let set = sigset(sigs);
+        loop {
+            // SAFETY: valid set; a null siginfo is allowed.
+            let r = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
+            if r > 0 {
+                return r;
+            }
+        }
+    }
+
+    /// waitpid(-1, WNOHANG | __WALL): Some((pid, status)), or None when no
+    /// child has changed state (or none is left: Err(ECHILD)).
+    pub fn reap_one() -> Result<Option<(libc::pid_t, libc::c_int)>, Errno> {
+        let mut status = 0;
+        loop {
+            // SAFETY: status is a valid out-pointer.
+            let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::__WALL) };
+            if r < 0 {
+                if Errno::last() == Errno::EINTR {
+                    continue;
+                }
+                return Err(Errno::last());
+            }
+            return Ok((r > 0).then_some((r, status)));
+        }
+    }
+
+    pub fn kill(pid: libc::pid_t, sig: libc::c_int) {
+        // SAFETY: plain syscall.
+        unsafe { libc::kill(pid, sig) };
+    }
+
+    pub fn close(fd: std::os::fd::RawFd) {
+        // SAFETY: closing a descriptor the caller owns and no longer uses.
+        unsafe { libc::close(fd) };
+    }
 }
 
 /// Starts the guard: a root process that outlives a killed supervisor and
@@ -575,4 +719,27 @@ impl Waiter {
         }
         Wake::Timeout
     }
+}
+
+/// Points fd 1 at what fd 2 is (the supervisor's own stdout, for `policy
+/// learn` printing the policy on stdout); returns the saved stdout.
+pub fn stdout_to_stderr() -> Option<OwnedFd> {
+    // SAFETY: dup of fd 1 returns a new descriptor we own (or -1).
+    let saved = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    if saved < 0 {
+        return None;
+    }
+    // SAFETY: `saved` is a fresh descriptor owned by nothing else.
+    let saved = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(saved) };
+    // SAFETY: dup2 between two open descriptors of this process.
+    if unsafe { libc::dup2(2, 1) } < 0 {
+        return None;
+    }
+    Some(saved)
+}
+
+/// Puts back the stdout saved by [`stdout_to_stderr`].
+pub fn restore_stdout(saved: OwnedFd) {
+    // SAFETY: dup2 between two open descriptors of this process.
+    unsafe { libc::dup2(saved.as_raw_fd(), 1) };
 }

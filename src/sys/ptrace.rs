@@ -265,3 +265,30 @@ pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Option<Vec<u8>> {
     }
     None
 }
+
+/// Reads `len` bytes of the tracee's memory at `addr` (process_vm_readv,
+/// split at page boundaries so a readable prefix is still returned).
+/// None when nothing can be read.
+pub fn read_bytes(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; len];
+    let mut done = 0usize;
+    while done < len {
+        let at = addr.wrapping_add(done as u64);
+        let to_page_end = 4096 - (at as usize & 4095);
+        let want = (len - done).min(to_page_end);
+        let mut local = [std::io::IoSliceMut::new(&mut out[done..done + want])];
+        let remote = [nix::sys::uio::RemoteIoVec {
+            base: at as usize,
+            len: want,
+        }];
+        match nix::sys::uio::process_vm_readv(pid, &mut local, &remote) {
+            Ok(n) if n > 0 => done += n,
+            _ => break,
+        }
+    }
+    if done == 0 && len > 0 {
+        return None;
+    }
+    out.truncate(done);
+    Some(out)
+}

@@ -1,4 +1,4 @@
-//! Helpers shared by the attack and fault suites: build victims, run the
+//! Helpers of the attack and fault suites (tests/security.rs, tests/faults.rs): build victims, run the
 //! built binary, and the oracles that judge a run from outside the program
 //! (a TCP listener, canary files, a scan of /proc for the run's uid, a
 //! process of another uid that must survive).

@@ -1,0 +1,310 @@
+//! One cgroup per run for whole-tree accounting and limits.
+//!
+//! v2 when the unified hierarchy has the memory and pids controllers, else
+//! v1 with the memory, pids and cpuacct controllers mounted separately. The
+//! run's cgroup is made below safeexec's own cgroup of each hierarchy
+//! (`<own>/safeexec/run-<supervisor pid>`), so limits set on safeexec by its
+//! caller still hold for the run. The [`RunCgroup`] guard kills what is left
+//! and removes the directories when dropped, also on early returns.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = "/sys/fs/cgroup";
+const V1: &[&str] = &["memory", "pids", "cpuacct"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// The run's cgroup directories; removed on drop.
+#[derive(Debug)]
+pub struct RunCgroup {
+    pub version: Version,
+    /// (controller, dir); for v2 one entry with controller "unified".
+    dirs: Vec<(&'static str, PathBuf)>,
+}
+
+/// safeexec's own cgroup path in the hierarchy of `ctl` ("" = v2's line).
+fn own_path(ctl: &str) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctls, path) = (f.next()?, f.next()?, f.next()?);
+        let hit = if ctl.is_empty() {
+            ctls.is_empty()
+        } else {
+            ctls.split(',').any(|c| c == ctl)
+        };
+        if hit {
+            return Some(PathBuf::from(path.trim_start_matches('/')));
+        }
+    }
+    None
+}
+
+fn v2_root() -> Option<PathBuf> {
+    for base in [ROOT.to_string(), format!("{ROOT}/unified")] {
+        let c = std::fs::read_to_string(format!("{base}/cgroup.controllers")).ok();
+        if let Some(c) = c {
+            let has = |n: &str| c.split_whitespace().any(|w| w == n);
+            if has("memory") && has("pids") {
+                return Some(PathBuf::from(base));
+            }
+        }
+    }
+    None
+}
+
+/// The `safeexec` parent directory of each controller (None if unusable).
+fn parents() -> Option<(Version, Vec<(&'static str, PathBuf)>)> {
+    if let Some(root) = v2_root() {
+        let own = own_path("")?;
+        return Some((
+            Version::V2,
+            vec![("unified", root.join(own).join("safeexec"))],
+        ));
+    }
+    let mut v = Vec::new();
+    for ctl in V1 {
+        let base = Path::new(ROOT).join(ctl);
+        if !base.join("cgroup.procs").exists() {
+            return None;
+        }
+        let own = own_path(ctl).unwrap_or_default();
+        v.push((*ctl, base.join(own).join("safeexec")));
+    }
+    Some((Version::V1, v))
+}
+
+fn write(dir: &Path, file: &str, val: &str) -> std::io::Result<()> {
+    std::fs::write(dir.join(file), val)
+}
+
+fn read_u64(dir: &Path, file: &str) -> Option<u64> {
+    std::fs::read_to_string(dir.join(file))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Kills every process listed in `dir` until it is empty (bounded).
+fn kill_members(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        let pids: Vec<i32> = procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.is_empty() || Instant::now() > deadline {
+            return;
+        }
+        for p in pids {
+            crate::sys::kill_pid(nix::unistd::Pid::from_raw(p));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn remove(dir: &Path) {
+    let _ = write(dir, "cgroup.kill", "1");
+    kill_members(dir);
+    // rmdir fails with EBUSY while a killed process is not yet reaped.
+    for _ in 0..200 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    log::warn!("cgroup {} could not be removed", dir.display());
+}
+
+/// Removes `run-<pid>` directories whose supervisor is gone.
+pub fn remove_stale() {
+    let Some((_, parents)) = parents() else {
+        return;
+    };
+    for (_, parent) in parents {
+        let Ok(rd) = std::fs::read_dir(&parent) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("run-"))
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+            if !alive {
+                log::debug!("removing stale cgroup {}", e.path().display());
+                remove(&e.path());
+            }
+        }
+    }
+}
+
+impl RunCgroup {
+    /// Makes the run's cgroup with its limits; None when cgroups cannot be
+    /// used here (not mounted, not writable): the caller falls back to /proc.
+    pub fn create(run: u32, mem_limit_kib: u64, max_tasks: u64) -> Option<RunCgroup> {
+        let (version, parents) = parents()?;
+        let mut cg = RunCgroup {
+            version,
+            dirs: Vec::new(),
+        };
+        for (ctl, parent) in parents {
+            if let Err(e) = std::fs::create_dir_all(&parent) {
+                log::debug!("cgroup {}: {e}", parent.display());
+                return None;
+            }
+            if version == Version::V2 {
+                let _ = write(&parent, "cgroup.subtree_control", "+memory +pids +cpu");
+            }
+            let dir = parent.join(format!("run-{run}"));
+            if dir.exists() {
+                remove(&dir);
+            }
+            if let Err(e) = std::fs::create_dir(&dir) {
+                log::debug!("cgroup {}: {e}", dir.display());
+                return None;
+            }
+            cg.dirs.push((ctl, dir));
+        }
+        let bytes = mem_limit_kib.saturating_mul(1024).to_string();
+        let tasks = max_tasks.to_string();
+        let r = match version {
+            Version::V1 => cg
+                .dir("memory")
+                .map(|d| {
+                    write(d, "memory.limit_in_bytes", &bytes)?;
+                    // Swap would hide memory from the limit; fails harmlessly without swap accounting.
+                    let _ = write(d, "memory.memsw.limit_in_bytes", &bytes);
+                    Ok(())
+                })
+                .unwrap_or(Ok(()))
+                .and_then(|_| match cg.dir("pids") {
+                    Some(d) => write(d, "pids.max", &tasks),
+                    None => Ok(()),
+                }),
+            Version::V2 => cg
+                .dir("unified")
+                .map(|d| {
+                    write(d, "memory.max", &bytes)?;
+                    let _ = write(d, "memory.swap.max", "0");
+                    write(d, "pids.max", &tasks)
+                })
+                .unwrap_or(Ok(())),
+        };
+        if let Err(e) = r {
+            log::debug!("cgroup limits: {e}");
+            return None;
+        }
+        log::debug!("run cgroups: {:?}", cg.dirs);
+        Some(cg)
+    }
+
+    fn dir(&self, ctl: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(c, _)| *c == ctl || *c == "unified")
+            .map(|(_, d)| d.as_path())
+    }
+
+    /// The `cgroup.procs` files the child writes "0" into to join.
+    pub fn procs_files(&self) -> Vec<CString> {
+        self.dirs
+            .iter()
+            .filter_map(|(_, d)| CString::new(d.join("cgroup.procs").as_os_str().as_bytes()).ok())
+            .collect()
+    }
+
+    /// Peak memory of the whole tree, KiB.
+    pub fn peak_kib(&self) -> Option<u64> {
+        let d = self.dir("memory")?;
+        let b = match self.version {
+            Version::V1 => read_u64(d, "memory.max_usage_in_bytes")?,
+            Version::V2 => read_u64(d, "memory.peak")?,
+        };
+        Some(b / 1024)
+    }
+
+    /// CPU of the whole tree.
+    pub fn cpu(&self) -> Option<Duration> {
+        match self.version {
+            Version::V1 => {
+                read_u64(self.dir("cpuacct")?, "cpuacct.usage").map(Duration::from_nanos)
+            }
+            Version::V2 => {
+                let s = std::fs::read_to_string(self.dir("unified")?.join("cpu.stat")).ok()?;
+                let us = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("usage_usec "))?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                Some(Duration::from_micros(us))
+            }
+        }
+    }
+
+    /// Whether the memory limit was hit (the kernel refused or OOM-killed).
+    pub fn hit_memory_limit(&self) -> bool {
+        let Some(d) = self.dir("memory") else {
+            return false;
+        };
+        match self.version {
+            Version::V1 => read_u64(d, "memory.failcnt").is_some_and(|n| n > 0),
+            Version::V2 => std::fs::read_to_string(d.join("memory.events"))
+                .ok()
+                .and_then(|s| {
+                    s.lines().find_map(|l| {
+                        l.strip_prefix("max ")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                    })
+                })
+                .is_some_and(|n| n > 0),
+        }
+    }
+
+    /// Sends SIGKILL to every process of the run, without waiting: killed
+    /// tracees stay members until the supervisor reaps them, so waiting for
+    /// an empty cgroup here would only wait out the deadline. Drop waits.
+    pub fn kill_all(&self) {
+        for (_, d) in &self.dirs {
+            let _ = write(d, "cgroup.kill", "1");
+            let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            for p in procs.lines().filter_map(|l| l.trim().parse().ok()) {
+                crate::sys::kill_pid(nix::unistd::Pid::from_raw(p));
+            }
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self.version {
+            Version::V1 => "cgroup v1",
+            Version::V2 => "cgroup v2",
+        }
+    }
+
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, d)| d.clone()).collect()
+    }
+}
+
+impl Drop for RunCgroup {
+    fn drop(&mut self) {
+        for (_, d) in &self.dirs {
+            remove(d);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! System calls for running installed setuid root: acting with the caller's
+//! file-system rights, checking access without following the caller's
+//! symlinks out of a root, killing only the run's processes, and the
+//! guardian that ends the run when the supervisor itself is killed.
+
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// The real uid and gid: the account that called safeexec.
+pub fn real_ids() -> (u32, u32) {
+    (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    )
+}
+
+/// Whether real and effective ids differ (a setuid or setgid start).
+pub fn is_setid() -> bool {
+    nix::unistd::getuid() != nix::unistd::geteuid()
+        || nix::unistd::getgid() != nix::unistd::getegid()
+}
+
+/// While alive, the calling thread opens and checks files with the caller's
+/// rights (fsuid and fsgid; the supplementary groups a setuid start keeps
+/// are the caller's already). Dropping it gives root's rights back.
+///
+/// setfsuid is per thread: use it on the thread that opens, before other
+/// threads start, and keep the guard's scope short.
+pub struct CallerFs {
+    active: bool,
+}
+
+fn set_fs_ids(uid: u32, gid: u32) -> Result<(), Errno> {
+    // SAFETY: setfsgid/setfsuid take integers and change only this thread's
+    // credentials. They report no error, so each is checked by a second call
+    // with an invalid id, which changes nothing and returns the current value.
+    unsafe {
+        libc::setfsgid(gid);
+        if libc::setfsgid(u32::MAX) as u32 != gid {
+            return Err(Errno::EPERM);
+        }
+        libc::setfsuid(uid);
+        if libc::setfsuid(u32::MAX) as u32 != uid {
+            return Err(Errno::EPERM);
+        }
+    }
+    Ok(())
+}
+
+impl CallerFs {
+    /// Takes the caller's file-system identity; `None` = keep ours (the
+    /// caller is root).
+    pub fn enter(caller: Option<(u32, u32)>) -> Result<CallerFs, Errno> {
+        match caller {
+            Some((uid, gid)) => {
+                set_fs_ids(uid, gid)?;
+                Ok(CallerFs { active: true })
+            }
+            None => Ok(CallerFs { active: false }),
+        }
+    }
+}
+
+impl Drop for CallerFs {
+    fn drop(&mut self) {
+        if self.active {
+            // uid first: setfsgid needs the capability that fsuid 0 restores.
+            // SAFETY: as in set_fs_ids.
+            unsafe {
+                libc::setfsuid(0);
+                libc::setfsgid(0);
+            }
+        }
+    }
+}
+
+fn cstr(p: &OsStr) -> Result<CString, Errno> {
+    CString::new(p.as_bytes()).map_err(|_| Errno::EINVAL)
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// openat2(dirfd, path, O_PATH | O_CLOEXEC [| O_DIRECTORY]); with `in_root`
+/// the path resolves as if `dirfd` were `/` (symlinks and `..` cannot leave
+/// it), as the program will see it after chroot.
+pub fn open_path_at(
+    dirfd: Option<RawFd>,
+    path: &Path,
+    directory: bool,
+    in_root: bool,
+) -> Result<OwnedFd, Errno> {
+    let c = cstr(path.as_os_str())?;
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if directory {
+        flags |= libc::O_DIRECTORY;
+    }
+    let how = OpenHow {
+        flags: flags as u64,
+        mode: 0,
+        resolve: if in_root { RESOLVE_IN_ROOT } else { 0 },
+    };
+    // SAFETY: c is NUL-terminated, how is a valid open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd.unwrap_or(libc::AT_FDCWD),
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// faccessat2(fd, "", mode, AT_EMPTY_PATH | AT_EACCESS): whether the current
+/// file-system identity (see [`CallerFs`]) may access the opened file.
+pub fn access_fd(fd: &OwnedFd, mode: i32) -> Result<(), Errno> {
+    // SAFETY: an empty NUL-terminated path and a descriptor we own.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_faccessat2,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            mode,
+            libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+        )
+    };
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// SIGKILL to `pid` only if it is a process of the run: its real uid is
+/// `uid` (unique to the run). A pidfd pins the process, so a pid reaped and
+/// reused by someone else's process meanwhile is never signalled.
+pub fn kill_run_process(pid: Pid, uid: u32) {
+    // SAFETY: integer arguments.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: a fresh descriptor from the kernel.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    // Read after pinning: if the status is about another process, the pinned
+    // one is dead and the signal below finds nothing.
+    if proc_real_uid(pid) != Some(uid) {
+        return;
+    }
+    // SAFETY: our descriptor, a null siginfo, no flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+}
+
+fn proc_real_uid(pid: Pid) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether process `pid` (a guard just forked) has taken real uid 0, so
+/// that the caller can no longer signal it; false if it died first. Waits
+/// up to one second.
+pub fn became_root(pid: Pid) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return false;
+        };
+        if s.lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'))
+        {
+            return false;
+        }
+        if proc_real_uid(pid) == Some(0) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+}

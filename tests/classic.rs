@@ -1,0 +1,748 @@
+//! Classic mode, driven from outside: the built `safeexec` binary runs the
+//! victim programs of tests/victims and each test checks the verdict, the
+//! report and the exit status, and where it can, the effect on the system.
+//!
+//! These tests need root (CI runs as root).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+
+fn v(name: &str) -> String {
+    victim(name).display().to_string()
+}
+
+fn code(j: &serde_json::Value) -> &str {
+    j["verdict"]["code"].as_str().unwrap_or("<none>")
+}
+
+macro_rules! need_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Verdicts
+// ---------------------------------------------------------------------------
+
+#[test]
+fn ok_prints_hello_and_exits_0() {
+    need_root!();
+    let r = run(&["--exec", &v("ok")]);
+    assert_eq!(r.status, Some(0), "{r:?}");
+    assert_eq!(r.stdout_str(), "hello\n");
+    let c = classic(&r);
+    assert_eq!(c.status, "OK");
+    assert!(c.memory_kib > 0, "{c:?}");
+}
+
+#[test]
+fn stdin_passes_through() {
+    need_root!();
+    let input: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let r = run_stdin(&["--exec", &v("cat")], &input);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert_eq!(classic(&r).status, "OK");
+    assert!(
+        r.stdout == input,
+        "cat returned {} bytes of {}",
+        r.stdout.len(),
+        input.len()
+    );
+}
+
+#[test]
+fn tle_cpu() {
+    need_root!();
+    let r = run(&["--cpu", "0.5", "--report", "json", "--exec", &v("spin")]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "TLE", "{j}");
+    assert_eq!(j["verdict"]["kind"], "cpu", "{j}");
+    assert_eq!(j["status"], "Time Limit Exceeded");
+    let cpu = j["cpu_ms"].as_f64().unwrap();
+    assert!((500.0..=2000.0).contains(&cpu), "cpu_ms {cpu}");
+    assert_eq!(j["limits"]["cpu"], 500);
+}
+
+#[test]
+fn tle_cpu_classic_report() {
+    need_root!();
+    let r = run(&["--cpu", "0.2", "--exec", &v("spin")]);
+    assert_eq!(r.status, Some(1));
+    let c = classic(&r);
+    assert_eq!(c.status, "Time Limit Exceeded");
+    assert!(c.cpu_s >= 0.2, "{c:?}");
+}
+
+#[test]
+fn tle_wall_on_sleeper() {
+    need_root!();
+    let r = run(&[
+        "--clock",
+        "1",
+        "--report",
+        "json",
+        "--exec",
+        &v("sleeper"),
+        "30",
+    ]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "TLE", "{j}");
+    assert_eq!(j["verdict"]["kind"], "wall", "{j}");
+    let wall = j["wall_ms"].as_u64().unwrap();
+    assert!(wall >= 1000, "wall_ms {wall}");
+    assert!(r.elapsed < Duration::from_secs(10), "took {:?}", r.elapsed);
+}
+
+#[test]
+fn tle_even_when_sigxcpu_is_ignored() {
+    need_root!();
+    let r = run(&["--cpu", "0.3", "--report", "json", "--exec", &v("sigxcpu")]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "TLE", "{j}");
+    assert_eq!(j["verdict"]["kind"], "cpu", "{j}");
+    assert!(r.elapsed < Duration::from_secs(10), "took {:?}", r.elapsed);
+}
+
+#[test]
+fn mle_on_hog_100() {
+    need_root!();
+    let r = run(&[
+        "--mem",
+        "65536",
+        "--report",
+        "json",
+        "--exec",
+        &v("hog"),
+        "100",
+    ]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "MLE", "{j}");
+    assert_eq!(j["status"], "Memory Limit Exceeded");
+    // The reported peak is what the verdict was judged by: above the limit.
+    assert!(j["memory_kib"].as_u64().unwrap() > 65_536, "{j}");
+}
+
+#[test]
+fn ok_on_hog_10_counts_its_memory() {
+    need_root!();
+    let r = run(&["--report", "json", "--exec", &v("hog"), "10"]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "OK", "{j}");
+    let m = j["memory_kib"].as_u64().unwrap();
+    assert!(m >= 10240, "memory_kib {m}");
+}
+
+#[test]
+fn ole_on_bigfile() {
+    need_root!();
+    let dir = work_dir();
+    let d = dir.path().display().to_string();
+    let r = run(&[
+        "--fsize",
+        "64",
+        "--exec_dir",
+        &d,
+        "--report",
+        "json",
+        "--exec",
+        &v("bigfile"),
+        "1024",
+    ]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "OLE", "{j}");
+    assert_eq!(j["status"], "Output Limit Exceeded");
+    let len = std::fs::metadata(dir.path().join("big.out")).unwrap().len();
+    assert!(len <= 64 * 1024, "big.out grew to {len} bytes");
+}
+
+#[test]
+fn bigfile_under_the_limit_is_ok() {
+    need_root!();
+    let dir = work_dir();
+    let d = dir.path().display().to_string();
+    let r = run(&[
+        "--fsize",
+        "64",
+        "--exec_dir",
+        &d,
+        "--exec",
+        &v("bigfile"),
+        "32",
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert_eq!(classic(&r).status, "OK");
+    assert_eq!(
+        std::fs::metadata(dir.path().join("big.out")).unwrap().len(),
+        32 * 1024
+    );
+}
+
+#[test]
+fn re_on_exit_code_3() {
+    need_root!();
+    let r = run(&["--exec", &v("exitcode"), "3"]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    assert_eq!(
+        classic(&r).status,
+        "Command exited with non-zero status (3)"
+    );
+    let r = run(&["--report", "json", "--exec", &v("exitcode"), "3"]);
+    let j = json(&r);
+    assert_eq!(code(&j), "RE");
+    assert_eq!(j["verdict"]["exit_code"], 3);
+    assert_eq!(j["exit_code"], 3);
+}
+
+#[test]
+fn sig_on_segv() {
+    need_root!();
+    let r = run(&["--exec", &v("segv")]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    assert_eq!(
+        classic(&r).status,
+        "Command terminated by signal (11: SIGSEGV)"
+    );
+    let r = run(&["--report", "json", "--exec", &v("segv")]);
+    let j = json(&r);
+    assert_eq!(code(&j), "SIG");
+    assert_eq!(j["verdict"]["signal"], 11);
+    assert_eq!(j["verdict"]["name"], "SIGSEGV");
+    assert_eq!(j["signal"], 11);
+}
+
+#[test]
+fn classic_report_is_exactly_four_lines() {
+    need_root!();
+    for (args, first) in [
+        (vec!["--exec".to_string(), v("ok")], "OK"),
+        (
+            vec!["--exec".to_string(), v("exitcode"), "7".into()],
+            "Command exited with non-zero status (7)",
+        ),
+        (
+            vec!["--cpu".into(), "0.1".into(), "--exec".into(), v("spin")],
+            "Time Limit Exceeded",
+        ),
+    ] {
+        let r = run(&args);
+        let text = r.stderr_str();
+        assert_eq!(text.matches('\n').count(), 4, "{text:?}");
+        let c = parse_classic(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.status, first);
+    }
+}
+
+#[test]
+fn classic_parser_rejects_wrong_shapes() {
+    let good = "OK\nelapsed time: 0 seconds\nmemory usage: 1400 kbytes\ncpu usage: 0.001 seconds\n";
+    assert!(parse_classic(good).is_ok());
+    for bad in [
+        "OK\nelapsed time: 0 seconds\nmemory usage: 1400 kbytes\ncpu usage: 0.001 seconds",
+        "OK\nelapsed time: 0.5 seconds\nmemory usage: 1400 kbytes\ncpu usage: 0.001 seconds\n",
+        "OK\nelapsed time: 0 seconds\nmemory usage: 1400 KiB\ncpu usage: 0.001 seconds\n",
+        "OK\nelapsed time: 0 seconds\nmemory usage: 1400 kbytes\ncpu usage: 0.01 seconds\n",
+        "Fine\nelapsed time: 0 seconds\nmemory usage: 1400 kbytes\ncpu usage: 0.001 seconds\n",
+        "OK\nelapsed time: 0 seconds\nmemory usage: 1400 kbytes\ncpu usage: 0.001 seconds\nmore\n",
+    ] {
+        assert!(parse_classic(bad).is_err(), "accepted {bad:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Output files
+// ---------------------------------------------------------------------------
+
+#[test]
+fn error_file_gets_the_programs_stderr() {
+    need_root!();
+    let dir = public_dir();
+    let err = dir.path().join("err.txt");
+    let r = run(&["--error", err.to_str().unwrap(), "--exec", &v("stderr")]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert_eq!(std::fs::read_to_string(&err).unwrap(), "to stderr\n");
+    // Only the report is left on safeexec's own stderr.
+    assert_eq!(classic(&r).status, "OK");
+    assert!(!r.stderr_str().contains("to stderr"));
+}
+
+#[test]
+fn usage_file_gets_the_report_and_stderr_stays_clean() {
+    need_root!();
+    let dir = public_dir();
+    let rep = dir.path().join("r.txt");
+    let r = run(&["--usage", rep.to_str().unwrap(), "--exec", &v("ok")]);
+    assert_eq!(r.status, Some(0));
+    assert_eq!(r.stdout_str(), "hello\n");
+    assert_eq!(r.stderr_str(), "", "stderr not clean");
+    let c = parse_classic(&std::fs::read_to_string(&rep).unwrap()).unwrap();
+    assert_eq!(c.status, "OK");
+}
+
+#[test]
+fn usage_file_takes_json_too() {
+    need_root!();
+    let dir = public_dir();
+    let rep = dir.path().join("r.json");
+    let r = run(&[
+        "--report",
+        "json",
+        "--usage",
+        rep.to_str().unwrap(),
+        "--exec",
+        &v("ok"),
+    ]);
+    assert_eq!(r.status, Some(0));
+    assert_eq!(r.stderr_str(), "");
+    let j = parse_json(&std::fs::read_to_string(&rep).unwrap()).unwrap();
+    assert_eq!(code(&j), "OK");
+    assert_eq!(j["mode"], "classic");
+}
+
+#[test]
+fn silent_prints_no_report() {
+    need_root!();
+    let r = run(&["--silent", "--exec", &v("exitcode"), "2"]);
+    assert_eq!(r.status, Some(1));
+    assert_eq!(r.stderr_str(), "");
+}
+
+// ---------------------------------------------------------------------------
+// Isolation
+// ---------------------------------------------------------------------------
+
+#[test]
+fn chroot_runs_the_static_binary_inside() {
+    need_root!();
+    let dir = public_dir();
+    std::fs::copy(victim("ok"), dir.path().join("ok")).unwrap();
+    std::fs::set_permissions(
+        dir.path().join("ok"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    let r = run(&["--chroot_dir", &d, "--exec", "/ok"]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert_eq!(r.stdout_str(), "hello\n");
+    assert_eq!(classic(&r).status, "OK");
+}
+
+#[test]
+fn chroot_hides_the_outside() {
+    need_root!();
+    // The victim's own absolute path does not exist inside the chroot.
+    let dir = public_dir();
+    let d = dir.path().display().to_string();
+    let r = run(&["--chroot_dir", &d, "--exec", &v("ok")]);
+    assert_eq!(r.status, Some(5), "{r:?}");
+    assert!(
+        r.stderr_str().starts_with("safeexec:"),
+        "{}",
+        r.stderr_str()
+    );
+}
+
+#[test]
+fn nproc_0_cannot_fork() {
+    need_root!();
+    let r = run(&["--nproc", "0", "--exec", &v("forker")]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert_eq!(classic(&r).status, "OK");
+}
+
+#[test]
+fn nproc_5_can_fork() {
+    need_root!();
+    let r = run(&["--nproc", "5", "--exec", &v("forker")]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    assert_eq!(
+        classic(&r).status,
+        "Command exited with non-zero status (4)"
+    );
+}
+
+#[test]
+fn environment_is_empty_by_default() {
+    need_root!();
+    let r = run_with(
+        &["--exec", &v("envdump")],
+        Opts {
+            env: vec![("FOO", "bar")],
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert_eq!(r.stdout_str(), "", "environment leaked");
+}
+
+#[test]
+fn env_vars_pass_exactly_what_is_named() {
+    need_root!();
+    let r = run_with(
+        &["--env_vars", "FOO,BAR=baz", "--exec", &v("envdump")],
+        Opts {
+            env: vec![("FOO", "bar"), ("OTHER", "x")],
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let mut lines: Vec<String> = r.stdout_str().lines().map(String::from).collect();
+    lines.sort();
+    assert_eq!(lines, ["BAR=baz", "FOO=bar"]);
+}
+
+/// Runs A (pidfile: writes its pid, sleeps 2 s) and B (killer: SIGKILLs the
+/// pid in A's file) at once in one 0777 directory, with `extra` options.
+fn kill_each_other(extra: &[&str]) -> (Run, Run, String) {
+    let dir = work_dir();
+    let pidfile = dir.path().join("a.pid").display().to_string();
+    let errfile = dir.path().join("b.err");
+    let d = dir.path().display().to_string();
+    let with = |tail: Vec<String>| -> Vec<String> {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        a.extend(["--clock", "10", "--exec_dir", &d, "--report", "json"].map(String::from));
+        a.extend(tail);
+        a
+    };
+    let a_args = with(vec!["--exec".into(), v("pidfile"), pidfile.clone()]);
+    let a = std::thread::spawn(move || run(&a_args));
+    let mut b_args = with(vec!["--exec".into(), v("killer"), pidfile]);
+    b_args.splice(0..0, ["--error".to_string(), errfile.display().to_string()]);
+    let b = run(&b_args);
+    let a = a.join().unwrap();
+    let err = std::fs::read_to_string(&errfile).unwrap_or_default();
+    (a, b, err)
+}
+
+fn assert_survived(a: &Run) {
+    assert_eq!(a.status, Some(0), "A: {}", a.stderr_str());
+    let ja = json(a);
+    assert_eq!(code(&ja), "OK", "A: {ja}");
+    assert_eq!(ja["exit_code"], 0);
+    assert!(
+        ja["wall_ms"].as_u64().unwrap() >= 1900,
+        "A ended early: {ja}"
+    );
+}
+
+#[test]
+fn concurrent_runs_cannot_kill_each_other() {
+    need_root!();
+    // Without PID namespaces B sees A's real pid: only the unique uids keep
+    // B's kill from reaching A.
+    let (a, b, err) = kill_each_other(&["--no-ns"]);
+    assert_survived(&a);
+    // B found A's pid and its kill failed (exit 0; 3 would be a success).
+    let jb = json(&b);
+    assert_eq!(b.status, Some(0), "B: {jb}");
+    assert_eq!(code(&jb), "OK", "B: {jb}");
+    assert!(err.contains("Operation not permitted"), "B's kill: {err:?}");
+}
+
+#[test]
+fn concurrent_runs_cannot_kill_each_other_with_namespaces() {
+    need_root!();
+    // With the default PID namespaces A's pid means nothing to B (it may even
+    // name B itself): whatever B hits, A survives.
+    let (a, b, _) = kill_each_other(&[]);
+    assert_survived(&a);
+    assert_ne!(json(&b)["verdict"]["code"], "IE", "B: {}", b.stderr_str());
+    assert_ne!(b.status, Some(3), "B: {}", b.stderr_str());
+}
+
+#[test]
+fn double_forked_grandchild_does_not_survive() {
+    need_root!();
+    // --no-ns: the grandchild's pid in gc.pid is then a pid of our /proc.
+    double_fork(&["--no-ns"], true);
+}
+
+#[test]
+fn double_forked_grandchild_does_not_survive_with_namespaces() {
+    need_root!();
+    double_fork(&[], false);
+}
+
+fn double_fork(extra: &[&str], host_pids: bool) {
+    let dir = work_dir();
+    let d = dir.path().display().to_string();
+    let mut args: Vec<&str> = extra.to_vec();
+    let dv = v("doublefork");
+    args.extend([
+        "--nproc",
+        "5",
+        "--exec_dir",
+        &d,
+        "--report",
+        "json",
+        "--exec",
+        &dv,
+    ]);
+    let r = run(&args);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let j = json(&r);
+    assert_eq!(code(&j), "OK", "{j}");
+    assert!(
+        r.elapsed < Duration::from_secs(10),
+        "safeexec waited for the grandchild: {:?}",
+        r.elapsed
+    );
+    let text = std::fs::read_to_string(dir.path().join("gc.pid")).expect("grandchild wrote gc.pid");
+    let gc: u32 = text.trim().parse().unwrap();
+    let proc_dir = format!("/proc/{gc}");
+    let uid = r.run_uid();
+    let gone = !host_pids
+        || eventually(Duration::from_secs(1), || {
+            // Gone, or the pid already reused by a process that is not the run's.
+            match std::fs::metadata(&proc_dir) {
+                Err(_) => true,
+                Ok(m) => std::os::unix::fs::MetadataExt::uid(&m) != uid,
+            }
+        });
+    assert!(gone, "grandchild {gc} survived the run");
+    assert!(
+        eventually(Duration::from_secs(1), || pids_of_uid(uid).is_empty()),
+        "processes of uid {uid} remain: {:?}",
+        pids_of_uid(uid)
+    );
+}
+
+#[test]
+fn program_runs_under_the_unique_uid() {
+    need_root!();
+    // The program's files are owned by the run's uid (uidplus + safeexec's
+    // pid) and the run's gid (the same number by default).
+    let dir = work_dir();
+    let d = dir.path().display().to_string();
+    let r = run(&[
+        "--exec_dir",
+        &d,
+        "--report",
+        "json",
+        "--exec",
+        &v("bigfile"),
+        "1",
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let m = std::fs::metadata(dir.path().join("big.out")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(m.uid(), r.run_uid());
+    assert_eq!(m.gid(), r.run_uid());
+    // The JSON report names the same uid and gid.
+    let j = json(&r);
+    assert_eq!(j["uid"].as_u64(), Some(r.run_uid() as u64), "{j}");
+    assert_eq!(j["gid"].as_u64(), Some(r.run_uid() as u64), "{j}");
+}
+
+#[test]
+fn explicit_gid_is_used() {
+    need_root!();
+    let dir = work_dir();
+    let d = dir.path().display().to_string();
+    // A gid no group has (skipped in the unlikely case one does).
+    let gid = 3_999_999u32;
+    if safeexec::accounts::name_with_id(Path::new("/etc/group"), gid).is_some() {
+        return;
+    }
+    let r = run(&[
+        "--gid",
+        &gid.to_string(),
+        "--exec_dir",
+        &d,
+        "--exec",
+        &v("bigfile"),
+        "1",
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(dir.path().join("big.out")).unwrap().gid(),
+        gid
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: one `safeexec:` line, the right exit status, no panic
+// ---------------------------------------------------------------------------
+
+fn assert_fails(r: &Run, status: i32, what: &str) {
+    let err = r.stderr_str();
+    assert_eq!(r.status, Some(status), "{what}: stderr {err:?}");
+    assert!(err.starts_with("safeexec:"), "{what}: {err:?}");
+    assert_eq!(err.lines().count(), 1, "{what}: not one line: {err:?}");
+    assert!(err.ends_with('\n'), "{what}: {err:?}");
+    for p in ["panicked", "RUST_BACKTRACE"] {
+        assert!(!err.contains(p), "{what}: {err:?}");
+    }
+    assert_eq!(r.stdout_str(), "", "{what}: stdout");
+}
+
+#[test]
+fn missing_exec_is_a_usage_error() {
+    let r = run(&["--cpu", "1"]);
+    assert_fails(&r, 2, "missing --exec");
+    let r = run(&["--exec"]);
+    assert_fails(&r, 2, "--exec without a program");
+}
+
+#[test]
+fn unknown_option_is_a_usage_error() {
+    let r = run(&["--bogus", "--exec", "/bin/true"]);
+    assert_fails(&r, 2, "unknown option");
+}
+
+#[test]
+fn bad_values_are_usage_errors() {
+    for args in [
+        ["--cpu", "-1"],
+        ["--cpu", "abc"],
+        ["--cpu", "0"],
+        ["--mem", "0"],
+        ["--mem", "-5"],
+        ["--clock", "nan"],
+        ["--niceness", "40"],
+        ["--nfile", "2"],
+        ["--env_vars", "A-B"],
+        ["--report", "xml"],
+    ] {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--exec", "/bin/true"]);
+        let r = run(&a);
+        assert_fails(&r, 2, &format!("{args:?}"));
+    }
+}
+
+#[test]
+fn missing_program_cannot_start() {
+    need_root!();
+    let r = run(&["--exec", "/nonexistent/program"]);
+    assert_fails(&r, 5, "missing program");
+    assert!(r.stderr_str().contains("ENOENT"), "{}", r.stderr_str());
+}
+
+#[test]
+fn non_executable_file_cannot_start() {
+    need_root!();
+    let dir = public_dir();
+    let f = dir.path().join("notexec");
+    std::fs::write(&f, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = run(&["--exec", f.to_str().unwrap()]);
+    assert_fails(&r, 5, "non-executable file");
+    assert!(r.stderr_str().contains("EACCES"), "{}", r.stderr_str());
+}
+
+#[test]
+fn missing_chroot_dir_cannot_start() {
+    need_root!();
+    let r = run(&["--chroot_dir", "/nonexistent", "--exec", "/ok"]);
+    assert_fails(&r, 5, "--chroot_dir /nonexistent");
+}
+
+#[test]
+fn missing_exec_dir_cannot_start() {
+    need_root!();
+    let r = run(&["--exec_dir", "/nonexistent", "--exec", &v("ok")]);
+    assert_fails(&r, 5, "--exec_dir /nonexistent");
+}
+
+#[test]
+fn exec_dir_unreachable_by_the_run_cannot_start() {
+    need_root!();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let d = dir.path().display().to_string();
+    let r = run(&["--exec_dir", &d, "--exec", &v("ok")]);
+    assert_fails(&r, 5, "--exec_dir 0700");
+    assert!(r.stderr_str().contains("chdir"), "{}", r.stderr_str());
+}
+
+#[test]
+fn unwritable_usage_file_is_an_output_error() {
+    need_root!();
+    let r = run(&["--usage", "/nonexistent/dir/r.txt", "--exec", &v("ok")]);
+    assert_fails(&r, 6, "--usage /nonexistent/dir/r.txt");
+}
+
+#[test]
+fn unwritable_error_file_is_an_output_error() {
+    need_root!();
+    let r = run(&["--error", "/nonexistent/dir/e.txt", "--exec", &v("ok")]);
+    assert_fails(&r, 6, "--error /nonexistent/dir/e.txt");
+}
+
+#[test]
+fn existing_group_gid_is_refused() {
+    need_root!();
+    let groups = std::fs::read_to_string("/etc/group").unwrap();
+    let (name, gid) = groups
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.first()?.to_string(), f.get(2)?.parse::<u32>().ok()?))
+        })
+        .find(|(_, g)| *g != 0)
+        .expect("a group other than root in /etc/group");
+    let r = run(&["--gid", &gid.to_string(), "--exec", &v("ok")]);
+    assert_fails(&r, 5, &format!("--gid {gid}"));
+    assert!(r.stderr_str().contains(&name), "{}", r.stderr_str());
+}
+
+#[test]
+fn gid_0_is_a_usage_error() {
+    let r = run(&["--gid", "0", "--exec", "/bin/true"]);
+    assert_fails(&r, 2, "--gid 0");
+}
+
+#[test]
+fn not_root_is_refused() {
+    need_root!();
+    // A copy nobody can read and execute (the build tree may be private).
+    let dir = public_dir();
+    let bin = dir.path().join("safeexec");
+    std::fs::copy(SAFEEXEC, &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = run_with(
+        &["--exec", "/bin/true"],
+        Opts {
+            wrapper: [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]
+            .map(String::from)
+            .to_vec(),
+            binary: Some(bin),
+            ..Opts::default()
+        },
+    );
+    assert_fails(&r, 3, "not root");
+    assert!(r.stderr_str().contains("root"), "{}", r.stderr_str());
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let r = run(&["--help"]);
+    assert_eq!(r.status, Some(0));
+    assert!(r.stdout_str().contains("--exec"));
+    let r = run(&["--version"]);
+    assert_eq!(r.status, Some(0));
+    assert!(r.stdout_str().starts_with("safeexec "));
+}

@@ -1,0 +1,497 @@
+//! safeexec installed setuid root and called by an ordinary user (uid and
+//! gid 65534 through `setpriv`): whatever the caller names is used with the
+//! caller's rights, the administrator's bounds hold, and killing safeexec
+//! kills the whole run. These tests need root (to install the binary); they
+//! say so and pass when run without it.
+
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const CALLER: u32 = 65534;
+const CONF: &str = "/etc/safeexec.conf";
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+macro_rules! need_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: installing a setuid binary needs root");
+            return;
+        }
+    };
+}
+
+/// A temporary directory under /tmp that the caller can traverse.
+fn tmpdir() -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("safeexec-setuid.")
+        .tempdir_in("/tmp")
+        .unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    d
+}
+
+/// The built binary, copied, owned by root and setuid (mode 4755).
+fn installed() -> &'static Path {
+    static BIN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, p) = BIN.get_or_init(|| {
+        let d = tmpdir();
+        let p = d.path().join("safeexec");
+        fs::copy(env!("CARGO_BIN_EXE_safeexec"), &p).unwrap();
+        std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o4755)).unwrap();
+        (d, p)
+    });
+    p
+}
+
+/// The setuid binary started by the caller (uid/gid 65534, no groups), with
+/// SAFEEXEC_CONF pointing at an unsafe file to show it is ignored.
+fn as_caller(args: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args([
+        format!("--reuid={CALLER}"),
+        format!("--regid={CALLER}"),
+        "--clear-groups".into(),
+    ])
+    .arg(installed())
+    .args(args)
+    .current_dir("/tmp")
+    .env("SAFEEXEC_CONF", "/nonexistent/unsafe.conf")
+    .env("RUST_LOG", "trace")
+    .stdin(Stdio::null());
+    c
+}
+
+fn run_as_caller(args: &[&str]) -> Output {
+    as_caller(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Fails with the exit status given and one line of error starting with
+/// `safeexec: ` and containing `want`.
+fn refused(o: &Output, code: i32, want: &str) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {e}");
+    assert_eq!(e.lines().count(), 1, "not one line: {e}");
+    assert!(e.starts_with("safeexec: ") && e.contains(want), "{e}");
+}
+
+/// Exclusive use of /etc/safeexec.conf for one test, restoring what was
+/// there (or its absence) afterwards; a lock file keeps tests apart.
+struct ConfGuard {
+    _lock: fs::File,
+    saved: Option<(Vec<u8>, u32)>,
+}
+
+impl ConfGuard {
+    fn with(text: Option<&str>) -> ConfGuard {
+        let lock = fs::File::create("/tmp/safeexec-setuid-tests.lock").unwrap();
+        lock.lock().unwrap();
+        let saved = fs::read(CONF)
+            .ok()
+            .map(|b| (b, fs::metadata(CONF).map(|m| m.mode()).unwrap_or(0o644)));
+        match text {
+            Some(t) => {
+                fs::write(CONF, t).unwrap();
+                fs::set_permissions(CONF, fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            None => {
+                let _ = fs::remove_file(CONF);
+            }
+        }
+        ConfGuard { _lock: lock, saved }
+    }
+}
+
+impl Drop for ConfGuard {
+    fn drop(&mut self) {
+        match &self.saved {
+            Some((b, mode)) => {
+                fs::write(CONF, b).unwrap();
+                fs::set_permissions(CONF, fs::Permissions::from_mode(*mode)).unwrap();
+            }
+            None => {
+                let _ = fs::remove_file(CONF);
+            }
+        }
+    }
+}
+
+#[test]
+fn runs_for_an_ordinary_caller() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let o = run_as_caller(&["--exec", "/bin/echo", "hi"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "hi\n");
+    // RUST_LOG from the caller is ignored: no debug lines without -v.
+    assert!(!stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_cannot_create_a_file_in_etc() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let target = "/etc/safeexec-setuid-test-new";
+    let _ = fs::remove_file(target);
+    let o = run_as_caller(&["--usage", target, "--exec", "/bin/true"]);
+    refused(&o, 6, "no such file or not permitted");
+    assert!(!Path::new(target).exists(), "{target} was created");
+}
+
+#[test]
+fn usage_does_not_follow_a_planted_symlink() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    let victim = d.path().join("root-owned");
+    fs::write(&victim, "precious\n").unwrap();
+    let mine = d.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    std::os::unix::fs::chown(&mine, Some(CALLER), Some(CALLER)).unwrap();
+    let link = mine.join("report");
+    symlink(&victim, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(CALLER), Some(CALLER)).unwrap();
+    let o = run_as_caller(&["--usage", link.to_str().unwrap(), "--exec", "/bin/true"]);
+    refused(&o, 6, "no such file or not permitted");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(fs::metadata(&victim).unwrap().uid(), 0);
+}
+
+#[test]
+fn error_file_cannot_go_into_root_home() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let target = "/root/safeexec-setuid-test-err";
+    let _ = fs::remove_file(target);
+    let o = run_as_caller(&["--error", target, "--exec", "/bin/true"]);
+    refused(&o, 6, "no such file or not permitted");
+    assert!(!Path::new(target).exists());
+}
+
+#[test]
+fn chroot_to_slash_is_refused() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let o = run_as_caller(&["--chroot_dir", "/", "--exec", "/bin/true"]);
+    refused(&o, 2, "allowed_dirs");
+    // Even when the administrator allows some directories.
+    drop(_c);
+    let _c = ConfGuard::with(Some("allowed_dirs = /srv/jails\n"));
+    let o = run_as_caller(&["--chroot_dir", "/", "--exec", "/bin/true"]);
+    refused(&o, 2, "allowed_dirs");
+}
+
+#[test]
+fn run_uid_outside_the_configured_range_is_refused() {
+    need_root!();
+    let _c = ConfGuard::with(Some("uid_min = 100000\nuid_max = 200000\n"));
+    // uid = uidplus + pid: far above uid_max whatever the pid.
+    let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/bin/true"]);
+    refused(&o, 2, "outside uid_min..uid_max");
+    // And below uid_min (pids stay under 4194304 < 100000 is not guaranteed,
+    // so only the upper side is pinned down here).
+}
+
+#[test]
+fn the_account_check_refuses_existing_accounts() {
+    assert_eq!(safeexec::accounts::check_uid(0), Err("root".to_string()));
+    assert!(safeexec::accounts::check_gid(0).is_err());
+    assert!(safeexec::accounts::check_uid(3_999_999_999).is_ok());
+}
+
+#[test]
+fn limits_above_the_configured_maximum_are_refused() {
+    need_root!();
+    let _c = ConfGuard::with(Some("max_cpu = 5\nmax_memory = 64M\nmax_nproc = 2\n"));
+    let o = run_as_caller(&["--cpu", "6", "--exec", "/bin/true"]);
+    refused(&o, 2, "--cpu 6 s is above max_cpu 5 s");
+    let o = run_as_caller(&["--mem", "100000", "--exec", "/bin/true"]);
+    refused(&o, 2, "above max_memory 65536 KiB");
+    let o = run_as_caller(&["--nproc", "3", "--exec", "/bin/true"]);
+    refused(&o, 2, "above max_nproc 2");
+    let o = run_as_caller(&["--cpu", "5", "--nproc", "2", "--exec", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Root is not bounded.
+    let o = Command::new(installed())
+        .args(["--cpu", "6", "--exec", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn policy_the_caller_cannot_read_reads_like_a_missing_one() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    let secret = d.path().join("secret.policy");
+    fs::write(&secret, "include base\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let missing = d.path().join("missing.policy");
+    let a = run_as_caller(&["--policy", secret.to_str().unwrap(), "--exec", "/bin/true"]);
+    let b = run_as_caller(&["--policy", missing.to_str().unwrap(), "--exec", "/bin/true"]);
+    refused(&a, 4, "no such file or not permitted");
+    refused(&b, 4, "no such file or not permitted");
+    assert_eq!(
+        stderr(&a).replace("secret", "X"),
+        stderr(&b).replace("missing", "X")
+    );
+    // The same for `policy check`, which prints parse errors.
+    let c = run_as_caller(&["policy", "check", secret.to_str().unwrap()]);
+    assert_eq!(c.status.code(), Some(4));
+    assert!(
+        stderr(&c).contains("no such file or not permitted"),
+        "{}",
+        stderr(&c)
+    );
+}
+
+#[test]
+fn program_the_caller_cannot_execute_is_refused() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    let prog = d.path().join("rootonly");
+    fs::copy("/bin/true", &prog).unwrap();
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o700)).unwrap();
+    let o = run_as_caller(&["--exec", prog.to_str().unwrap()]);
+    refused(&o, 5, "cannot open program");
+    let o2 = run_as_caller(&["--exec", d.path().join("nothere").to_str().unwrap()]);
+    refused(&o2, 5, "no such file or not permitted");
+}
+
+#[test]
+fn group_writable_config_is_refused_and_ignored_for_callers() {
+    need_root!();
+    let d = tmpdir();
+    let conf = d.path().join("bad.conf");
+    fs::write(&conf, "max_cpu = 5\n").unwrap();
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o664)).unwrap();
+    let _c = ConfGuard::with(None);
+    // Root may name another file, which is then checked.
+    let o = Command::new(installed())
+        .env("SAFEEXEC_CONF", &conf)
+        .args(["--exec", "/bin/true"])
+        .output()
+        .unwrap();
+    refused(&o, 8, "writable by group or others");
+    // A caller's SAFEEXEC_CONF is not honoured.
+    let o = as_caller(&["--exec", "/bin/true"])
+        .env("SAFEEXEC_CONF", &conf)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // And the real file, group-writable, stops every run.
+    drop(_c);
+    let _c = ConfGuard::with(Some("max_cpu = 5\n"));
+    fs::set_permissions(CONF, fs::Permissions::from_mode(0o664)).unwrap();
+    let o = run_as_caller(&["--exec", "/bin/true"]);
+    refused(&o, 8, "writable by group or others");
+}
+
+fn pids_of_uid(uid: u32) -> Vec<i32> {
+    let mut v = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(s) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let real = s
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|u| u.parse::<u32>().ok());
+        if real == Some(uid) && alive(pid) {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(s) => !s
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("Z")),
+        Err(_) => false,
+    }
+}
+
+/// A run whose program and its child write their pids and sleep; the caller
+/// sends `sig` to safeexec; within 1 s no process of the run is left.
+fn killing_safeexec_ends_the_run(sig: &str) {
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let pids = d.path().join("pids");
+    let script = format!("sleep 30 & echo $$ $! > {}; wait", pids.display());
+    let mut child = as_caller(&[
+        "--nproc", "4", "--clock", "30", "--cpu", "5", "--exec", "/bin/sh", "-c", &script,
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    let text = loop {
+        if let Ok(t) = fs::read_to_string(&pids) {
+            if t.ends_with('\n') {
+                break t;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the victim did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(text.split_whitespace().count(), 2, "{text}");
+    // In a PID namespace those pids are not the host's: find the run's
+    // processes by its uid, uidplus (10000 by default) + safeexec's pid.
+    let uid = 10_000 + child.id();
+    let victims = pids_of_uid(uid);
+    assert!(
+        victims.len() >= 2,
+        "run processes of uid {uid}: {victims:?}"
+    );
+    assert!(victims.iter().all(|p| alive(*p)));
+    // The caller kills safeexec (setpriv exec'd it: same pid).
+    let k = Command::new("setpriv")
+        .args([
+            format!("--reuid={CALLER}"),
+            format!("--regid={CALLER}"),
+            "--clear-groups".into(),
+        ])
+        .args(["kill", sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success(), "the caller could not signal safeexec");
+    let killed = Instant::now();
+    while victims.iter().any(|p| alive(*p)) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(1),
+            "still running 1 s after {sig}: {victims:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.wait();
+}
+
+#[test]
+fn sigterm_to_safeexec_kills_the_whole_run() {
+    need_root!();
+    killing_safeexec_ends_the_run("-TERM");
+}
+
+#[test]
+fn sigkill_to_safeexec_kills_the_whole_run() {
+    need_root!();
+    killing_safeexec_ends_the_run("-KILL");
+}
+
+/// A static program that exits 0, built with the C compiler (None without one).
+fn static_true(dest: &Path) -> Option<()> {
+    let src = dest.with_extension("c");
+    fs::write(
+        &src,
+        "void _start(void){ __asm__ volatile(\"mov $60, %eax\\n xor %edi, %edi\\n syscall\"); }\n",
+    )
+    .ok()?;
+    let ok = Command::new("cc")
+        .args(["-static", "-nostdlib", "-o"])
+        .arg(dest)
+        .arg(&src)
+        .status()
+        .ok()?
+        .success();
+    ok.then_some(())
+}
+
+#[test]
+fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
+    need_root!();
+    let d = tmpdir();
+    let jail = d.path().join("jails/j");
+    fs::create_dir_all(jail.join("work")).unwrap();
+    for p in [d.path().join("jails"), jail.clone(), jail.join("work")] {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if static_true(&jail.join("prog")).is_none() {
+        eprintln!("skipped: no C compiler for a static test program");
+        return;
+    }
+    let conf = format!("allowed_dirs = {}\n", d.path().join("jails").display());
+    let _c = ConfGuard::with(Some(&conf));
+    let j = jail.to_str().unwrap();
+    let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "/prog"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Relative to the working directory inside the jail.
+    let o = run_as_caller(&[
+        "--chroot_dir",
+        j,
+        "--exec_dir",
+        "/work",
+        "--exec",
+        "../prog",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The program path resolves inside the jail: /bin/true is not there.
+    let o = run_as_caller(&["--chroot_dir", j, "--exec", "/bin/true"]);
+    refused(
+        &o,
+        5,
+        "cannot open program /bin/true: no such file or not permitted",
+    );
+    // A symlink the caller made, pointing out of allowed_dirs.
+    let mine = d.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    symlink("/", mine.join("out")).unwrap();
+    let o = run_as_caller(&[
+        "--chroot_dir",
+        mine.join("out").to_str().unwrap(),
+        "--exec",
+        "/bin/true",
+    ]);
+    refused(&o, 2, "allowed_dirs");
+    // A working directory outside any chroot must be allowed too.
+    let o = run_as_caller(&["--exec_dir", "/tmp", "--exec", "/bin/true"]);
+    refused(&o, 2, "allowed_dirs");
+}
+
+/// A setup failure (here: no such program, as root, so the check happens in
+/// the child) ends promptly: the guard is let go before everything is reaped.
+#[test]
+fn a_setup_failure_does_not_wait_for_the_guard() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
+        .args(["--exec", "/nonexistent/program"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert_eq!(st.code(), Some(5));
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("safeexec hangs after a setup failure");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

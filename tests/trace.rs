@@ -1,0 +1,416 @@
+//! Syscall audit: --trace records, --trace-level denied, `audit`, `policy
+//! learn`, and a trace that cannot be written. Runs the built binary as root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use safeexec::trace::{Event, Record, SyscallRecord};
+
+const BIN: &str = env!("CARGO_BIN_EXE_safeexec");
+
+fn tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-tests")
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Builds a static C victim once.
+fn victim(name: &str, src: &str) -> PathBuf {
+    let dir = tmp();
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&c, src).unwrap();
+    let st = Command::new("gcc")
+        .args(["-O2", "-static", "-o"])
+        .arg(&exe)
+        .arg(&c)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc {name}");
+    exe
+}
+
+const OPENER: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    char buf[64];
+    int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) { read(fd, buf, sizeof buf); close(fd); }
+    if (argc > 1) { int s = socket(AF_INET, SOCK_STREAM, 0); printf("socket %d\n", s); }
+    printf("hello\n");
+    return 0;
+}
+"#;
+
+const SOCKETER: &str = r#"
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) { socket(AF_INET, SOCK_STREAM, 0); write(1, "x\n", 2); return 0; }
+"#;
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run safeexec")
+}
+
+fn records(path: &Path) -> Vec<Record> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Record>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn syscalls(recs: &[Record]) -> Vec<&SyscallRecord> {
+    recs.iter()
+        .filter_map(|r| match r {
+            Record::Syscall(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn trace_full_records_open_socket_exit_and_verdict() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let exe = victim("opener", OPENER);
+    let dir = tmp();
+    let trace = dir.join("full.jsonl");
+    // Under the default policy: the socket call is killed by a base rule.
+    let out = run(
+        &[
+            "--paranoid",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--exec",
+            exe.to_str().unwrap(),
+            "net",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = records(&trace);
+    assert!(matches!(
+        recs.first(),
+        Some(Record::Event(Event::Start { .. }))
+    ));
+    let calls = syscalls(&recs);
+    let open = calls
+        .iter()
+        .find(|c| {
+            c.syscall == "openat" && c.args.get(1).and_then(|a| a.as_str()) == Some("/etc/hostname")
+        })
+        .expect("the open of /etc/hostname");
+    assert_eq!(open.args[2], "O_RDONLY|O_CLOEXEC");
+    assert_eq!(open.paths[0].op, "read");
+    // /etc/hostname is outside the default policy's read rules.
+    assert_eq!(open.decision, "deny");
+    assert_eq!(open.errno.as_deref(), Some("EACCES"));
+    let sock = calls
+        .iter()
+        .find(|c| c.syscall == "socket")
+        .expect("socket");
+    assert_eq!(sock.args[0], "AF_INET");
+    assert_eq!(sock.decision, "kill");
+    assert!(sock.rule.starts_with("builtin:base:"), "{}", sock.rule);
+    // An allowed call has its return value and duration.
+    let brk = calls.iter().find(|c| c.syscall == "brk").expect("brk");
+    assert!(brk.ret.is_some() && brk.dur_us.is_some());
+    assert!(recs
+        .iter()
+        .any(|r| matches!(r, Record::Event(Event::Exit { .. }))));
+    match recs.last() {
+        Some(Record::Event(Event::Verdict { report, .. })) => {
+            assert_eq!(report["verdict"]["code"], "RF");
+            assert_eq!(report["verdict"]["syscall"], "socket");
+        }
+        other => panic!("last record {other:?}"),
+    }
+
+    // Under the audit policy (the default for --trace) it runs to the end.
+    let trace2 = dir.join("audit.jsonl");
+    let out = run(
+        &[
+            "--trace",
+            trace2.to_str().unwrap(),
+            "--exec",
+            exe.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let recs = records(&trace2);
+    let calls = syscalls(&recs);
+    let open = calls
+        .iter()
+        .find(|c| c.syscall == "openat")
+        .expect("openat");
+    assert_eq!(open.decision, "log");
+    assert!(open.ret.is_some_and(|r| r >= 0));
+    let read = calls.iter().find(|c| c.syscall == "read").expect("read");
+    assert!(read.args[1].is_string());
+    let exit = recs.iter().find_map(|r| match r {
+        Record::Event(Event::Exit { status, .. }) => Some(*status),
+        _ => None,
+    });
+    assert_eq!(exit, Some(Some(0)));
+
+    // audit: text and JSON
+    let out = run(&["audit", trace.to_str().unwrap()], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("% time"), "{text}");
+    assert!(text.contains("/etc/hostname"), "{text}");
+    assert!(text.contains("network attempts: 1"), "{text}");
+    assert!(
+        text.contains("socket(AF_INET, SOCK_STREAM, 0) -> kill [builtin:base:"),
+        "{text}"
+    );
+    let out = run(&["audit", "--json", trace.to_str().unwrap()], &dir);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "Restricted Function (socket)");
+    assert_eq!(v["denied"][1]["syscall"], "socket");
+    assert!(v["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["syscall"] == "openat"));
+    assert_eq!(v["processes"][0]["execs"][0]["path"], exe.to_str().unwrap());
+}
+
+#[test]
+fn trace_denied_level_has_exactly_the_denied_call() {
+    if !is_root() {
+        return;
+    }
+    let exe = victim("socketer", SOCKETER);
+    let dir = tmp();
+    let trace = dir.join("denied.jsonl");
+    let policy = dir.join("deny-net.policy");
+    std::fs::write(&policy, "include default\ndeny EACCES socket\n").unwrap();
+    let out = run(
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--trace-level",
+            "denied",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--exec",
+            exe.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = records(&trace);
+    let calls = syscalls(&recs);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].syscall, "socket");
+    assert_eq!(calls[0].decision, "deny");
+    assert_eq!(calls[0].errno.as_deref(), Some("EACCES"));
+    assert_eq!(calls[0].rule, format!("{}:2", policy.display()));
+}
+
+#[test]
+fn trace_bad_path_fails_early() {
+    if !is_root() {
+        return;
+    }
+    let out = run(
+        &["--trace", "/nonexistent-dir/t.jsonl", "--exec", "/bin/true"],
+        &tmp(),
+    );
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write trace file"));
+}
+
+#[test]
+fn trace_full_disk_is_internal_error_and_leaves_nothing() {
+    if !is_root() {
+        return;
+    }
+    let exe = victim(
+        "writer",
+        "#include <unistd.h>\n#include <fcntl.h>\nint main(void){int fd=open(\"/dev/null\",O_WRONLY);for(long i=0;i<200000;i++)write(fd,\"x\",1);return 0;}\n",
+    );
+    let dir = tmp();
+    let mnt = dir.join("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let trace = mnt.join("t.jsonl");
+    let out = run(
+        &[
+            "--trace",
+            trace.to_str().unwrap(),
+            "--clock",
+            "30",
+            "--cpu",
+            "20",
+            "--report",
+            "json",
+            "--exec",
+            exe.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|_| {
+        // stderr holds the one-line message before the report.
+        let s = String::from_utf8_lossy(&out.stderr);
+        let at = s.find('{').unwrap();
+        serde_json::from_str(&s[at..]).unwrap()
+    });
+    assert_eq!(rep["verdict"]["code"], "IE");
+    assert!(rep["verdict"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("No space left on device"));
+    let uid = rep["uid"].as_u64().unwrap() as u32;
+    // Nothing of the run is left.
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if e.file_name().to_string_lossy().parse::<u32>().is_err() {
+            continue;
+        }
+        if let Ok(s) = std::fs::read_to_string(e.path().join("status")) {
+            let owner = s
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u32>().ok());
+            assert_ne!(
+                owner,
+                Some(uid),
+                "process {:?} of the run is left",
+                e.file_name()
+            );
+        }
+    }
+}
+
+fn learn_and_check(name: &str, program: &[&str], refused: &[&str]) {
+    let dir = tmp();
+    let policy = dir.join(format!("{name}.policy"));
+    let mut args = vec!["policy", "learn", "-o", policy.to_str().unwrap(), "--exec"];
+    args.extend_from_slice(program);
+    let out = run(&args, &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("default kill"), "{text}");
+    assert!(!text.contains("include"), "{text}");
+    assert!(text.contains("kill ptrace"), "{text}");
+    // Each rule says what needed it.
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("allow ") || l.starts_with("path "))
+    {
+        assert!(l.contains("  # "), "no comment: {l}");
+    }
+    let out = run(&["policy", "check", policy.to_str().unwrap()], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut args = vec!["--policy", policy.to_str().unwrap(), "--exec"];
+    args.extend_from_slice(program);
+    let out = run(&args, &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("OK\n"));
+    let mut args = vec!["--policy", policy.to_str().unwrap(), "--exec"];
+    args.extend_from_slice(refused);
+    let out = run(&args, &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("Restricted Function"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn learn_from_a_c_program() {
+    if !is_root() {
+        return;
+    }
+    let exe = victim("opener", OPENER);
+    let e = exe.to_str().unwrap();
+    learn_and_check("learned-c", &[e], &[e, "net"]);
+    // From a trace too.
+    let dir = tmp();
+    let trace = dir.join("learn-c.jsonl");
+    let out = run(&["--trace", trace.to_str().unwrap(), "--exec", e], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(
+        &["policy", "learn", "--from", trace.to_str().unwrap()],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("allow openat  # "), "{text}");
+    assert!(text.contains("kill socket"), "{text}");
+    assert!(text.contains("path read /etc/hostname"), "{text}");
+    assert!(text.contains("path write /dev/null"), "{text}");
+}
+
+#[test]
+fn learn_from_python() {
+    if !is_root() || !Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let code = "import json; print(json.dumps([1]))";
+    // The refused variant opens an Internet socket.
+    let bad = "import json, socket; socket.socket(socket.AF_INET); print(json.dumps([1]))";
+    learn_and_check(
+        "learned-py",
+        &["/usr/bin/python3", "-c", code],
+        &["/usr/bin/python3", "-c", bad],
+    );
+}
