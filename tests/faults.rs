@@ -26,8 +26,17 @@ fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
     }
     args.extend(
         [
-            "--nproc", "64", "--clock", "30", "--cpu", "30", "--exec_dir",
-            d.path().to_str().unwrap(), "--exec", &vpath("a_fault"), mode,
+            "--nproc",
+            "64",
+            "--clock",
+            "30",
+            "--cpu",
+            "30",
+            "--exec_dir",
+            d.path().to_str().unwrap(),
+            "--exec",
+            &vpath("a_fault"),
+            mode,
             started.to_str().unwrap(),
         ]
         .map(String::from),
@@ -47,7 +56,10 @@ fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
     std::thread::sleep(Duration::from_millis(300)); // let it fork / spawn threads
     let before = procs_of_uid(uid);
     if before.is_empty() {
-        let ps = Command::new("ps").args(["-eo", "pid,ppid,uid,stat,nlwp,cmd"]).output().unwrap();
+        let ps = Command::new("ps")
+            .args(["-eo", "pid,ppid,uid,stat,nlwp,cmd"])
+            .output()
+            .unwrap();
         panic!(
             "{mode}: no process of uid {uid} running (supervisor {}):\n{}",
             child.id(),
@@ -106,7 +118,10 @@ impl SmallFs {
 
 impl Drop for SmallFs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -137,7 +152,12 @@ fn report_file_on_a_full_file_system_is_a_clear_error() {
     let st = wait_deadline(&mut child, Duration::from_secs(30), "full fs");
     let mut err = String::new();
     use std::io::Read;
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(st, 6, "exit status: {err}");
     assert_eq!(err.lines().count(), 1, "not one clear line: {err}");
     assert!(err.contains("r.txt"), "the path is not named: {err}");
@@ -168,7 +188,12 @@ fn closed_stdout_is_a_sigpipe_verdict() {
         let st = wait_deadline(&mut child, Duration::from_secs(20), "closed stdout");
         let mut err = String::new();
         use std::io::Read;
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&err[err.find('{').unwrap()..]).unwrap();
         assert_eq!(st, 1, "{mode:?}: {err}");
         assert_eq!(v["verdict"]["code"], "SIG", "{mode:?}: {err}");
@@ -199,7 +224,12 @@ fn stdin_that_never_ends_is_wall_tle() {
         drop(wr); // held open until the run ended
         let mut err = String::new();
         use std::io::Read;
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&err[err.find('{').unwrap()..]).unwrap();
         assert_eq!(st, 1, "{err}");
         assert_eq!(v["verdict"]["code"], "TLE", "{mode:?}: {err}");
@@ -215,10 +245,20 @@ fn leaving_the_process_group_is_tle_and_nothing_left() {
     let procs = procs_policy(d.path());
     for mode in [vec![], vec!["--policy", procs.as_str()]] {
         let mut a = mode.clone();
-        a.extend(["--nproc", "5", "--clock", "1", "--exec_dir", d.path().to_str().unwrap()]);
+        a.extend([
+            "--nproc",
+            "5",
+            "--clock",
+            "1",
+            "--exec_dir",
+            d.path().to_str().unwrap(),
+        ]);
         a.extend(["--exec", "PROG", "pgrp"]);
         let prog = vpath("a_fault");
-        let a: Vec<&str> = a.iter().map(|s| if *s == "PROG" { prog.as_str() } else { s }).collect();
+        let a: Vec<&str> = a
+            .iter()
+            .map(|s| if *s == "PROG" { prog.as_str() } else { s })
+            .collect();
         let r = run(&a);
         assert_eq!(r.code(), "TLE", "{r}");
         assert!(r.elapsed < Duration::from_secs(5), "{r}");

@@ -73,7 +73,11 @@ fn network_is_unreachable_in_classic_mode_with_net_none() {
     let port = l.port();
     let d = workdir();
     let v = vpath("a_net");
-    for (net, mode) in [(CLASSIC, "connect"), (&["--net", "none"][..], "connect"), (CLASSIC, "raw")] {
+    for (net, mode) in [
+        (CLASSIC, "connect"),
+        (&["--net", "none"][..], "connect"),
+        (CLASSIC, "raw"),
+    ] {
         let r = run(&args(net, d.path().to_str().unwrap(), &v, &[mode, &port]));
         assert_eq!(r.code(), "OK", "{mode}: {r}");
         assert!(r.stdout.contains("connect refused errno"), "{mode}: {r}");
@@ -91,16 +95,29 @@ fn network_abstract_unix_socket_is_refused_in_paranoid_mode() {
     l.set_nonblocking(true).unwrap();
     let d = workdir();
     let v = vpath("a_net");
-    let r = run(&args(PARANOID, d.path().to_str().unwrap(), &v, &["unix", &name]));
+    let r = run(&args(
+        PARANOID,
+        d.path().to_str().unwrap(),
+        &v,
+        &["unix", &name],
+    ));
     assert_eq!(r.code(), "RF", "{r}");
     assert_eq!(r.syscall(), "socket", "{r}");
     // Classic with --net none: abstract names belong to the network
     // namespace, so the listener's name does not exist for the program.
-    let r = run(&args(&["--net", "none"], d.path().to_str().unwrap(), &v, &["unix", &name]));
+    let r = run(&args(
+        &["--net", "none"],
+        d.path().to_str().unwrap(),
+        &v,
+        &["unix", &name],
+    ));
     assert_eq!(r.code(), "OK", "{r}");
     assert!(r.stdout.contains("connect refused errno"), "{r}");
     std::thread::sleep(Duration::from_millis(100));
-    assert!(l.accept().is_err(), "the abstract socket received a connection");
+    assert!(
+        l.accept().is_err(),
+        "the abstract socket received a connection"
+    );
 }
 
 #[test]
@@ -109,7 +126,12 @@ fn network_other_abis_and_io_uring_kill_the_run() {
     let d = workdir();
     let v = vpath("a_net");
     for mode in ["int80", "x32", "iouring"] {
-        let r = run(&args(PARANOID, d.path().to_str().unwrap(), &v, &[mode, &l.port()]));
+        let r = run(&args(
+            PARANOID,
+            d.path().to_str().unwrap(),
+            &v,
+            &[mode, &l.port()],
+        ));
         assert_eq!(r.code(), "RF", "{mode}: {r}");
         assert!(!r.stdout.contains("ESCAPED"), "{mode}: {r}");
         if mode == "iouring" {
@@ -154,12 +176,105 @@ fn fork_bomb_is_contained() {
         if mode == PARANOID {
             assert_eq!(r.code(), "RF", "{r}");
         } else {
-            assert!(r.report["processes"].as_u64().unwrap_or(0) <= 10 * 50, "{r}");
+            assert!(
+                r.report["processes"].as_u64().unwrap_or(0) <= 10 * 50,
+                "{r}"
+            );
         }
         assert!(r.elapsed < Duration::from_secs(15), "{r}");
         assert_nothing_left(&r);
     }
     assert!(other.alive(), "a process of another uid was killed");
+}
+
+/// Runs `args` while a thread polls /proc for processes of the run's uid
+/// (uidplus + safeexec's pid is not known before the spawn, so it counts the
+/// victim's processes by name); returns the run and the largest count seen.
+fn run_counting(args: &[&str], comm: &str) -> (Run, usize) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let max = Arc::new(AtomicUsize::new(0));
+    let (s2, m2, comm) = (stop.clone(), max.clone(), comm.to_string());
+    let h = std::thread::spawn(move || {
+        while !s2.load(Ordering::SeqCst) {
+            let n = std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter(|e| {
+                    std::fs::read_to_string(e.path().join("stat"))
+                        .map(|c| {
+                            c.contains(&format!("({comm})"))
+                                && !c
+                                    .rsplit(')')
+                                    .next()
+                                    .unwrap_or("")
+                                    .trim_start()
+                                    .starts_with('Z')
+                        })
+                        .unwrap_or(false)
+                        && std::fs::metadata(e.path())
+                            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) >= 10_000)
+                            .unwrap_or(false)
+                })
+                .count();
+            m2.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let r = run(args);
+    stop.store(true, Ordering::SeqCst);
+    h.join().unwrap();
+    let n = max.load(Ordering::SeqCst);
+    (r, n)
+}
+
+#[test]
+fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
+    // RLIMIT_NPROC is counted per user namespace since Linux 5.14, and
+    // charged to every ancestor namespace: a new user namespace must not
+    // give a fresh process budget.
+    let d = workdir();
+    let wd = d.path().to_str().unwrap();
+    let v = vpath("a_tree");
+    let (r, n) = run_counting(
+        &args(
+            &[
+                "--nproc", "10", "--clock", "6", "--cpu", "4", "--mem", "262144",
+            ],
+            wd,
+            &v,
+            &["nsbomb"],
+        ),
+        "a_tree",
+    );
+    eprintln!(
+        "nsbomb: {} ; at most {n} processes at once",
+        r.stdout.trim()
+    );
+    let (_, plain) = run_counting(
+        &args(
+            &[
+                "--nproc", "10", "--clock", "6", "--cpu", "4", "--mem", "262144",
+            ],
+            wd,
+            &v,
+            &["bomb"],
+        ),
+        "a_tree",
+    );
+    eprintln!("plain bomb: at most {plain} processes at once");
+    // /proc may still show a process the kernel no longer counts (the same
+    // 11 shows for the plain bomb): allow 2 over the limit; an escape would
+    // show hundreds.
+    assert!(
+        n <= 12 && n <= plain + 2,
+        "{n} processes of the run at once under --nproc 10 (plain bomb: {plain}): {r}"
+    );
+    assert_nothing_left(&r);
+    // Paranoid: unshare is a kill.
+    let r = run(&args(PARANOID, wd, &v, &["nsbomb"]));
+    assert_eq!(r.code(), "RF", "{r}");
 }
 
 #[test]
@@ -224,7 +339,12 @@ fn two_hundred_threads_are_traced_and_contained() {
     let wd = d.path().to_str().unwrap();
     let v = vpath("a_tree");
     let procs = procs_policy(d.path());
-    let r = run(&args(&["--policy", &procs, "--clock", "20", "--cpu", "10"], wd, &v, &["threads"]));
+    let r = run(&args(
+        &["--policy", &procs, "--clock", "20", "--cpu", "10"],
+        wd,
+        &v,
+        &["threads"],
+    ));
     assert_eq!(r.code(), "RF", "{r}");
     assert_eq!(r.syscall(), "socket", "{r}");
     assert_nothing_left(&r);
@@ -233,7 +353,12 @@ fn two_hundred_threads_are_traced_and_contained() {
     assert_eq!(r.code(), "RF", "{r}");
     assert_eq!(r.syscall(), "clone", "{r}");
     // Classic: the threads run under nproc and nothing is left.
-    let r = run(&args(&["--nproc", "300", "--clock", "20", "--cpu", "10"], wd, &v, &["threads"]));
+    let r = run(&args(
+        &["--nproc", "300", "--clock", "20", "--cpu", "10"],
+        wd,
+        &v,
+        &["threads"],
+    ));
     assert_eq!(r.code(), "OK", "{r}");
     assert!(r.stdout.contains("threads 200"), "{r}");
     assert_nothing_left(&r);
@@ -255,7 +380,10 @@ fn ptrace_attach_and_traceme_are_refused() {
             assert_eq!(r.syscall(), "ptrace", "{r}");
         } else {
             assert_eq!(r.code(), "OK", "{r}");
-            assert!(refused_errno_ok(mode, &r.stdout, "attach refused"), "{mode:?}: {r}");
+            assert!(
+                refused_errno_ok(mode, &r.stdout, "attach refused"),
+                "{mode:?}: {r}"
+            );
         }
         assert_nothing_left(&r);
     }
@@ -329,7 +457,10 @@ fn killing_the_parent_is_refused_and_the_supervisor_reports() {
             // Without the namespace: EPERM, not ESRCH, so the target was
             // the live supervisor.
             assert_eq!(r.code(), "OK", "{r}");
-            assert!(refused_errno_ok(mode, &r.stdout, "kill(parent) refused"), "{mode:?}: {r}");
+            assert!(
+                refused_errno_ok(mode, &r.stdout, "kill(parent) refused"),
+                "{mode:?}: {r}"
+            );
         }
     }
 }
@@ -393,7 +524,10 @@ fn identity_changes_chroot_and_mount_fail() {
             let r = run(&args(mode, wd, &v, &[what, wd]));
             assert!(!r.stdout.contains("ESCAPED"), "{what}: {r}");
             if mode == PARANOID {
-                assert!(r.code() == "RF" || r.stdout.starts_with("refused"), "{what}: {r}");
+                assert!(
+                    r.code() == "RF" || r.stdout.starts_with("refused"),
+                    "{what}: {r}"
+                );
             } else {
                 assert!(r.stdout.contains(&format!("refused {what}")), "{what}: {r}");
                 assert!(r.stdout.contains("errno 1\n"), "{what}: not EPERM: {r}");
@@ -435,15 +569,30 @@ fn toctou_path_rewrite_needs_threads_which_default_refuses() {
     std::fs::write(&inside, "").unwrap();
     chmod(&inside, 0o666);
     let v = vpath("p_toctou");
-    let r = run(&args(PARANOID, wd, &v, &[inside.to_str().unwrap(), canary.p()]));
+    let r = run(&args(
+        PARANOID,
+        wd,
+        &v,
+        &[inside.to_str().unwrap(), canary.p()],
+    ));
     assert_eq!(r.code(), "RF", "{r}");
     assert_eq!(r.syscall(), "clone", "{r}");
-    assert!(canary.unchanged(), "the canary changed under the default policy");
+    assert!(
+        canary.unchanged(),
+        "the canary changed under the default policy"
+    );
     // With threads allowed the race is measured, not asserted: path rules
     // in a policy that allows threads are not a boundary (docs/security.md).
     let procs = procs_policy(d.path());
-    let r = run(&args(&["--policy", &procs], wd, &v, &[inside.to_str().unwrap(), canary.p()]));
-    let len = std::fs::metadata(&canary.path).map(|m| m.len()).unwrap_or(0);
+    let r = run(&args(
+        &["--policy", &procs],
+        wd,
+        &v,
+        &[inside.to_str().unwrap(), canary.p()],
+    ));
+    let len = std::fs::metadata(&canary.path)
+        .map(|m| m.len())
+        .unwrap_or(0);
     let wins = len.saturating_sub(canary.secret.len() as u64 + 1);
     eprintln!(
         "toctou with threads allowed: verdict {}, {wins} of 2000 writes reached the 0666 file outside the working directory",
@@ -560,7 +709,12 @@ fn root_only_files_are_not_read() {
     let v = vpath("a_files");
     let d = workdir();
     for mode in [CLASSIC, PARANOID] {
-        let r = run(&args(mode, d.path().to_str().unwrap(), &v, &["read", secret.p(), "/etc/shadow"]));
+        let r = run(&args(
+            mode,
+            d.path().to_str().unwrap(),
+            &v,
+            &["read", secret.p(), "/etc/shadow"],
+        ));
         assert!(!r.stdout.contains(&secret.secret), "{r}");
         assert!(!r.stdout.contains("root:"), "/etc/shadow leaked: {r}");
         assert!(r.stdout.contains("refused errno 13"), "{r}");
@@ -593,8 +747,16 @@ fn proc_environ_of_other_processes_is_refused() {
     for mode in [CLASSIC, PARANOID] {
         let r = run(&args(mode, d.path().to_str().unwrap(), &v, &rest));
         assert!(!r.stdout.contains(&env_secret), "environ leaked: {r}");
-        assert!(r.stdout.contains(&format!("open /proc/{h}/environ refused")), "{r}");
-        assert!(r.stdout.contains(&format!("open /proc/{me}/environ refused")), "{r}");
+        assert!(
+            r.stdout
+                .contains(&format!("open /proc/{h}/environ refused")),
+            "{r}"
+        );
+        assert!(
+            r.stdout
+                .contains(&format!("open /proc/{me}/environ refused")),
+            "{r}"
+        );
         if mode == PARANOID {
             // Paranoid: no /proc entry of another process at all.
             assert!(!r.stdout.contains(&arg_secret), "cmdline leaked: {r}");
@@ -616,7 +778,12 @@ fn links_to_root_files_do_not_open_them() {
     let v = vpath("a_files");
     for mode in [CLASSIC, PARANOID] {
         let d = workdir();
-        let r = run(&args(mode, d.path().to_str().unwrap(), &v, &["links", secret.p()]));
+        let r = run(&args(
+            mode,
+            d.path().to_str().unwrap(),
+            &v,
+            &["links", secret.p()],
+        ));
         assert!(!r.stdout.contains(&secret.secret), "{r}");
         // Classic: protected_hardlinks refuses the link; paranoid: `link`
         // is not in the default policy (RF).
@@ -635,7 +802,12 @@ fn writes_outside_the_working_directory_fail() {
     let v = vpath("a_files");
     for mode in [CLASSIC, PARANOID] {
         let d = workdir();
-        let r = run(&args(mode, d.path().to_str().unwrap(), &v, &["write", canary.p()]));
+        let r = run(&args(
+            mode,
+            d.path().to_str().unwrap(),
+            &v,
+            &["write", canary.p()],
+        ));
         assert!(canary.unchanged(), "the canary changed: {r}");
         assert!(!d.path().join("stolen").exists(), "{r}");
     }
@@ -652,14 +824,74 @@ fn the_callers_environment_does_not_reach_the_program() {
             &[("SECRET_TOKEN", token)],
         );
         assert_eq!(r.code(), "OK", "{r}");
-        assert!(!r.stdout.contains(token), "the caller's variable leaked: {r}");
+        assert!(
+            !r.stdout.contains(token),
+            "the caller's variable leaked: {r}"
+        );
         assert!(!r.stdout.contains("SECRET_TOKEN"), "{r}");
     }
 }
 
 #[test]
 fn victims_exist_for_every_class() {
-    for v in ["a_net", "a_tree", "a_reach", "a_priv", "a_suid", "a_res", "a_files"] {
+    for v in [
+        "a_net", "a_tree", "a_reach", "a_priv", "a_suid", "a_res", "a_files", "a_paths",
+    ] {
         assert!(Path::new(&vpath(v)).exists());
+    }
+}
+
+// ------------------------------------------------------------ path rules
+
+#[test]
+fn path_rules_hold_without_threads() {
+    // A 0666 file and a 0777 directory outside the working directory: the
+    // kernel would allow every write, only the path rules stand in the way.
+    // Under the default policy, and under one that also allows links,
+    // symlinks, chdir, creat and openat2 (the path rules still apply).
+    let canary = Canary::new("pathrules", 0o666);
+    let v = vpath("a_paths");
+    for extra in [false, true] {
+        let d = workdir();
+        let wd = d.path().to_str().unwrap();
+        let out = tempfile::Builder::new()
+            .prefix("safeexec-out")
+            .tempdir_in("/tmp")
+            .unwrap();
+        chmod(out.path(), 0o777);
+        let pol = policy(
+            d.path(),
+            "links",
+            "include default\nallow creat symlink symlinkat link linkat chdir fchdir openat2 renameat2\n",
+        );
+        let mode: Vec<&str> = if extra {
+            vec!["--policy", &pol]
+        } else {
+            PARANOID.to_vec()
+        };
+        let r = run(&args(
+            &mode,
+            wd,
+            &v,
+            &[canary.p(), out.path().to_str().unwrap()],
+        ));
+        assert!(
+            canary.unchanged(),
+            "the 0666 canary changed (extra={extra}): {r}"
+        );
+        let inside: Vec<_> = std::fs::read_dir(out.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            inside.is_empty(),
+            "created outside (extra={extra}): {inside:?}\n{r}"
+        );
+        if extra {
+            assert_eq!(r.code(), "OK", "{r}");
+            assert!(r.stdout.ends_with("done\n"), "{r}");
+        }
+        assert_nothing_left(&r);
     }
 }

@@ -232,7 +232,10 @@ pub fn procs_of_uid(uid: u32) -> Vec<i32> {
 pub fn assert_nothing_left(r: &Run) {
     let uid = r.uid();
     let left = procs_of_uid(uid);
-    assert!(left.is_empty(), "processes of uid {uid} left: {left:?}\n{r}");
+    assert!(
+        left.is_empty(),
+        "processes of uid {uid} left: {left:?}\n{r}"
+    );
 }
 
 /// Polls `cond` for up to `limit`.

@@ -1,6 +1,7 @@
 /* Leaving the process tree. argv[1] = mode; every loop bounded in count and time.
    setsid   : setsid + double fork; the grandchild writes its pid to argv[2] and sleeps 20 s
    bomb     : fork bomb; each process forks for at most 2 s, then sleeps 1 s
+   nsbomb   : the same inside a new user namespace
    untraced : clone(CLONE_UNTRACED): exit 9 if a child was made
    clone3   : clone3: exit 9 if a child was made
    vfork    : vfork then exec argv[2] with the rest of argv
@@ -51,6 +52,12 @@ int main(int argc, char **argv) {
         waitpid(p, 0, 0);
         usleep(300000);
         return 0;
+    }
+    if (!strcmp(m, "nsbomb")) {
+        /* A new user namespace first: RLIMIT_NPROC must still count the
+           processes against the run's uid on the host. */
+        printf("unshare(CLONE_NEWUSER) = %d\n", unshare(CLONE_NEWUSER));
+        m = "bomb";
     }
     if (!strcmp(m, "bomb")) {
         double t0 = now(); int made = 0;
