@@ -1,0 +1,107 @@
+//! Errors of safeexec itself: "the sandbox failed", kept apart from verdicts
+//! about the program (those live in [`crate::report::Verdict`]).
+//!
+//! Each variant is one failing step; its [`SandboxError::exit_code`] is the
+//! process exit status the command line uses, one per kind of problem.
+
+use std::path::PathBuf;
+
+/// Exit status for a run whose verdict is OK.
+pub const EXIT_OK: i32 = 0;
+/// Exit status for any verdict about the program (TLE, MLE, RE, RF, ...).
+pub const EXIT_PROGRAM_FAILED: i32 = 1;
+/// Bad command line: unknown option, value out of range, missing --exec.
+pub const EXIT_USAGE: i32 = 2;
+/// safeexec lacks the privilege it needs (not root, not installed setuid).
+pub const EXIT_PRIVILEGE: i32 = 3;
+/// The policy file could not be read or is invalid.
+pub const EXIT_POLICY: i32 = 4;
+/// The program could not be started: missing, not executable, bad chroot or
+/// working directory, refused uid/gid.
+pub const EXIT_SETUP: i32 = 5;
+/// A file safeexec must write (report, error file, trace) could not be written.
+pub const EXIT_OUTPUT: i32 = 6;
+/// The supervisor failed during the run (a system call it relies on failed).
+pub const EXIT_INTERNAL: i32 = 7;
+
+/// Everything that can make the sandbox itself fail.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("safeexec must run as root (install it setuid root: chown root safeexec && chmod u+s safeexec); effective uid is {euid}")]
+    NotRoot { euid: u32 },
+
+    #[error("uid {uid} belongs to the existing account `{name}`: choose another --uidplus")]
+    UidTaken { uid: u32, name: String },
+
+    #[error("gid {gid} belongs to the existing group `{name}`: choose another --gid")]
+    GidTaken { gid: u32, name: String },
+
+    #[error("{0}")]
+    Policy(String),
+
+    #[error("{what} {path}: {source}")]
+    Path {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot start the program: {step}: {errno}")]
+    ChildSetup {
+        step: String,
+        errno: nix::errno::Errno,
+    },
+
+    #[error("cannot write {what} {path}: {source}")]
+    Output {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("supervisor: {call} => {errno}")]
+    Sys {
+        call: String,
+        errno: nix::errno::Errno,
+    },
+
+    #[error("supervisor: {0}")]
+    Internal(String),
+
+    #[error("interrupted by signal {0}: the run was killed")]
+    Interrupted(String),
+}
+
+impl SandboxError {
+    /// The exit status the command line reports for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SandboxError::Usage(_) => EXIT_USAGE,
+            SandboxError::NotRoot { .. } => EXIT_PRIVILEGE,
+            SandboxError::Policy(_) => EXIT_POLICY,
+            SandboxError::UidTaken { .. }
+            | SandboxError::GidTaken { .. }
+            | SandboxError::Path { .. }
+            | SandboxError::ChildSetup { .. } => EXIT_SETUP,
+            SandboxError::Output { .. } => EXIT_OUTPUT,
+            SandboxError::Sys { .. } | SandboxError::Internal(_) | SandboxError::Interrupted(_) => {
+                EXIT_INTERNAL
+            }
+        }
+    }
+
+    /// A failed system call, named with its arguments: `setuid(10423) => EPERM`.
+    pub fn sys(call: impl Into<String>, errno: nix::errno::Errno) -> Self {
+        SandboxError::Sys {
+            call: call.into(),
+            errno,
+        }
+    }
+}
+
+pub type Result<T, E = SandboxError> = std::result::Result<T, E>;

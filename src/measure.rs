@@ -1,0 +1,121 @@
+//! Accounting: what the run's processes use, from the kernel's own figures.
+//!
+//! The final figures come from wait4's rusage of every process reaped (the
+//! kernel's exact CPU time and high-water mark). While the run goes on, the
+//! watchdog samples /proc to enforce the limits between reaps.
+
+use std::ffi::CString;
+use std::time::Duration;
+
+use nix::unistd::Pid;
+
+use crate::sys;
+
+/// A live process's figures at one instant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveSample {
+    /// Resident set, KiB.
+    pub rss_kib: u64,
+    /// CPU of the process itself (all threads), exact.
+    pub cpu: Duration,
+    /// CPU of its children that it has reaped itself (cutime + cstime).
+    pub reaped_children_cpu: Duration,
+}
+
+fn page_kib() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map(|p| p as u64 / 1024)
+        .unwrap_or(4)
+}
+
+fn clock_ticks() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .map(|t| t as u64)
+        .filter(|t| *t > 0)
+        .unwrap_or(100)
+}
+
+/// Reads /proc figures with buffers reused across samples.
+pub struct Sampler {
+    buf: Vec<u8>,
+    page_kib: u64,
+    ticks: u64,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Sampler {
+            buf: vec![0; 4096],
+            page_kib: page_kib(),
+            ticks: clock_ticks(),
+        }
+    }
+}
+
+impl Sampler {
+    /// Samples one process; None when it is gone.
+    pub fn sample(&mut self, pid: Pid) -> Option<LiveSample> {
+        let path = CString::new(format!("/proc/{pid}/stat")).ok()?;
+        let n = sys::read_small(&path, &mut self.buf)?;
+        let text = std::str::from_utf8(&self.buf[..n]).ok()?;
+        // Fields after the command name, which may itself hold ") ".
+        let rest = &text[text.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+        // rest starts at field 3 (state); field k is f[k - 3].
+        let num = |k: usize| f.get(k - 3).and_then(|s| s.parse::<u64>().ok());
+        let cutime = num(16)?;
+        let cstime = num(17)?;
+        let rss_pages = num(24)?;
+        let cpu = sys::process_cpu_time(pid).unwrap_or_else(|| {
+            Duration::from_millis((num(14).unwrap_or(0) + num(15).unwrap_or(0)) * 1000 / self.ticks)
+        });
+        Some(LiveSample {
+            rss_kib: rss_pages * self.page_kib,
+            cpu,
+            reaped_children_cpu: Duration::from_millis((cutime + cstime) * 1000 / self.ticks),
+        })
+    }
+}
+
+/// Every process whose /proc entry belongs to `uid` (the run's unique uid).
+pub fn pids_of_uid(uid: u32) -> Vec<Pid> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let md = e.metadata().ok()?;
+        (md.uid() == uid).then(|| Pid::from_raw(pid))
+    })
+    .collect()
+}
+
+/// Totals over the processes reaped so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reaped {
+    pub user: Duration,
+    pub sys: Duration,
+    /// Largest ru_maxrss of any reaped process (its own high-water mark, or a
+    /// child's that it reaped).
+    pub max_rss_kib: u64,
+    pub count: u64,
+}
+
+impl Reaped {
+    pub fn add(&mut self, u: &sys::Usage) {
+        self.user += u.user;
+        self.sys += u.sys;
+        self.max_rss_kib = self.max_rss_kib.max(u.maxrss_kib);
+        self.count += 1;
+    }
+
+    pub fn cpu(&self) -> Duration {
+        self.user + self.sys
+    }
+}

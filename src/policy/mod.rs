@@ -1,0 +1,525 @@
+//! Syscall policies: the file format, the resolved model, the seccomp
+//! compiler and the userspace decision with the same semantics.
+//!
+//! ```
+//! use safeexec::policy::{Action, Call, Policy};
+//! use std::path::Path;
+//! use syscalls::Sysno;
+//!
+//! let p = Policy::parse("default kill\nallow read write\ndeny EACCES socket\n", "demo.policy").unwrap();
+//! let call = Call { sysno: Sysno::socket, args: [2, 1, 0, 0, 0, 0], paths: &[], cwd: Path::new("/") };
+//! assert_eq!(p.decide(&call).action, Action::Deny(libc::EACCES));
+//! let program = p.compile().unwrap(); // load it with seccomp(2) in the child
+//! assert!(program.len() < 4096);
+//! ```
+//!
+//! Format reference: docs/policy.md.
+
+mod compile;
+mod groups;
+mod model;
+mod parser;
+mod paths;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use syscalls::Sysno;
+
+pub use compile::{
+    run_filter, SockFilter, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
+    CLONE_FORBIDDEN, MAX_INSNS, NATIVE_AUDIT_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_DATA,
+    SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_TRACE, X32_SYSCALL_BIT,
+};
+pub use groups::{expand as expand_group, group_names, GROUPS};
+pub use model::{
+    errno_name, Action, Call, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp, PathRule,
+    Policy, Rule,
+};
+pub use parser::{parse_errno, Diagnostic, Diagnostics, PolicyError, MAX_INCLUDE_DEPTH};
+pub use paths::{open_flags_op, path_args, PathArg, PathOpSpec, PathPattern, PatternKind};
+
+impl Policy {
+    /// Parse policy text. `file` names it in errors and origins, and its
+    /// directory is where relative includes are looked up.
+    pub fn parse(text: &str, file: &str) -> Result<Policy, PolicyError> {
+        let name = Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(file);
+        let mut p = parser::Parser::new(name);
+        p.parse_file_text(text, file);
+        p.finish()
+    }
+
+    /// Read and parse a policy file.
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Policy::parse(&text, &path.display().to_string())
+    }
+
+    /// A shipped policy by name; `None` if there is no such name.
+    pub fn builtin(name: &str) -> Option<Result<Policy, PolicyError>> {
+        let text = parser::builtin_text(name)?;
+        let mut p = parser::Parser::new(name);
+        p.parse_builtin(name, text);
+        Some(p.finish())
+    }
+
+    /// Names accepted by [`Policy::builtin`].
+    pub fn builtin_names() -> &'static [&'static str] {
+        parser::BUILTIN_NAMES
+    }
+
+    /// The text of a shipped policy (for `policy show --source` and docs).
+    pub fn builtin_source(name: &str) -> Option<&'static str> {
+        parser::builtin_text(name)
+    }
+
+    /// Is `op` restricted by path rules? An op without rules, or with a `/**`
+    /// rule, is unrestricted.
+    pub fn op_restricted(&self, op: PathOp) -> bool {
+        let mut any = false;
+        for r in self.path_rules.iter().filter(|r| r.ops.contains(&op)) {
+            if r.pattern.is_everything() {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// Can a call of `s` have a path that path rules restrict?
+    pub fn sys_path_restricted(&self, s: Sysno) -> bool {
+        path_args(s)
+            .iter()
+            .any(|a| a.possible_ops().iter().any(|op| self.op_restricted(*op)))
+    }
+
+    /// Does some path rule for `op` allow `path`? (True for unrestricted ops.)
+    pub fn path_allowed(&self, op: PathOp, path: &Path, cwd: &Path) -> bool {
+        !self.op_restricted(op)
+            || self
+                .path_rules
+                .iter()
+                .any(|r| r.ops.contains(&op) && r.pattern.matches(path, cwd))
+    }
+
+    /// The decision for one call, with the same semantics as the compiled
+    /// filter (built-ins, then the last matching rule, else the default),
+    /// plus the path rules, which only the supervisor can check.
+    pub fn decide(&self, call: &Call<'_>) -> Decision {
+        let s = call.sysno;
+        if s == Sysno::clone3 {
+            return Decision {
+                action: Action::Deny(libc::ENOSYS),
+                origin: None,
+                reason: "built-in: clone3 answers ENOSYS (libc falls back to clone)".into(),
+            };
+        }
+        if s == Sysno::clone && (call.args[0] as u32) & CLONE_FORBIDDEN != 0 {
+            return Decision {
+                action: Action::Deny(libc::EPERM),
+                origin: None,
+                reason: "built-in: clone with CLONE_UNTRACED or a namespace flag answers EPERM"
+                    .into(),
+            };
+        }
+        let (action, origin, reason) =
+            match self.rules.iter().rev().find(|r| r.matches(s, &call.args)) {
+                Some(r) => (r.action, Some(r.origin.clone()), "rule"),
+                None => (self.default, self.default_origin.clone(), "default"),
+            };
+        if action.runs() {
+            for (op, path) in call.paths {
+                if !self.path_allowed(*op, path, call.cwd) {
+                    return Decision {
+                        action: self.on_path_violation,
+                        origin: self.on_path_violation_origin.clone(),
+                        reason: format!("path {} not allowed for {op}", path.display()),
+                    };
+                }
+            }
+        }
+        Decision {
+            action,
+            origin,
+            reason: reason.into(),
+        }
+    }
+
+    fn describe(&self, s: Sysno, action: Action) -> String {
+        match action {
+            Action::Kill => "stop: supervisor decides (kill)".into(),
+            Action::Log => "stop: supervisor decides (log)".into(),
+            Action::Allow if self.sys_path_restricted(s) => {
+                "stop: supervisor decides (path rules)".into()
+            }
+            Action::Allow => "kernel: allow".into(),
+            Action::Deny(e) => format!("kernel: fail {}", errno_name(e)),
+        }
+    }
+
+    /// A human listing of the policy: settings, every named call with its
+    /// effective rules, kernel disposition and origin, path rules, built-ins.
+    pub fn show(&self) -> String {
+        let mut o = String::new();
+        let at = |x: &Option<Origin>| match x {
+            Some(o) => format!("  ({o})"),
+            None => "  (implicit)".to_string(),
+        };
+        let _ = writeln!(o, "policy {}", self.name);
+        let _ = writeln!(o, "default: {}{}", self.default, at(&self.default_origin));
+        let _ = writeln!(o, "jail: {}", self.jail.as_deref().unwrap_or("(none)"));
+        let l = &self.limits;
+        let mut lim = Vec::new();
+        let mut f = |name: &str, v: Option<String>| {
+            if let Some(v) = v {
+                lim.push(format!("{name} {v}"));
+            }
+        };
+        f("cpu", l.cpu.map(|x| format!("{x} s")));
+        f("clock", l.clock.map(|x| format!("{x} s")));
+        f("memory", l.memory.map(|x| format!("{x} KiB")));
+        f("stack", l.stack.map(|x| format!("{x} KiB")));
+        f("fsize", l.fsize.map(|x| format!("{x} KiB")));
+        f("space", l.space.map(|x| format!("{x} KiB")));
+        f("core", l.core.map(|x| format!("{x} KiB")));
+        f("nproc", l.nproc.map(|x| x.to_string()));
+        f("nfile", l.nfile.map(|x| x.to_string()));
+        let _ = writeln!(
+            o,
+            "limits: {}",
+            if lim.is_empty() {
+                "(none set)".to_string()
+            } else {
+                lim.join(", ")
+            }
+        );
+        let _ = writeln!(o, "\nbuilt-in, not overridable:");
+        let _ = writeln!(
+            o,
+            "  non-native ABIs (i386 int 0x80, x32 numbers) -> kill process (in kernel)"
+        );
+        let _ = writeln!(
+            o,
+            "  clone3 -> fail ENOSYS (in kernel; libc falls back to clone)"
+        );
+        let _ = writeln!(
+            o,
+            "  clone with CLONE_UNTRACED or CLONE_NEW* flags -> fail EPERM (in kernel)"
+        );
+        let _ = writeln!(o, "\nsystem calls (last matching rule wins):");
+        for s in Sysno::iter() {
+            // Effective rules: from the last unconditional one onwards.
+            let named: Vec<&Rule> = self.rules.iter().filter(|r| r.names(s)).collect();
+            if named.is_empty() {
+                continue;
+            }
+            let from = named.iter().rposition(|r| r.conds.is_empty()).unwrap_or(0);
+            let eff = &named[from..];
+            for r in eff.iter().rev() {
+                let conds = if r.conds.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " if {}",
+                        r.conds
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" && ")
+                    )
+                };
+                let _ = writeln!(
+                    o,
+                    "  {:<18} {:<14} {:<40} {}",
+                    s.name(),
+                    format!(
+                        "{}{}",
+                        r.action,
+                        if conds.is_empty() { "" } else { " (when)" }
+                    ),
+                    format!("{}{conds}", self.describe(s, r.action)),
+                    r.origin
+                );
+            }
+            if eff.first().is_some_and(|r| !r.conds.is_empty()) {
+                let _ = writeln!(
+                    o,
+                    "  {:<18} {:<14} {:<40} default",
+                    s.name(),
+                    format!("{} (else)", self.default),
+                    self.describe(s, self.default)
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "  {:<18} {:<14} {}",
+            "(all others)",
+            self.default.to_string(),
+            self.describe(Sysno::getpid, self.default)
+        );
+        let _ = writeln!(
+            o,
+            "\npaths (a call allowed by its rule must also match a path rule for its op):"
+        );
+        for op in PathOp::ALL {
+            let rules: Vec<&PathRule> = self
+                .path_rules
+                .iter()
+                .filter(|r| r.ops.contains(&op))
+                .collect();
+            if !self.op_restricted(op) {
+                match rules.iter().find(|r| r.pattern.is_everything()) {
+                    Some(r) => {
+                        let _ = writeln!(o, "  {op}: unrestricted (/** at {})", r.origin);
+                    }
+                    None => {
+                        let _ = writeln!(o, "  {op}: unrestricted (no path rules)");
+                    }
+                }
+                continue;
+            }
+            let _ = writeln!(o, "  {op}:");
+            for r in rules {
+                let _ = writeln!(o, "    {:<40} {}", r.pattern.raw, r.origin);
+            }
+        }
+        let _ = writeln!(
+            o,
+            "on-path-violation: {}{}",
+            self.on_path_violation,
+            at(&self.on_path_violation_origin)
+        );
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn call<'a>(s: Sysno, args: [u64; 6], paths: &'a [(PathOp, PathBuf)]) -> Call<'a> {
+        Call {
+            sysno: s,
+            args,
+            paths,
+            cwd: Path::new("/home/run"),
+        }
+    }
+
+    #[test]
+    fn policy_every_builtin_parses_and_compiles() {
+        for name in Policy::builtin_names() {
+            let p = match Policy::builtin(name) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => panic!("{name}: {e}"),
+                None => panic!("{name} missing"),
+            };
+            assert_eq!(p.name(), *name);
+            let prog = p.compile().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(prog.len() <= MAX_INSNS);
+            assert!(!p.show().is_empty());
+        }
+        assert!(Policy::builtin("nope").is_none());
+    }
+
+    #[test]
+    fn policy_default_denies_network_and_kills_ptrace() {
+        let p = Policy::builtin("default").unwrap().unwrap();
+        let prog = p.compile().unwrap();
+        let run = |s: Sysno, a: [u64; 6]| {
+            run_filter(&prog, s.id() as u32, NATIVE_AUDIT_ARCH, &a).unwrap()
+        };
+        let z = [0; 6];
+        // socket is not allowed: the kernel stops it for the supervisor (kill)
+        assert_eq!(
+            run(Sysno::socket, [2, 1, 0, 0, 0, 0]) & 0xffff_0000,
+            SECCOMP_RET_TRACE
+        );
+        assert_eq!(
+            p.decide(&call(Sysno::socket, [2, 1, 0, 0, 0, 0], &[]))
+                .action,
+            Action::Kill
+        );
+        assert_eq!(p.decide(&call(Sysno::ptrace, z, &[])).action, Action::Kill);
+        assert_eq!(
+            p.decide(&call(Sysno::io_uring_setup, z, &[])).action,
+            Action::Kill
+        );
+        assert_eq!(run(Sysno::read, z), SECCOMP_RET_ALLOW);
+        assert_eq!(run(Sysno::write, z), SECCOMP_RET_ALLOW);
+        assert_eq!(run(Sysno::mmap, z), SECCOMP_RET_ALLOW);
+        assert_eq!(run(Sysno::exit_group, z), SECCOMP_RET_ALLOW);
+        assert_eq!(
+            p.decide(&call(
+                Sysno::clone,
+                [libc::SIGCHLD as u64, 0, 0, 0, 0, 0],
+                &[]
+            ))
+            .action,
+            Action::Kill
+        );
+        assert_eq!(p.kernel_disposition(Sysno::read), Disposition::Allow);
+        assert_eq!(p.kernel_disposition(Sysno::socket), Disposition::Trace);
+        assert_eq!(
+            p.kernel_disposition(Sysno::clone3),
+            Disposition::Errno(libc::ENOSYS)
+        );
+        // paths
+        let read_lib = [(
+            PathOp::Read,
+            PathBuf::from("/usr/lib/x86_64-linux-gnu/libc.so.6"),
+        )];
+        let flags_ro = libc::O_RDONLY as u64;
+        assert_eq!(
+            p.decide(&call(Sysno::openat, [0, 0, flags_ro, 0, 0, 0], &read_lib))
+                .action,
+            Action::Allow
+        );
+        let read_shadow = [(PathOp::Read, PathBuf::from("/etc/shadow"))];
+        let d = p.decide(&call(
+            Sysno::openat,
+            [0, 0, flags_ro, 0, 0, 0],
+            &read_shadow,
+        ));
+        assert_eq!(d.action, Action::Deny(libc::EACCES));
+        assert_eq!(d.reason, "path /etc/shadow not allowed for read");
+        let write_cwd = [(PathOp::Write, PathBuf::from("/home/run/out.txt"))];
+        assert_eq!(
+            p.decide(&call(
+                Sysno::openat,
+                [0, 0, libc::O_WRONLY as u64, 0, 0, 0],
+                &write_cwd
+            ))
+            .action,
+            Action::Allow
+        );
+        let write_tmp = [(PathOp::Write, PathBuf::from("/tmp/out.txt"))];
+        assert_eq!(
+            p.decide(&call(
+                Sysno::openat,
+                [0, 0, libc::O_WRONLY as u64, 0, 0, 0],
+                &write_tmp
+            ))
+            .action,
+            Action::Deny(libc::EACCES)
+        );
+        let stat_any = [(PathOp::Stat, PathBuf::from("/etc/shadow"))];
+        assert_eq!(
+            p.decide(&call(Sysno::newfstatat, z, &stat_any)).action,
+            Action::Allow
+        );
+        // stat is unrestricted (/**), so newfstatat is allowed in the kernel
+        assert_eq!(p.kernel_disposition(Sysno::newfstatat), Disposition::Allow);
+        assert_eq!(p.kernel_disposition(Sysno::openat), Disposition::Trace);
+        assert!(p.show().contains("stat: unrestricted (/** at"));
+        assert!(p.show().contains("exec: unrestricted (no path rules)"));
+    }
+
+    #[test]
+    fn policy_last_match_wins_and_origins() {
+        let p = Policy::parse("include base\nallow socket if arg0 == AF_UNIX\ndeny EAFNOSUPPORT socket if arg0 != AF_UNIX\n", "/x/t.policy").unwrap();
+        let d = p.decide(&call(
+            Sysno::socket,
+            [libc::AF_UNIX as u64, 1, 0, 0, 0, 0],
+            &[],
+        ));
+        assert_eq!(d.action, Action::Allow);
+        assert_eq!(
+            d.origin.as_ref().map(|o| o.to_string()).as_deref(),
+            Some("/x/t.policy:2")
+        );
+        let d = p.decide(&call(
+            Sysno::socket,
+            [libc::AF_INET as u64, 1, 0, 0, 0, 0],
+            &[],
+        ));
+        assert_eq!(d.action, Action::Deny(libc::EAFNOSUPPORT));
+        let d = p.decide(&call(Sysno::ptrace, [0; 6], &[]));
+        assert_eq!(d.action, Action::Kill);
+        assert!(
+            d.origin.as_ref().is_some_and(|o| o.file == "builtin:base"),
+            "{d:?}"
+        );
+        let d = p.decide(&call(
+            Sysno::clone,
+            [libc::CLONE_UNTRACED as u64, 0, 0, 0, 0, 0],
+            &[],
+        ));
+        assert_eq!(d.action, Action::Deny(libc::EPERM));
+        assert!(d.reason.starts_with("built-in"));
+    }
+
+    #[test]
+    fn policy_includes_files_cycles_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.policy"), "include ./b.policy\nallow read\n").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("b.policy"), "include \"sub/c.policy\"\n").unwrap();
+        std::fs::write(d.join("sub/c.policy"), "default deny EACCES\n").unwrap();
+        let p = Policy::load(&d.join("a.policy")).unwrap();
+        assert_eq!(p.default_action(), Action::Deny(libc::EACCES));
+        assert_eq!(p.name(), "a");
+        // cycle
+        std::fs::write(d.join("x.policy"), "include ./y.policy\n").unwrap();
+        std::fs::write(
+            d.join("y.policy"),
+            "include ../{}/x.policy\n".replace("{}", d.file_name().unwrap().to_str().unwrap()),
+        )
+        .unwrap();
+        let e = Policy::load(&d.join("x.policy")).unwrap_err();
+        assert!(e.to_string().contains("include cycle"), "{e}");
+        // depth: a chain of 20 files
+        for i in 0..20 {
+            std::fs::write(
+                d.join(format!("n{i}.policy")),
+                format!("include ./n{}.policy\n", i + 1),
+            )
+            .unwrap();
+        }
+        std::fs::write(d.join("n20.policy"), "allow read\n").unwrap();
+        let e = Policy::load(&d.join("n0.policy")).unwrap_err();
+        assert!(e.to_string().contains("nested deeper"), "{e}");
+        // missing file / io error names the path
+        let e = Policy::load(&d.join("missing.policy")).unwrap_err();
+        assert!(e.to_string().contains("missing.policy"), "{e}");
+        let e = Policy::parse(
+            "include ./nothere.policy\n",
+            &d.join("t.policy").display().to_string(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("t.policy:1:9: cannot read included file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn policy_limits_and_settings() {
+        let p = Policy::parse("limit cpu 2.5 mem 1024\nlimit clock 10\nlimit nproc 0 fsize 8192 nfile 64 stack 8192 space 0 core 0\njail c\non-path-violation kill\n", "t").unwrap();
+        let l = p.limits();
+        assert_eq!(
+            (l.cpu, l.memory, l.clock, l.nproc, l.fsize, l.nfile),
+            (
+                Some(2.5),
+                Some(1024),
+                Some(10.0),
+                Some(0),
+                Some(8192),
+                Some(64)
+            )
+        );
+        assert_eq!(p.jail(), Some("c"));
+        assert_eq!(p.on_path_violation(), Action::Kill);
+        assert_eq!(p.default_action(), Action::Kill);
+    }
+}

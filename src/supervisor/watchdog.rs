@@ -1,0 +1,179 @@
+//! The watchdog thread: enforces the wall clock, the whole run's CPU time
+//! and memory between reaps, and takes the caller's stop signals. It never
+//! traces; the tracing (or reaping) thread is the only one that waits.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::SigSet;
+use nix::unistd::Pid;
+
+use crate::measure::{self, Sampler};
+use crate::sys;
+
+/// Why the watchdog ended the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum KillReason {
+    None = 0,
+    CpuTime = 1,
+    WallTime = 2,
+    Memory = 3,
+    Interrupted = 4,
+    /// The supervisor's own loop asked for it (policy kill, internal error).
+    Supervisor = 5,
+}
+
+impl KillReason {
+    fn from_u8(v: u8) -> KillReason {
+        match v {
+            1 => KillReason::CpuTime,
+            2 => KillReason::WallTime,
+            3 => KillReason::Memory,
+            4 => KillReason::Interrupted,
+            5 => KillReason::Supervisor,
+            _ => KillReason::None,
+        }
+    }
+}
+
+/// State shared by the waiting thread and the watchdog.
+pub struct Shared {
+    /// Processes known to be alive (the tracer's set in paranoid mode; the
+    /// first process in classic mode, completed by a scan by uid when the
+    /// run may fork).
+    pub live: Mutex<Vec<Pid>>,
+    /// CPU of every process reaped so far, ns.
+    pub reaped_cpu_ns: AtomicU64,
+    pub reason: AtomicU8,
+    pub signal: AtomicI32,
+    /// Largest sum of resident memory seen by sampling, KiB.
+    pub peak_rss_kib: AtomicU64,
+    pub done: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(first: Pid) -> Arc<Shared> {
+        Arc::new(Shared {
+            live: Mutex::new(vec![first]),
+            reaped_cpu_ns: AtomicU64::new(0),
+            reason: AtomicU8::new(0),
+            signal: AtomicI32::new(0),
+            peak_rss_kib: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+        })
+    }
+
+    /// Records the first reason to end the run; later ones are ignored.
+    pub fn set_reason(&self, r: KillReason) -> bool {
+        self.reason
+            .compare_exchange(0, r as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    pub fn reason(&self) -> KillReason {
+        KillReason::from_u8(self.reason.load(Ordering::SeqCst))
+    }
+
+    pub fn live_pids(&self) -> Vec<Pid> {
+        self.live.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn add_live(&self, pid: Pid) {
+        if let Ok(mut l) = self.live.lock() {
+            if !l.contains(&pid) {
+                l.push(pid);
+            }
+        }
+    }
+
+    pub fn remove_live(&self, pid: Pid) {
+        if let Ok(mut l) = self.live.lock() {
+            l.retain(|p| *p != pid);
+        }
+    }
+
+    /// SIGKILL to every known live process.
+    pub fn kill_all(&self) {
+        for p in self.live_pids() {
+            sys::kill_pid(p);
+        }
+    }
+}
+
+/// What the watchdog enforces.
+pub struct Watch {
+    pub shared: Arc<Shared>,
+    pub start: Instant,
+    pub cpu_limit: Duration,
+    pub wall_limit: Duration,
+    pub mem_limit_kib: u64,
+    /// Scan /proc for the run's uid each tick (classic mode, when it may fork).
+    pub scan_uid: Option<u32>,
+    pub stop_signals: SigSet,
+}
+
+/// Longest sleep between two samples.
+const TICK: Duration = Duration::from_millis(10);
+const MIN_TICK: Duration = Duration::from_millis(1);
+
+pub fn run(w: Watch) {
+    let mut sampler = Sampler::default();
+    let deadline = w.start + w.wall_limit;
+    let sh = &w.shared;
+    while !sh.done.load(Ordering::SeqCst) {
+        // Reaped first, live second: a process reaped in between is missed
+        // for one tick rather than counted twice.
+        let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
+        let mut pids = sh.live_pids();
+        if let Some(uid) = w.scan_uid {
+            for p in measure::pids_of_uid(uid) {
+                if !pids.contains(&p) {
+                    pids.push(p);
+                }
+            }
+        }
+        let (mut rss, mut cpu) = (0u64, reaped);
+        for p in &pids {
+            if let Some(s) = sampler.sample(*p) {
+                rss += s.rss_kib;
+                cpu += s.cpu + s.reaped_children_cpu;
+            }
+        }
+        sh.peak_rss_kib.fetch_max(rss, Ordering::SeqCst);
+        let now = Instant::now();
+        let reason = if cpu > w.cpu_limit {
+            KillReason::CpuTime
+        } else if rss > w.mem_limit_kib {
+            KillReason::Memory
+        } else if now >= deadline {
+            KillReason::WallTime
+        } else {
+            KillReason::None
+        };
+        if reason != KillReason::None {
+            if sh.set_reason(reason) {
+                log::debug!("watchdog: ending the run: {reason:?} (cpu {cpu:?}, rss {rss} KiB)");
+            }
+            for p in &pids {
+                sys::kill_pid(*p);
+            }
+            sh.kill_all();
+        }
+        // Sleep no longer than half the CPU budget left (the run cannot use
+        // it faster than on all cores) nor past the wall deadline.
+        let cpu_left = w.cpu_limit.saturating_sub(cpu) / 2;
+        let wall_left = deadline.saturating_duration_since(now);
+        let nap = TICK.min(cpu_left).min(wall_left).max(MIN_TICK);
+        if let Some(sig) = sys::sigtimedwait(&w.stop_signals, nap) {
+            sh.signal.store(sig, Ordering::SeqCst);
+            sh.set_reason(KillReason::Interrupted);
+            log::debug!("watchdog: signal {sig} received, ending the run");
+            sh.kill_all();
+            for p in &pids {
+                sys::kill_pid(*p);
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! The only place with `unsafe` and raw libc, ptrace and seccomp calls.
+//!
+//! Child-side functions (the `child` module) run between fork and exec: they
+//! are async-signal-safe (no allocation, no locks) and return the raw errno.
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+pub mod ptrace;
+
+/// Result of [`fork`].
+pub enum Fork {
+    Child,
+    Parent(Pid),
+}
+
+/// fork(2). The caller must keep the child async-signal-safe.
+pub fn fork() -> Result<Fork, Errno> {
+    // SAFETY: the child only runs `crate::jail::child_main`, which uses the
+    // async-signal-safe wrappers of `child` below and then execs or _exits.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => Ok(Fork::Child),
+        nix::unistd::ForkResult::Parent { child } => Ok(Fork::Parent(child)),
+    }
+}
+
+/// argv and envp prepared before fork, so the child does not allocate.
+pub struct ExecArgs {
+    path: CString,
+    _strings: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+}
+
+impl ExecArgs {
+    /// Fails when a string holds a NUL byte.
+    pub fn new<'a>(
+        path: &OsStr,
+        argv: impl IntoIterator<Item = &'a OsStr>,
+        env: impl IntoIterator<Item = (&'a OsStr, &'a OsStr)>,
+    ) -> Result<Self, String> {
+        let cs = |s: &[u8]| {
+            CString::new(s).map_err(|_| {
+                format!(
+                    "`{}` contains a NUL byte",
+                    String::from_utf8_lossy(s).replace('\0', "\\0")
+                )
+            })
+        };
+        let path = cs(path.as_bytes())?;
+        let mut strings = Vec::new();
+        let mut nargs = 0;
+        for a in argv {
+            strings.push(cs(a.as_bytes())?);
+            nargs += 1;
+        }
+        for (k, v) in env {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            strings.push(cs(&kv)?);
+        }
+        // The CString heap buffers do not move when the Vec grows, so these
+        // pointers stay valid as long as `_strings` lives.
+        let mut argv: Vec<_> = strings[..nargs].iter().map(|s| s.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<_> = strings[nargs..].iter().map(|s| s.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        Ok(ExecArgs {
+            path,
+            _strings: strings,
+            argv,
+            envp,
+        })
+    }
+
+    pub fn path(&self) -> &CString {
+        &self.path
+    }
+}
+
+/// A seccomp program ready to install: the BPF instructions, same layout as
+/// `struct sock_filter`.
+pub type SockFilter = libc::sock_filter;
+
+/// Wrappers used in the child between fork and exec.
+pub mod child {
+    use super::*;
+
+    fn check(ret: libc::c_long) -> Result<(), Errno> {
+        if ret < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn setpgid_self() -> Result<(), Errno> {
+        // SAFETY: plain syscall on the calling process.
+        check(unsafe { libc::setpgid(0, 0) } as _)
+    }
+
+    /// Marks every descriptor from `first` up close-on-exec.
+    pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+        // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+        check(unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        })
+    }
+
+    pub fn dup2(from: RawFd, to: RawFd) -> Result<(), Errno> {
+        // SAFETY: dup2 on descriptors the caller owns.
+        check(unsafe { libc::dup2(from, to) } as _)
+    }
+
+    pub fn chroot(dir: &std::ffi::CStr) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated path.
+        check(unsafe { libc::chroot(dir.as_ptr()) } as _)
+    }
+
+    pub fn chdir(dir: &std::ffi::CStr) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated path.
+        check(unsafe { libc::chdir(dir.as_ptr()) } as _)
+    }
+
+    pub fn drop_groups() -> Result<(), Errno> {
+        // SAFETY: an empty list.
+        check(unsafe { libc::setgroups(0, std::ptr::null()) } as _)
+    }
+
+    pub fn set_gid(gid: u32) -> Result<(), Errno> {
+        // SAFETY: plain syscall.
+        check(unsafe { libc::setresgid(gid, gid, gid) } as _)
+    }
+
+    pub fn set_uid(uid: u32) -> Result<(), Errno> {
+        // SAFETY: plain syscall.
+        check(unsafe { libc::setresuid(uid, uid, uid) } as _)
+    }
+
+    pub fn setrlimit(
+        resource: libc::__rlimit_resource_t,
+        soft: u64,
+        hard: u64,
+    ) -> Result<(), Errno> {
+        let rl = libc::rlimit64 {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: rl is a valid rlimit64.
+        check(unsafe { libc::setrlimit64(resource, &rl) } as _)
+    }
+
+    pub fn set_nice(n: i32) -> Result<(), Errno> {
+        // SAFETY: plain syscall on the calling process.
+        check(unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, n) } as _)
+    }
+
+    pub fn no_new_privs() -> Result<(), Errno> {
+        // SAFETY: prctl with integer arguments.
+        check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as _)
+    }
+
+    pub fn parent_death_signal(sig: i32) -> Result<(), Errno> {
+        // SAFETY: prctl with integer arguments.
+        check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } as _)
+    }
+
+    pub fn getppid() -> i32 {
+        // SAFETY: always succeeds.
+        unsafe { libc::getppid() }
+    }
+
+    /// Blocks until one byte arrives; EOF is an error (the supervisor died).
+    pub fn read_byte(fd: RawFd) -> Result<u8, Errno> {
+        let mut b = 0u8;
+        loop {
+            // SAFETY: reading one byte into a local.
+            let n = unsafe { libc::read(fd, &mut b as *mut u8 as *mut libc::c_void, 1) };
+            match n {
+                1 => return Ok(b),
+                0 => return Err(Errno::EPIPE),
+                _ if Errno::last() == Errno::EINTR => continue,
+                _ => return Err(Errno::last()),
+            }
+        }
+    }
+
+    pub fn write_all(fd: RawFd, mut buf: &[u8]) {
+        while !buf.is_empty() {
+            // SAFETY: writing from a valid slice.
+            let n = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
+            if n <= 0 {
+                if n < 0 && Errno::last() == Errno::EINTR {
+                    continue;
+                }
+                return;
+            }
+            buf = &buf[n as usize..];
+        }
+    }
+
+    /// Installs a seccomp filter (no_new_privs must be set first).
+    pub fn seccomp_install(prog: &[SockFilter], flags: libc::c_ulong) -> Result<(), Errno> {
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut SockFilter,
+        };
+        // SAFETY: fprog points at `prog`, which outlives the call; the kernel copies it.
+        check(unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                flags,
+                &fprog as *const libc::sock_fprog,
+            )
+        })
+    }
+
+    /// execve; returns only on failure.
+    pub fn execve(args: &ExecArgs) -> Errno {
+        // SAFETY: path, argv and envp are NUL-terminated and live in `args`.
+        unsafe { libc::execve(args.path.as_ptr(), args.argv.as_ptr(), args.envp.as_ptr()) };
+        Errno::last()
+    }
+
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: _exit never returns and runs no atexit handlers.
+        unsafe { libc::_exit(code) }
+    }
+}
+
+/// Process rusage returned by [`wait4`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub user: Duration,
+    pub sys: Duration,
+    pub maxrss_kib: u64,
+}
+
+fn tv(t: libc::timeval) -> Duration {
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        (t.tv_usec.clamp(0, 999_999) as u32) * 1000,
+    )
+}
+
+/// One wait status with the rusage of the process (and its reaped children).
+pub struct Waited {
+    pub pid: Pid,
+    pub status: i32,
+    pub usage: Usage,
+}
+
+/// wait4(-1, ..., __WALL | flags). Ok(None) with WNOHANG and nothing ready.
+pub fn wait4_any(flags: i32) -> Result<Option<Waited>, Errno> {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: status and ru are valid out-pointers.
+        let pid = unsafe { libc::wait4(-1, &mut status, libc::__WALL | flags, &mut ru) };
+        if pid < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Errno::last());
+        }
+        if pid == 0 {
+            return Ok(None);
+        }
+        return Ok(Some(Waited {
+            pid: Pid::from_raw(pid),
+            status,
+            usage: Usage {
+                user: tv(ru.ru_utime),
+                sys: tv(ru.ru_stime),
+                maxrss_kib: ru.ru_maxrss.max(0) as u64,
+            },
+        }));
+    }
+}
+
+/// Makes the caller the reaper of its orphaned descendants, so a program
+/// that double-forks still ends up waited for (and its rusage counted).
+pub fn set_child_subreaper() -> Result<(), Errno> {
+    // SAFETY: prctl with integer arguments.
+    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    Errno::result(r).map(drop)
+}
+
+/// CPU time consumed so far by process `pid` (all its threads), from its
+/// process CPU clock.
+pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
+    let mut clk: libc::clockid_t = 0;
+    // SAFETY: clk is a valid out-pointer.
+    if unsafe { libc::clock_getcpuclockid(pid.as_raw(), &mut clk) } != 0 {
+        return None;
+    }
+    // SAFETY: zeroed timespec is a valid out-parameter.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: ts is a valid out-pointer.
+    if unsafe { libc::clock_gettime(clk, &mut ts) } != 0 {
+        return None;
+    }
+    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Sends SIGKILL to every process whose real or saved uid is `uid`, from a
+/// short-lived helper that takes that uid: `kill(-1)` then reaches exactly
+/// the run's processes (the uid is unique to the run) and nothing else.
+pub fn kill_uid(uid: u32) -> Result<(), Errno> {
+    match fork()? {
+        Fork::Child => {
+            // SAFETY: async-signal-safe calls only, then _exit.
+            unsafe {
+                if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
+                    libc::_exit(2);
+                }
+                libc::kill(-1, libc::SIGKILL);
+                libc::kill(-1, libc::SIGKILL);
+                libc::_exit(0);
+            }
+        }
+        Fork::Parent(pid) => {
+            let mut status = 0;
+            loop {
+                // SAFETY: waiting for our own helper.
+                let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::__WALL) };
+                if r < 0 && Errno::last() == Errno::EINTR {
+                    continue;
+                }
+                break;
+            }
+            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                Ok(())
+            } else {
+                Err(Errno::EPERM)
+            }
+        }
+    }
+}
+
+/// SIGKILL to one pid (ignored if it is gone).
+pub fn kill_pid(pid: Pid) {
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+}
+
+/// Blocks the signals that ask safeexec to stop, in the calling thread (and
+/// threads it spawns later), so one thread can take them with sigtimedwait.
+pub fn block_stop_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        set.add(s);
+    }
+    let _ = set.thread_block();
+    set
+}
+
+/// Restores the default signal mask (the child does this before exec).
+pub fn unblock_all_signals() {
+    let _ = nix::sys::signal::SigSet::all().thread_unblock();
+}
+
+/// Waits up to `timeout` for one of `set`; returns the signal number.
+pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: Duration) -> Option<i32> {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: set and ts are valid; a null siginfo is allowed.
+    let r = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
+    (r > 0).then_some(r)
+}
+
+/// Reads the whole of a small /proc file into `buf` without allocating a
+/// new buffer each time. Returns the bytes read.
+pub fn read_small(path: &CString, buf: &mut [u8]) -> Option<usize> {
+    // SAFETY: NUL-terminated path; the fd is closed below.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    // SAFETY: closing our own fd.
+    unsafe { libc::close(fd) };
+    (n >= 0).then_some(n as usize)
+}
+
+/// Whether the process runs with effective uid 0.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A pipe whose ends are close-on-exec.
+pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+}
+
+pub fn raw(fd: &OwnedFd) -> RawFd {
+    fd.as_raw_fd()
+}
+
+/// Number of the last OS error, for messages.
+pub fn last_os_error() -> io::Error {
+    io::Error::last_os_error()
+}

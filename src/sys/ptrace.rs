@@ -1,0 +1,267 @@
+//! ptrace and process_vm_readv wrappers for the paranoid supervisor.
+
+use super::*;
+
+pub const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+pub const SYSCALL_INFO_NONE: u8 = 0;
+pub const SYSCALL_INFO_ENTRY: u8 = 1;
+pub const SYSCALL_INFO_EXIT: u8 = 2;
+pub const SYSCALL_INFO_SECCOMP: u8 = 3;
+
+/// Every option, given at attach time (ANCHORS: attach races).
+pub const SEIZE_OPTIONS: libc::c_int = libc::PTRACE_O_EXITKILL
+    | libc::PTRACE_O_TRACESYSGOOD
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACEEXIT
+    | libc::PTRACE_O_TRACESECCOMP;
+
+fn check(r: libc::c_long, what: &str, pid: Pid) -> Result<libc::c_long, (String, Errno)> {
+    if r < 0 {
+        Err((format!("{what}({pid})"), Errno::last()))
+    } else {
+        Ok(r)
+    }
+}
+
+pub fn seize(pid: Pid, options: libc::c_int) -> Result<(), (String, Errno)> {
+    // SAFETY: PTRACE_SEIZE takes the options in `data`.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SEIZE,
+            pid.as_raw(),
+            0usize,
+            options as libc::c_ulong,
+        )
+    };
+    check(r, "ptrace(PTRACE_SEIZE)", pid).map(drop)
+}
+
+/// Resumes a stopped tracee, delivering `sig` (0 = none). ESRCH (the tracee
+/// was killed meanwhile) is not an error.
+pub fn cont(pid: Pid, sig: i32) -> Result<(), (String, Errno)> {
+    resume(libc::PTRACE_CONT, pid, sig)
+}
+
+/// Resumes and stops again at the next syscall entry or exit.
+pub fn syscall(pid: Pid, sig: i32) -> Result<(), (String, Errno)> {
+    resume(libc::PTRACE_SYSCALL, pid, sig)
+}
+
+/// Leaves a group-stopped tracee stopped but lets the tracer see the
+/// continue (PTRACE_LISTEN).
+pub fn listen(pid: Pid) -> Result<(), (String, Errno)> {
+    resume(libc::PTRACE_LISTEN, pid, 0)
+}
+
+fn resume(req: libc::c_uint, pid: Pid, sig: i32) -> Result<(), (String, Errno)> {
+    // SAFETY: resume requests take a signal number in `data`.
+    let r = unsafe { libc::ptrace(req, pid.as_raw(), 0usize, sig as libc::c_ulong) };
+    if r < 0 && Errno::last() == Errno::ESRCH {
+        return Ok(());
+    }
+    check(r, "ptrace(resume)", pid).map(drop)
+}
+
+pub fn geteventmsg(pid: Pid) -> u64 {
+    let mut msg: libc::c_ulong = 0;
+    // SAFETY: msg is a valid out-pointer.
+    unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            pid.as_raw(),
+            0usize,
+            &mut msg as *mut libc::c_ulong,
+        )
+    };
+    msg as u64
+}
+
+/// The signal a stopped tracee is about to receive, or an error when the stop
+/// is a group-stop (EINVAL): how PTRACE_SEIZE tracers tell the two apart.
+pub fn getsiginfo(pid: Pid) -> Result<libc::siginfo_t, Errno> {
+    // SAFETY: zeroed siginfo is a valid out-parameter.
+    let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: si is a valid out-pointer.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGINFO,
+            pid.as_raw(),
+            0usize,
+            &mut si as *mut libc::siginfo_t,
+        )
+    };
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(si)
+    }
+}
+
+/// `struct ptrace_syscall_info` of linux/ptrace.h, the seccomp/entry form.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawSyscallInfo {
+    op: u8,
+    pad: [u8; 3],
+    arch: u32,
+    instruction_pointer: u64,
+    stack_pointer: u64,
+    // entry: nr, args[6]; seccomp: nr, args[6], ret_data; exit: rval, is_error
+    nr_or_rval: u64,
+    args: [u64; 6],
+    ret_data: u32,
+    pad2: u32,
+}
+
+/// A decoded stop of PTRACE_GET_SYSCALL_INFO.
+#[derive(Debug, Clone, Copy)]
+pub struct SyscallInfo {
+    pub op: u8,
+    pub arch: u32,
+    pub nr: u64,
+    pub args: [u64; 6],
+    /// The RET_DATA of the filter's SECCOMP_RET_TRACE (seccomp stops).
+    pub ret_data: u32,
+    /// Return value (exit stops).
+    pub rval: i64,
+    pub is_error: bool,
+}
+
+pub fn get_syscall_info(pid: Pid) -> Result<SyscallInfo, (String, Errno)> {
+    // SAFETY: zeroed plain-data struct.
+    let mut raw: RawSyscallInfo = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel writes at most `size` bytes into `raw`.
+    let r = unsafe {
+        libc::ptrace(
+            PTRACE_GET_SYSCALL_INFO,
+            pid.as_raw(),
+            std::mem::size_of::<RawSyscallInfo>(),
+            &mut raw as *mut RawSyscallInfo,
+        )
+    };
+    check(r, "ptrace(PTRACE_GET_SYSCALL_INFO)", pid)?;
+    let is_exit = raw.op == SYSCALL_INFO_EXIT;
+    Ok(SyscallInfo {
+        op: raw.op,
+        arch: raw.arch,
+        nr: if is_exit { 0 } else { raw.nr_or_rval },
+        args: raw.args,
+        ret_data: raw.ret_data,
+        rval: raw.nr_or_rval as i64,
+        // For exit stops args[0] holds is_error (u8) in the union.
+        is_error: is_exit && (raw.args[0] & 0xff) != 0,
+    })
+}
+
+/// At a seccomp or syscall-entry stop: skip the call and make it return
+/// `-errno`, in one register write (ANCHORS 6).
+#[cfg(target_arch = "x86_64")]
+pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
+    // SAFETY: zeroed user_regs_struct is a valid out-parameter.
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: regs is a valid out-pointer.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGS,
+            pid.as_raw(),
+            0usize,
+            &mut regs as *mut libc::user_regs_struct,
+        )
+    };
+    check(r, "ptrace(PTRACE_GETREGS)", pid)?;
+    regs.orig_rax = u64::MAX; // -1: no syscall
+    regs.rax = (-(errno as i64)) as u64;
+    // SAFETY: regs is a valid in-pointer.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGS,
+            pid.as_raw(),
+            0usize,
+            &regs as *const libc::user_regs_struct,
+        )
+    };
+    check(r, "ptrace(PTRACE_SETREGS)", pid).map(drop)
+}
+
+#[cfg(target_arch = "aarch64")]
+pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
+    const NT_ARM_SYSTEM_CALL: libc::c_int = 0x404;
+    let mut nr: libc::c_int = -1;
+    let mut iov = libc::iovec {
+        iov_base: &mut nr as *mut _ as *mut libc::c_void,
+        iov_len: std::mem::size_of::<libc::c_int>(),
+    };
+    // SAFETY: iov describes `nr`.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGSET,
+            pid.as_raw(),
+            NT_ARM_SYSTEM_CALL,
+            &mut iov,
+        )
+    };
+    check(r, "ptrace(PTRACE_SETREGSET)", pid)?;
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: &mut regs as *mut _ as *mut libc::c_void,
+        iov_len: std::mem::size_of::<libc::user_regs_struct>(),
+    };
+    // SAFETY: iov describes `regs`.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGSET,
+            pid.as_raw(),
+            libc::NT_PRSTATUS,
+            &mut iov,
+        )
+    };
+    check(r, "ptrace(PTRACE_GETREGSET)", pid)?;
+    regs.regs[0] = (-(errno as i64)) as u64;
+    // SAFETY: iov describes `regs`.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGSET,
+            pid.as_raw(),
+            libc::NT_PRSTATUS,
+            &mut iov,
+        )
+    };
+    check(r, "ptrace(PTRACE_SETREGSET)", pid).map(drop)
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes from the tracee.
+/// None when the memory cannot be read or holds no NUL within `max`.
+pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(256);
+    let mut addr = addr;
+    let mut chunk = [0u8; 256];
+    while out.len() < max {
+        // Never read across a page boundary in one go: the next page may be unmapped.
+        let to_page_end = 4096 - (addr as usize & 4095);
+        let want = chunk.len().min(to_page_end).min(max - out.len());
+        let local = libc::iovec {
+            iov_base: chunk.as_mut_ptr() as *mut libc::c_void,
+            iov_len: want,
+        };
+        let remote = libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: want,
+        };
+        // SAFETY: local describes `chunk`; the kernel checks the remote range.
+        let n = unsafe { libc::process_vm_readv(pid.as_raw(), &local, 1, &remote, 1, 0) };
+        if n <= 0 {
+            return None;
+        }
+        let got = &chunk[..n as usize];
+        if let Some(z) = got.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&got[..z]);
+            return Some(out);
+        }
+        out.extend_from_slice(got);
+        addr += n as u64;
+    }
+    None
+}
