@@ -688,6 +688,7 @@ struct Cell {
 }
 
 struct Overhead {
+    unavailable: BTreeMap<Mode, String>,
     native: BTreeMap<String, Vec<Option<f64>>>,
     cells: BTreeMap<(String, Mode), Cell>,
 }
@@ -731,7 +732,7 @@ impl Overhead {
 // Overhead section
 
 fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -> Overhead {
-    let mut res = Overhead { native: BTreeMap::new(), cells: BTreeMap::new() };
+    let mut res = Overhead { unavailable: BTreeMap::new(), native: BTreeMap::new(), cells: BTreeMap::new() };
     let mut unavailable: BTreeMap<Mode, String> = BTreeMap::new();
     for &m in &o.modes {
         if let Err(why) = ctx.available(m) {
@@ -825,6 +826,7 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
         }
         res.native.insert(wl.clone(), native_times);
     }
+    res.unavailable = unavailable;
     res
 }
 
@@ -853,6 +855,9 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
                 Some(Target::Strace(f)) => format!("≤ {f}× strace -f"),
             };
             let r = res.ratios(wl, m);
+            if r.is_empty() && res.unavailable.contains_key(&m) {
+                continue; // the mode is missing altogether: said once in the notes
+            }
             if r.is_empty() {
                 let why = c.skipped.clone().unwrap_or_else(|| "no successful run".into());
                 let _ = writeln!(s, "| {wl} | {} | {} | — | — | — | — | 0 | {tgt_s} | not measured: {why} |", m.name(), fmt_time(nat_med));
@@ -985,7 +990,7 @@ fn parse_report(text: &str) -> Report {
     let trimmed = text.trim();
     if let Some(start) = trimmed.find('{') {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&trimmed[start..]) {
-            let skip = ["supervisor"];
+            let skip = ["supervisor", "limits", "sources"];
             if let Some((k, x)) = find_num(&v, MEM_KEYS, &skip) {
                 r.memory_kib = Some(x);
                 r.source.push(format!("memory: JSON `{k}`"));
