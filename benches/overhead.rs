@@ -1199,12 +1199,18 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
     }
 
     // the supervisor's own cost (best effort)
-    let mut sup_runs: Vec<(&str, &str, Vec<&str>)> = vec![("startup", "classic", vec![])];
+    let mut sup_runs: Vec<(&str, &str, Vec<String>)> = vec![("startup", "classic", vec![])];
     if ctx.available(Mode::Paranoid).is_ok() {
-        sup_runs.push(("startup", "paranoid", vec!["--paranoid"]));
-        sup_runs.push(("getppid", "paranoid", vec!["--paranoid"]));
+        for wl in ["startup", "getppid"] {
+            let extra = match ctx.policy_file(wl) {
+                Some(pf) => vec!["--policy".to_string(), pf],
+                None => vec!["--paranoid".to_string()],
+            };
+            sup_runs.push((wl, "paranoid", extra));
+        }
     }
     for (wl, mname, extra) in sup_runs {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         match sandboxed(wl, "30", "60", &extra) {
             Ok((p, r)) => {
                 let (mem, cpu, how) = if p.sup_memory_kib.is_some() || p.sup_cpu_s.is_some() {
@@ -1230,7 +1236,7 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
                     ),
                     reference: how,
                     criterion: "— (informative)".into(),
-                    met: "—".into(),
+                    met: format!("— ({}, verdict {})", r.describe(), p.verdict.clone().unwrap_or("?".into())),
                 });
             }
             Err(e) => notes.push(format!("supervisor cost {wl}/{mname}: {e}")),
@@ -1389,8 +1395,11 @@ fn real_main() -> Result<(), String> {
                 shown.insert(format!("{wl} under {}", m.name()), c.cmd.join(" "));
             }
         }
+        let wd = ctx.workdir.to_string_lossy().into_owned();
+        let rt = format!("{}/", root.to_string_lossy());
         for (k, v) in shown {
-            let _ = writeln!(md, "- {k} ran as: `{v}`");
+            let v = v.replace(&wd, "WORKDIR").replace(&rt, "");
+            let _ = writeln!(md, "- {k} ran as: `{v}` (WORKDIR: the temporary working directory)");
         }
     } else {
         let _ = writeln!(md, "(skipped: --accuracy-only)");
