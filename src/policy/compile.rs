@@ -652,15 +652,16 @@ mod tests {
             }
             for _ in 0..(rng.next() % 12) {
                 let mut line = format!("{} {}", rng.pick(&actions), rng.pick(&names));
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     line.push(' ');
-                    line.push_str(*rng.pick(&names));
+                    let n: &&str = rng.pick(&names);
+                    line.push_str(n);
                 }
                 let nconds = rng.next() % 3;
                 for k in 0..nconds {
                     line.push_str(if k == 0 { " if " } else { " && " });
                     let arg = rng.next() % 6;
-                    if rng.next() % 2 == 0 {
+                    if rng.next().is_multiple_of(2) {
                         line.push_str(&format!("arg{arg} & {:#x} ", rng.pick(VALUES)));
                     } else {
                         line.push_str(&format!("arg{arg} "));
@@ -682,7 +683,12 @@ mod tests {
                 };
                 let mut args = [0u64; 6];
                 for a in args.iter_mut() {
-                    *a = *rng.pick(VALUES) ^ if rng.next() % 4 == 0 { rng.next() } else { 0 };
+                    *a = *rng.pick(VALUES)
+                        ^ if rng.next().is_multiple_of(4) {
+                            rng.next()
+                        } else {
+                            0
+                        };
                 }
                 let got = action_of(run(&prog, s, args));
                 let want = expected(&p, s, args);

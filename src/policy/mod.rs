@@ -37,7 +37,9 @@ pub use model::{
     Policy, Rule,
 };
 pub use parser::{parse_errno, Diagnostic, Diagnostics, PolicyError, MAX_INCLUDE_DEPTH};
-pub use paths::{open_flags_op, path_args, PathArg, PathOpSpec, PathPattern, PatternKind};
+pub use paths::{
+    open_flags_op, path_args, proc_self_alias, PathArg, PathOpSpec, PathPattern, PatternKind,
+};
 
 impl Policy {
     /// Parse policy text. `file` names it in errors and origins, and its
@@ -236,7 +238,7 @@ impl Policy {
                 };
                 let _ = writeln!(
                     o,
-                    "  {:<18} {:<14} {:<40} {}",
+                    "  {:<18} {:<20} {:<40} {}",
                     s.name(),
                     format!(
                         "{}{}",
@@ -250,7 +252,7 @@ impl Policy {
             if eff.first().is_some_and(|r| !r.conds.is_empty()) {
                 let _ = writeln!(
                     o,
-                    "  {:<18} {:<14} {:<40} default",
+                    "  {:<18} {:<20} {:<40} default",
                     s.name(),
                     format!("{} (else)", self.default),
                     self.describe(s, self.default)
@@ -259,7 +261,7 @@ impl Policy {
         }
         let _ = writeln!(
             o,
-            "  {:<18} {:<14} {}",
+            "  {:<18} {:<20} {}",
             "(all others)",
             self.default.to_string(),
             self.describe(Sysno::getpid, self.default)
@@ -521,5 +523,128 @@ mod tests {
         assert_eq!(p.jail(), Some("c"));
         assert_eq!(p.on_path_violation(), Action::Kill);
         assert_eq!(p.default_action(), Action::Kill);
+    }
+
+    /// The calls strace saw on this project's reference machine (Debian 12,
+    /// glibc 2.36): each shipped policy must let them run (not kill).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn policy_shipped_policies_cover_traced_programs() {
+        let cases: &[(&str, &str)] = &[
+            ("default", "access arch_prctl brk close execve exit_group futex getrandom lseek mmap mprotect munmap newfstatat openat pread64 prlimit64 read readlink rseq set_robust_list set_tid_address write"),
+            ("python3", "newfstatat read openat lseek close mmap rt_sigaction getdents64 mprotect brk munmap fcntl getrandom pread64 gettid getcwd sysinfo set_tid_address set_robust_list rseq readlink prlimit64 getuid getgid geteuid getegid futex exit_group execve arch_prctl access"),
+            ("java", "futex mprotect mmap openat newfstatat rt_sigprocmask close read gettid sched_getaffinity rt_sigaction set_robust_list rseq readlink munmap sysinfo lseek pread64 write madvise exit prlimit64 getrusage getpid geteuid getdents64 fcntl fchdir brk sched_yield ftruncate access unlink uname set_tid_address rt_sigreturn mkdir getuid getrandom getcwd flock exit_group execve clock_nanosleep clock_getres arch_prctl"),
+        ];
+        for (name, calls) in cases {
+            let p = Policy::builtin(name).unwrap().unwrap();
+            for c in calls.split_whitespace() {
+                let s: Sysno = c.parse().unwrap();
+                let d = p.decide(&call(s, [0; 6], &[]));
+                assert!(
+                    d.action.runs(),
+                    "{name}: {c} -> {:?} ({})",
+                    d.action,
+                    d.reason
+                );
+            }
+            let tcgets = [1, libc::TCGETS, 0, 0, 0, 0];
+            assert!(
+                p.decide(&call(Sysno::ioctl, tcgets, &[])).action.runs(),
+                "{name}: ioctl TCGETS"
+            );
+            assert_eq!(
+                p.decide(&call(Sysno::ioctl, [1, 0x5401 + 0x100, 0, 0, 0, 0], &[]))
+                    .action,
+                Action::Deny(libc::ENOTTY)
+            );
+            // every policy: clone3 answers ENOSYS, fork-like clone kills
+            assert_eq!(
+                p.decide(&call(Sysno::clone3, [0; 6], &[])).action,
+                Action::Deny(libc::ENOSYS)
+            );
+            assert_eq!(
+                p.decide(&call(
+                    Sysno::clone,
+                    [libc::SIGCHLD as u64, 0, 0, 0, 0, 0],
+                    &[]
+                ))
+                .action,
+                Action::Kill,
+                "{name}"
+            );
+        }
+        let java = Policy::builtin("java").unwrap().unwrap();
+        let thread = (libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD
+            | libc::CLONE_SYSVSEM
+            | libc::CLONE_SETTLS
+            | libc::CLONE_PARENT_SETTID
+            | libc::CLONE_CHILD_CLEARTID) as u64;
+        assert_eq!(
+            java.decide(&call(Sysno::clone, [thread, 0, 0, 0, 0, 0], &[]))
+                .action,
+            Action::Allow
+        );
+        assert_eq!(
+            java.decide(&call(
+                Sysno::prctl,
+                [libc::PR_SET_NAME as u64, 0, 0, 0, 0, 0],
+                &[]
+            ))
+            .action,
+            Action::Allow
+        );
+        assert_eq!(
+            java.decide(&call(
+                Sysno::socket,
+                [libc::AF_UNIX as u64, 1, 0, 0, 0, 0],
+                &[]
+            ))
+            .action,
+            Action::Deny(libc::EACCES)
+        );
+        assert_eq!(
+            java.decide(&call(
+                Sysno::socket,
+                [libc::AF_INET as u64, 1, 0, 0, 0, 0],
+                &[]
+            ))
+            .action,
+            Action::Kill
+        );
+        let jdk = [(
+            PathOp::Read,
+            PathBuf::from("/usr/lib/jvm/java-17-openjdk-amd64/lib/modules"),
+        )];
+        assert_eq!(
+            java.decide(&call(Sysno::openat, [0; 6], &jdk)).action,
+            Action::Allow
+        );
+        let cg = [(PathOp::Write, PathBuf::from("/proc/self/coredump_filter"))];
+        assert_eq!(
+            java.decide(&call(Sysno::openat, [0; 6], &cg)).action,
+            Action::Allow
+        );
+        let py = Policy::builtin("python3").unwrap().unwrap();
+        for f in [
+            "/usr/lib/python3.11/json/__init__.py",
+            "/root/.pyenv/versions/3.11.7/lib/python3.11/re/_parser.py",
+            "/usr/local/lib/python3.11/dist-packages/x.pth",
+        ] {
+            let r = [(PathOp::Read, PathBuf::from(f))];
+            assert_eq!(
+                py.decide(&call(Sysno::openat, [0; 6], &r)).action,
+                Action::Allow,
+                "{f}"
+            );
+        }
+        let r = [(PathOp::Read, PathBuf::from("/etc/shadow"))];
+        assert_eq!(
+            py.decide(&call(Sysno::openat, [0; 6], &r)).action,
+            Action::Deny(libc::EACCES)
+        );
     }
 }

@@ -550,19 +550,17 @@ impl Parser {
 
     fn diag(
         &mut self,
-        file: &str,
-        line: u32,
-        linetext: &str,
+        cx: &Cx<'_>,
         at: usize,
         text: &str,
         msg: impl Into<String>,
         hint: Option<String>,
     ) {
-        let col = linetext.get(..at).map(|p| p.chars().count()).unwrap_or(0) as u32 + 1;
+        let col = cx.raw.get(..at).map(|p| p.chars().count()).unwrap_or(0);
         self.diags.push(Diagnostic {
-            file: file.to_string(),
-            line,
-            col,
+            file: cx.file.to_string(),
+            line: cx.line,
+            col: u32::try_from(col).unwrap_or(u32::MAX - 1) + 1,
             message: msg.into(),
             text: text.to_string(),
             hint,
@@ -576,7 +574,18 @@ impl Parser {
                 Ok(t) => t,
                 Err((at, msg)) => {
                     let t = raw.get(at..).unwrap_or("").to_string();
-                    self.diag(file, line, raw, at, &t, msg, Some("close the `\"`".into()));
+                    let origin = Origin {
+                        file: file.to_string(),
+                        line,
+                        text: raw.trim().to_string(),
+                    };
+                    let cx = Cx {
+                        file,
+                        line,
+                        raw,
+                        origin,
+                    };
+                    self.diag(&cx, at, &t, msg, Some("close the `\"`".into()));
                     continue;
                 }
             };
@@ -629,15 +638,7 @@ impl Parser {
                         None => format!("statements: {}", known.join(", ")),
                     };
                     let t = first.text.clone();
-                    self.diag(
-                        file,
-                        line,
-                        raw,
-                        first.start,
-                        &t,
-                        "unknown statement",
-                        Some(hint),
-                    );
+                    self.diag(&cx, first.start, &t, "unknown statement", Some(hint));
                 }
             }
         }
@@ -646,9 +647,7 @@ impl Parser {
     fn st_include(&mut self, cx: &Cx<'_>, toks: &[Tok], src: &Source<'_>) {
         let Some(arg) = toks.get(1) else {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 0,
                 cx.raw.trim(),
                 "`include` needs a policy name or a path",
@@ -658,9 +657,7 @@ impl Parser {
         };
         if let Some(extra) = toks.get(2) {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 extra.start,
                 &extra.text,
                 "unexpected text after include",
@@ -670,9 +667,7 @@ impl Parser {
         }
         if self.stack.len() > MAX_INCLUDE_DEPTH {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 arg.start,
                 &arg.text,
                 format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"),
@@ -689,9 +684,7 @@ impl Parser {
                     arg.text
                 );
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     arg.start,
                     &arg.text,
                     "unknown shipped policy",
@@ -702,9 +695,7 @@ impl Parser {
             let label = format!("builtin:{}", arg.text);
             if self.stack.contains(&label) {
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     arg.start,
                     &arg.text,
                     "include cycle",
@@ -719,9 +710,7 @@ impl Parser {
             Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
             Source::Builtin => {
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     arg.start,
                     &arg.text,
                     "a shipped policy cannot include a file",
@@ -740,9 +729,7 @@ impl Parser {
             .unwrap_or_else(|_| target.display().to_string());
         if self.stack.contains(&id) {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 arg.start,
                 &arg.text,
                 "include cycle",
@@ -760,9 +747,7 @@ impl Parser {
             Err(e) => {
                 let msg = format!("cannot read included file {}: {e}", target.display());
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     arg.start,
                     &arg.text,
                     msg,
@@ -779,9 +764,7 @@ impl Parser {
             Some("one of: allow, log, kill, deny, deny ERRNO (e.g. `deny EACCES`)".to_string());
         let Some(a) = toks.get(1) else {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 0,
                 cx.raw.trim(),
                 format!("`{what}` needs an action"),
@@ -799,9 +782,7 @@ impl Parser {
                     Some(n) => (Action::Deny(n), 3),
                     None => {
                         self.diag(
-                            cx.file,
-                            cx.line,
-                            cx.raw,
+                            cx,
                             e.start,
                             &e.text,
                             "unknown errno",
@@ -812,23 +793,13 @@ impl Parser {
                 },
             },
             other => {
-                self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
-                    a.start,
-                    other,
-                    "unknown action",
-                    hint,
-                );
+                self.diag(cx, a.start, other, "unknown action", hint);
                 return None;
             }
         };
         if let Some(x) = toks.get(used) {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 x.start,
                 &x.text,
                 format!("unexpected text after `{what}` action"),
@@ -842,19 +813,9 @@ impl Parser {
     fn st_jail(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
         match (toks.get(1), toks.get(2)) {
             (Some(n), None) => self.policy.jail = Some(n.text.clone()),
-            (None, _) => self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
-                0,
-                cx.raw.trim(),
-                "`jail` needs a profile name",
-                None,
-            ),
+            (None, _) => self.diag(cx, 0, cx.raw.trim(), "`jail` needs a profile name", None),
             (_, Some(x)) => self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 x.start,
                 &x.text,
                 "unexpected text after jail name",
@@ -871,9 +832,7 @@ impl Parser {
         let rest = toks.get(1..).unwrap_or(&[]);
         if rest.is_empty() {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 0,
                 cx.raw.trim(),
                 "`limit` needs a name and a value",
@@ -885,9 +844,7 @@ impl Parser {
             let k = &pair[0];
             let Some(v) = pair.get(1) else {
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     k.start,
                     &k.text,
                     "limit without a value",
@@ -913,15 +870,7 @@ impl Parser {
                         Some(n) => format!("did you mean `{n}`? limits: {}", KEYS.join(", ")),
                         None => format!("limits: {}", KEYS.join(", ")),
                     };
-                    self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
-                        k.start,
-                        &k.text,
-                        "unknown limit",
-                        Some(hint),
-                    );
+                    self.diag(cx, k.start, &k.text, "unknown limit", Some(hint));
                     continue;
                 }
             };
@@ -931,15 +880,7 @@ impl Parser {
                 } else {
                     "a whole number (KiB for sizes, a count for nproc/nfile)"
                 };
-                self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
-                    v.start,
-                    &v.text,
-                    "bad limit value",
-                    Some(hint.into()),
-                );
+                self.diag(cx, v.start, &v.text, "bad limit value", Some(hint.into()));
             }
         }
     }
@@ -960,9 +901,7 @@ impl Parser {
                             Some(n) => errno = n,
                             None => {
                                 self.diag(
-                                    cx.file,
-                                    cx.line,
-                                    cx.raw,
+                                    cx,
                                     t.start,
                                     &t.text,
                                     "unknown errno",
@@ -983,9 +922,7 @@ impl Parser {
         if name_toks.is_empty() {
             let at = toks.get(i).map(|t| t.start).unwrap_or(cx.raw.len());
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 at,
                 cx.raw.trim(),
                 format!("`{kw}` needs system call names or @groups"),
@@ -1008,15 +945,7 @@ impl Parser {
                             }
                             None => format!("known groups: @{}", names.join(", @")),
                         };
-                        self.diag(
-                            cx.file,
-                            cx.line,
-                            cx.raw,
-                            t.start,
-                            &t.text,
-                            "unknown group",
-                            Some(hint),
-                        );
+                        self.diag(cx, t.start, &t.text, "unknown group", Some(hint));
                         bad = true;
                     }
                 }
@@ -1038,15 +967,7 @@ impl Parser {
                                 .join(" or ")
                         ),
                     };
-                    self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
-                        t.start,
-                        &t.text,
-                        "unknown system call",
-                        Some(hint),
-                    );
+                    self.diag(cx, t.start, &t.text, "unknown system call", Some(hint));
                     bad = true;
                 }
             }
@@ -1058,9 +979,7 @@ impl Parser {
             match start {
                 None => {
                     self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
+                        cx,
                         toks[p].start,
                         "if",
                         "`if` without a condition",
@@ -1097,7 +1016,7 @@ impl Parser {
         let toks = match lex_cond(text, base) {
             Ok(t) => t,
             Err((at, t, msg, hint)) => {
-                self.diag(cx.file, cx.line, cx.raw, at, &t, msg, Some(hint));
+                self.diag(cx, at, &t, msg, Some(hint));
                 return None;
             }
         };
@@ -1115,9 +1034,7 @@ impl Parser {
                 Some((t, at)) => {
                     let s = ctok_text(t);
                     self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
+                        cx,
                         *at,
                         &s,
                         "expected `&&` or end of line",
@@ -1129,9 +1046,7 @@ impl Parser {
         }
         if conds.len() > MAX_CONDS {
             self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
+                cx,
                 base,
                 text,
                 format!("more than {MAX_CONDS} conditions in one rule"),
@@ -1161,42 +1076,18 @@ impl Parser {
                 match n {
                     Some(n) => n,
                     None => {
-                        self.diag(
-                            cx.file,
-                            cx.line,
-                            cx.raw,
-                            *at,
-                            w,
-                            "expected an argument `arg0`..`arg5`",
-                            shape,
-                        );
+                        self.diag(cx, *at, w, "expected an argument `arg0`..`arg5`", shape);
                         return None;
                     }
                 }
             }
             Some((t, at)) => {
                 let s = ctok_text(t);
-                self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
-                    *at,
-                    &s,
-                    "expected an argument `arg0`..`arg5`",
-                    shape,
-                );
+                self.diag(cx, *at, &s, "expected an argument `arg0`..`arg5`", shape);
                 return None;
             }
             None => {
-                self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
-                    end_at,
-                    "",
-                    "condition missing",
-                    shape,
-                );
+                self.diag(cx, end_at, "", "condition missing", shape);
                 return None;
             }
         };
@@ -1216,9 +1107,7 @@ impl Parser {
                 ">=" => CmpOp::Ge,
                 other => {
                     self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
+                        cx,
                         *at,
                         other,
                         "expected a comparison",
@@ -1230,9 +1119,7 @@ impl Parser {
             Some((t, at)) => {
                 let s = ctok_text(t);
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     *at,
                     &s,
                     "expected a comparison",
@@ -1242,9 +1129,7 @@ impl Parser {
             }
             None => {
                 self.diag(
-                    cx.file,
-                    cx.line,
-                    cx.raw,
+                    cx,
                     end_at,
                     "",
                     "expected a comparison",
@@ -1288,42 +1173,18 @@ impl Parser {
                             } else {
                                 "symbolic constants: AF_*, SOCK_*, O_*, CLONE_*, PROT_*, MAP_*, AT_*, F_*, PR_*, MADV_*, FUTEX_*, SIG*; or a number".to_string()
                             };
-                            self.diag(
-                                cx.file,
-                                cx.line,
-                                cx.raw,
-                                *at,
-                                w,
-                                "unknown value",
-                                Some(hint),
-                            );
+                            self.diag(cx, *at, w, "unknown value", Some(hint));
                             return None;
                         }
                     }
                 }
                 Some((t, at)) => {
                     let s = ctok_text(t);
-                    self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
-                        *at,
-                        &s,
-                        "expected a number or constant",
-                        None,
-                    );
+                    self.diag(cx, *at, &s, "expected a number or constant", None);
                     return None;
                 }
                 None => {
-                    self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
-                        end_at,
-                        "",
-                        "expected a number or constant",
-                        None,
-                    );
+                    self.diag(cx, end_at, "", "expected a number or constant", None);
                     return None;
                 }
             }
@@ -1340,15 +1201,7 @@ impl Parser {
         let hint =
             Some("e.g. `path read,stat /usr/lib/**`; ops: read, write, exec, stat".to_string());
         let Some(opt) = toks.get(1) else {
-            self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
-                0,
-                cx.raw.trim(),
-                "`path` needs ops and a pattern",
-                hint,
-            );
+            self.diag(cx, 0, cx.raw.trim(), "`path` needs ops and a pattern", hint);
             return;
         };
         let mut ops = Vec::new();
@@ -1361,9 +1214,7 @@ impl Parser {
                 }
                 None => {
                     self.diag(
-                        cx.file,
-                        cx.line,
-                        cx.raw,
+                        cx,
                         opt.start,
                         &opt.text,
                         format!("unknown path op `{o}`"),
@@ -1375,15 +1226,7 @@ impl Parser {
         }
         let pats = toks.get(2..).unwrap_or(&[]);
         if pats.is_empty() {
-            self.diag(
-                cx.file,
-                cx.line,
-                cx.raw,
-                opt.start,
-                &opt.text,
-                "`path` needs a pattern",
-                hint,
-            );
+            self.diag(cx, opt.start, &opt.text, "`path` needs a pattern", hint);
             return;
         }
         for p in pats {
@@ -1393,9 +1236,7 @@ impl Parser {
                     pattern,
                     origin: cx.origin.clone(),
                 }),
-                Err((msg, h)) => {
-                    self.diag(cx.file, cx.line, cx.raw, p.start, &p.text, msg, Some(h))
-                }
+                Err((msg, h)) => self.diag(cx, p.start, &p.text, msg, Some(h)),
             }
         }
     }

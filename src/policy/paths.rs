@@ -59,8 +59,11 @@ impl PathArg {
 /// O_CREAT, O_TRUNC or O_APPEND (or O_TMPFILE) is set; read otherwise.
 pub fn open_flags_op(flags: u64) -> PathOp {
     let f = flags as u32 as i32; // the kernel uses the low 32 bits
-    let write_bits = libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND | libc::O_TMPFILE;
-    if f & libc::O_ACCMODE != libc::O_RDONLY || f & write_bits != 0 {
+                                 // O_TMPFILE contains O_DIRECTORY's bit: test it as a whole, or every
+                                 // directory open would count as a write.
+    let write_bits = libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND;
+    let tmpfile = f & libc::O_TMPFILE == libc::O_TMPFILE;
+    if f & libc::O_ACCMODE != libc::O_RDONLY || f & write_bits != 0 || tmpfile {
         PathOp::Write
     } else {
         PathOp::Read
@@ -77,6 +80,17 @@ const fn fixed(path_arg: usize, dirfd_arg: Option<usize>, op: PathOp) -> PathArg
 
 use PathOp::{Exec, Read, Stat, Write};
 
+#[test]
+fn directory_opens_are_reads() {
+    let dir = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NONBLOCK) as u64;
+    assert_eq!(open_flags_op(dir), PathOp::Read);
+    assert_eq!(
+        open_flags_op((libc::O_TMPFILE | libc::O_RDWR) as u64),
+        PathOp::Write
+    );
+}
+
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const P0_R: &[PathArg] = &[fixed(0, None, Read)];
 const P0_W: &[PathArg] = &[fixed(0, None, Write)];
 const P0_X: &[PathArg] = &[fixed(0, None, Exec)];
@@ -84,6 +98,7 @@ const P0_S: &[PathArg] = &[fixed(0, None, Stat)];
 const AT1_W: &[PathArg] = &[fixed(1, Some(0), Write)];
 const AT1_S: &[PathArg] = &[fixed(1, Some(0), Stat)];
 const AT1_X: &[PathArg] = &[fixed(1, Some(0), Exec)];
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const TWO_W: &[PathArg] = &[fixed(0, None, Write), fixed(1, None, Write)];
 const TWO_AT_W: &[PathArg] = &[fixed(1, Some(0), Write), fixed(3, Some(2), Write)];
 /// symlinkat(target, newdirfd, linkpath): only the link's own path is
@@ -281,6 +296,27 @@ impl PathPattern {
     }
 }
 
+/// Path rules name the calling process's own /proc entries as `/proc/self/...`
+/// (e.g. `path read /proc/self/**`). The supervisor, which resolves paths
+/// itself (its own `/proc/self` is not the tracee's), should pass a tracee's
+/// `/proc/<its pid>/...`, `/proc/<its tid>/...` and `/proc/thread-self/...`
+/// through this before [`super::Policy::decide`], so those rules apply and
+/// other processes' entries do not match them.
+pub fn proc_self_alias(path: &Path, pid: u32, tid: u32) -> std::path::PathBuf {
+    let mut comps = path.components();
+    let (Some(Component::RootDir), Some(Component::Normal(p)), Some(Component::Normal(who))) =
+        (comps.next(), comps.next(), comps.next())
+    else {
+        return path.to_path_buf();
+    };
+    let who = who.to_string_lossy();
+    let own = who == "thread-self" || who == pid.to_string() || who == tid.to_string();
+    if p != "proc" || !own {
+        return path.to_path_buf();
+    }
+    Path::new("/proc/self").join(comps.as_path())
+}
+
 fn normalize(path: &Path) -> Option<Vec<&OsStr>> {
     if !path.is_absolute() {
         return None;
@@ -361,6 +397,22 @@ mod tests {
         assert!(PathPattern::parse("usr/lib").is_err());
         assert!(PathPattern::parse("/usr/**/lib").is_err());
         assert!(PathPattern::parse("/usr/../etc").is_err());
+        assert_eq!(
+            proc_self_alias(Path::new("/proc/42/mountinfo"), 42, 43),
+            Path::new("/proc/self/mountinfo")
+        );
+        assert_eq!(
+            proc_self_alias(Path::new("/proc/43/fd/1"), 42, 43),
+            Path::new("/proc/self/fd/1")
+        );
+        assert_eq!(
+            proc_self_alias(Path::new("/proc/1/mem"), 42, 43),
+            Path::new("/proc/1/mem")
+        );
+        assert_eq!(
+            proc_self_alias(Path::new("/etc/42"), 42, 43),
+            Path::new("/etc/42")
+        );
     }
 
     #[test]

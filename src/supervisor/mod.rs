@@ -60,6 +60,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
+    // The guard kills the run's uid if the supervisor dies before the end.
+    let (guard, guard_pipe) = sys::spawn_guard(uid)
+        .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
+    let guard = Guard {
+        pid: guard,
+        pipe: Some(guard_pipe),
+    };
+
     if let Some(dir) = &cfg.chroot_dir {
         check_dir("chroot directory", dir)?;
     } else if let Some(dir) = &cfg.exec_dir {
@@ -159,6 +167,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
 
+    let waiter = match sys::Waiter::new(&stop_signals) {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            sys::kill_pid(child);
+            reap_all(child);
+            return Err(SandboxError::sys("signalfd/eventfd", e));
+        }
+    };
     let shared = Shared::new(child);
     let watch = Watch {
         shared: Arc::clone(&shared),
@@ -167,7 +183,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         wall_limit: cfg.limits.clock,
         mem_limit_kib: cfg.limits.memory_kib,
         scan_uid: (!paranoid && cfg.limits.nproc > 0).then_some(uid),
-        stop_signals,
+        waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
         .name("watchdog".into())
@@ -191,9 +207,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     // The run is over when its first process is: nothing of it may remain.
     let _ = sys::kill_uid(uid);
     shared.kill_all();
-    drain(&mut outcome, &shared);
+    let guard_pid = guard.finish();
+    drain(&mut outcome, &shared, guard_pid);
     let wall = start.elapsed();
     shared.done.store(true, Ordering::SeqCst);
+    waiter.wake();
     let _ = dog.join();
 
     // A setup failure in paranoid mode shows up only now.
@@ -221,11 +239,34 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     ))
 }
 
+/// The guard process (see [`sys::spawn_guard`]); dropping it ends it.
+struct Guard {
+    pid: Pid,
+    pipe: Option<OwnedFd>,
+}
+
+impl Guard {
+    /// Lets the guard make its last sweep; returns its pid (to be reaped).
+    fn finish(mut self) -> Pid {
+        self.pipe.take();
+        self.pid
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.pipe.take().is_some() {
+            sys::wait_pid(self.pid);
+        }
+    }
+}
+
 /// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared) {
+fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
+            Ok(Some(w)) if w.pid == guard => {}
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);

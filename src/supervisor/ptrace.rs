@@ -263,6 +263,11 @@ impl Tracer<'_> {
             Action::Allow => {}
             Action::Log => self.o.logged += 1,
             Action::Deny(e) => {
+                log::debug!(
+                    "{sysno} by {pid} {paths:?}: deny {} ({})",
+                    policy::errno_name(e),
+                    decision.reason
+                );
                 self.o.denied += 1;
                 if let Err((call, e)) = pt::fail_syscall(pid, e) {
                     if e != Errno::ESRCH {

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
 use crate::measure::{self, Sampler};
@@ -111,26 +110,39 @@ pub struct Watch {
     pub mem_limit_kib: u64,
     /// Scan /proc for the run's uid each tick (classic mode, when it may fork).
     pub scan_uid: Option<u32>,
-    pub stop_signals: SigSet,
+    /// Sleeps between ticks; woken early by a stop signal or by the end of
+    /// the run.
+    pub waiter: Arc<sys::Waiter>,
 }
 
 /// Longest sleep between two samples.
 const TICK: Duration = Duration::from_millis(10);
 const MIN_TICK: Duration = Duration::from_millis(1);
+/// Ticks between two scans of /proc for the run's uid (classic mode with
+/// --nproc > 0); new processes are found within 5 ticks.
+const SCAN_EVERY: u32 = 5;
 
 pub fn run(w: Watch) {
     let mut sampler = Sampler::default();
     let deadline = w.start + w.wall_limit;
     let sh = &w.shared;
+    // Processes found by the last scan by uid; the scan (a stat of every
+    // /proc entry) runs every SCAN_EVERY ticks, the sampling every tick.
+    let mut scanned: Vec<Pid> = Vec::new();
+    let mut tick: u32 = 0;
     while !sh.done.load(Ordering::SeqCst) {
         // Reaped first, live second: a process reaped in between is missed
         // for one tick rather than counted twice.
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         let mut pids = sh.live_pids();
         if let Some(uid) = w.scan_uid {
-            for p in measure::pids_of_uid(uid) {
-                if !pids.contains(&p) {
-                    pids.push(p);
+            if tick % SCAN_EVERY == 0 {
+                scanned = measure::pids_of_uid(uid);
+            }
+            tick = tick.wrapping_add(1);
+            for p in &scanned {
+                if !pids.contains(p) {
+                    pids.push(*p);
                 }
             }
         }
@@ -166,7 +178,7 @@ pub fn run(w: Watch) {
         let cpu_left = w.cpu_limit.saturating_sub(cpu) / 2;
         let wall_left = deadline.saturating_duration_since(now);
         let nap = TICK.min(cpu_left).min(wall_left).max(MIN_TICK);
-        if let Some(sig) = sys::sigtimedwait(&w.stop_signals, nap) {
+        if let sys::Wake::Signal(sig) = w.waiter.wait(nap) {
             sh.signal.store(sig, Ordering::SeqCst);
             sh.set_reason(KillReason::Interrupted);
             log::debug!("watchdog: signal {sig} received, ending the run");

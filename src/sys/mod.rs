@@ -380,17 +380,6 @@ pub fn unblock_all_signals() {
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
 }
 
-/// Waits up to `timeout` for one of `set`; returns the signal number.
-pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: Duration) -> Option<i32> {
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: set and ts are valid; a null siginfo is allowed.
-    let r = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
-    (r > 0).then_some(r)
-}
-
 /// Reads the whole of a small /proc file into `buf` without allocating a
 /// new buffer each time. Returns the bytes read.
 pub fn read_small(path: &CString, buf: &mut [u8]) -> Option<usize> {
@@ -423,4 +412,152 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 /// Number of the last OS error, for messages.
 pub fn last_os_error() -> io::Error {
     io::Error::last_os_error()
+}
+
+/// Starts the guard: a root process that outlives a killed supervisor and
+/// then SIGKILLs every process of `uid` (the run's unique uid). It waits for
+/// EOF on a pipe whose write end the supervisor keeps: EOF comes when the
+/// supervisor closes it at the end of the run, or when the supervisor dies
+/// however it dies (SIGKILL included). Returns the guard's pid and the
+/// write end. Its real uid is set to 0 so the caller cannot kill it.
+pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
+    let (r, w) = pipe()?;
+    let rfd = r.as_raw_fd();
+    match fork()? {
+        Fork::Child => {
+            // SAFETY: async-signal-safe calls only, then _exit.
+            unsafe {
+                let mut all: libc::sigset_t = std::mem::zeroed();
+                libc::sigfillset(&mut all);
+                libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+                libc::setsid();
+                libc::setresuid(0, 0, 0);
+                if libc::dup2(rfd, 0) < 0 {
+                    libc::_exit(1);
+                }
+                libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+                let mut b = 0u8;
+                loop {
+                    let n = libc::read(0, &mut b as *mut u8 as *mut libc::c_void, 1);
+                    if n == 0 || (n < 0 && Errno::last() != Errno::EINTR) {
+                        break;
+                    }
+                }
+                if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
+                    libc::_exit(2);
+                }
+                for _ in 0..3 {
+                    libc::kill(-1, libc::SIGKILL);
+                }
+                libc::_exit(0);
+            }
+        }
+        Fork::Parent(pid) => {
+            drop(r);
+            Ok((pid, w))
+        }
+    }
+}
+
+/// Waits for one specific child (the guard), ignoring EINTR.
+pub fn wait_pid(pid: Pid) {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::__WALL) };
+        if r < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        break;
+    }
+}
+
+/// What ended a [`Waiter::wait`].
+pub enum Wake {
+    /// One of the stop signals arrived (its number).
+    Signal(i32),
+    /// Another thread called [`Waiter::wake`].
+    Woken,
+    Timeout,
+}
+
+/// Lets the watchdog sleep until a timeout, a stop signal, or a wake-up
+/// from the waiting thread, whichever comes first (signalfd + eventfd).
+pub struct Waiter {
+    sigfd: OwnedFd,
+    event: OwnedFd,
+}
+
+impl Waiter {
+    /// `set` must already be blocked in every thread.
+    pub fn new(set: &nix::sys::signal::SigSet) -> Result<Waiter, Errno> {
+        // SAFETY: set is a valid sigset; the returned fd is owned below.
+        let s = unsafe { libc::signalfd(-1, set.as_ref(), libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+        if s < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: s is a new descriptor we own.
+        let sigfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s) };
+        // SAFETY: plain syscall.
+        let e = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if e < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: e is a new descriptor we own.
+        let event = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(e) };
+        Ok(Waiter { sigfd, event })
+    }
+
+    pub fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a local to our eventfd.
+        unsafe {
+            libc::write(
+                self.event.as_raw_fd(),
+                &one as *const u64 as *const libc::c_void,
+                8,
+            )
+        };
+    }
+
+    pub fn wait(&self, timeout: Duration) -> Wake {
+        let mut fds = [
+            libc::pollfd {
+                fd: self.sigfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.event.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        // SAFETY: fds is a valid array of 2 pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if n <= 0 {
+            return Wake::Timeout;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // SAFETY: zeroed siginfo is a valid buffer for one record.
+            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let sz = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: reading one record into si.
+            let r = unsafe {
+                libc::read(
+                    self.sigfd.as_raw_fd(),
+                    &mut si as *mut _ as *mut libc::c_void,
+                    sz,
+                )
+            };
+            if r == sz as isize {
+                return Wake::Signal(si.ssi_signo as i32);
+            }
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            return Wake::Woken;
+        }
+        Wake::Timeout
+    }
 }
