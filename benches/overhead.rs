@@ -1387,7 +1387,8 @@ fn real_main() -> Result<(), String> {
         md.push_str(&overhead_markdown(&o, res));
         let _ = writeln!(md, "\nModes:\n");
         for &m in &o.modes {
-            let _ = writeln!(md, "- {}: {}", m.name(), m.describe());
+            let missing = if res.unavailable.contains_key(&m) { " — not measured (see the notes)" } else { "" };
+            let _ = writeln!(md, "- {}: {}{missing}", m.name(), m.describe());
         }
         let mut shown = BTreeMap::new();
         for ((wl, m), c) in &res.cells {
