@@ -1261,7 +1261,10 @@ fn accuracy_markdown(rows: &[AccRow]) -> String {
 // Machine description and main
 
 fn machine() -> String {
-    let nproc = thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or("?".into());
+    // not available_parallelism(): that follows the harness' own affinity (--pin)
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let nproc = if n > 0 { n.to_string() } else { "?".into() };
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or("?".into());
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
