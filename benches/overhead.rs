@@ -67,7 +67,13 @@ enum Mode {
     StraceSeccomp,
 }
 
-const ALL_MODES: [Mode; 5] = [Mode::Classic, Mode::Paranoid, Mode::Trace, Mode::Strace, Mode::StraceSeccomp];
+const ALL_MODES: [Mode; 5] = [
+    Mode::Classic,
+    Mode::Paranoid,
+    Mode::Trace,
+    Mode::Strace,
+    Mode::StraceSeccomp,
+];
 
 impl Mode {
     fn name(self) -> &'static str {
@@ -80,7 +86,10 @@ impl Mode {
         }
     }
     fn parse(s: &str) -> Option<Mode> {
-        ALL_MODES.iter().copied().find(|m| m.name() == s || (s == "full-trace" && *m == Mode::Trace))
+        ALL_MODES
+            .iter()
+            .copied()
+            .find(|m| m.name() == s || (s == "full-trace" && *m == Mode::Trace))
     }
     fn describe(self) -> &'static str {
         match self {
@@ -88,7 +97,9 @@ impl Mode {
             Mode::Paranoid => "safeexec --paranoid (PTRACE_SEIZE + seccomp-bpf policy)",
             Mode::Trace => "safeexec --paranoid --trace FILE (every syscall stops and is logged)",
             Mode::Strace => "strace -f -o FILE (reference: every syscall stops)",
-            Mode::StraceSeccomp => "strace -f --seccomp-bpf -e trace=socket -o FILE (reference: filtered)",
+            Mode::StraceSeccomp => {
+                "strace -f --seccomp-bpf -e trace=socket -o FILE (reference: filtered)"
+            }
         }
     }
 }
@@ -129,7 +140,9 @@ fn parse_args() -> Result<Opts, String> {
         let a = args[i].as_str();
         let mut val = |name: &str| -> Result<String, String> {
             i += 1;
-            args.get(i).cloned().ok_or_else(|| format!("{name} needs a value (see --help)"))
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value (see --help)"))
         };
         match a {
             // cargo passes --bench to harness = false benches
@@ -141,7 +154,9 @@ fn parse_args() -> Result<Opts, String> {
             "--quick" => quick = true,
             "--rounds" => {
                 let v = val("--rounds")?;
-                o.rounds = v.parse().map_err(|_| format!("--rounds: not a number: {v}"))?;
+                o.rounds = v
+                    .parse()
+                    .map_err(|_| format!("--rounds: not a number: {v}"))?;
                 if o.rounds == 0 || o.rounds > 1000 {
                     return Err("--rounds must be between 1 and 1000".into());
                 }
@@ -149,7 +164,10 @@ fn parse_args() -> Result<Opts, String> {
             }
             "--pin" => {
                 let v = val("--pin")?;
-                o.pin = Some(v.parse().map_err(|_| format!("--pin: not a CPU number: {v}"))?);
+                o.pin = Some(
+                    v.parse()
+                        .map_err(|_| format!("--pin: not a CPU number: {v}"))?,
+                );
             }
             "--pin-taskset" => o.pin_taskset = true,
             "--modes" => {
@@ -181,14 +199,18 @@ fn parse_args() -> Result<Opts, String> {
             }
             "--scale" => {
                 let v = val("--scale")?;
-                o.scale = v.parse().map_err(|_| format!("--scale: not a number: {v}"))?;
+                o.scale = v
+                    .parse()
+                    .map_err(|_| format!("--scale: not a number: {v}"))?;
                 if !(o.scale > 0.0 && o.scale <= 100.0) {
                     return Err("--scale must be in (0, 100]".into());
                 }
             }
             "--timeout" => {
                 let v = val("--timeout")?;
-                let s: f64 = v.parse().map_err(|_| format!("--timeout: not a number: {v}"))?;
+                let s: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--timeout: not a number: {v}"))?;
                 if !(s > 0.0 && s <= 3600.0) {
                     return Err("--timeout must be in (0, 3600] seconds".into());
                 }
@@ -232,7 +254,9 @@ impl Watchdog {
             .name("watchdog".into())
             .spawn(move || {
                 while let Ok(msg) = rx.recv() {
-                    let WdMsg::Arm(pid, deadline) = msg else { continue };
+                    let WdMsg::Arm(pid, deadline) = msg else {
+                        continue;
+                    };
                     loop {
                         let left = deadline.saturating_duration_since(Instant::now());
                         // recv_timeout hands over a queued Disarm before it looks at the clock
@@ -312,10 +336,15 @@ impl Runner {
         let full: Vec<&String> = self.prefix.iter().chain(cmd.iter()).collect();
         let (prog, rest) = full.split_first().ok_or("empty command")?;
         let mut c = Command::new(prog);
-        c.args(rest).current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::null()).process_group(0);
+        c.args(rest)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .process_group(0);
         let errpath = self.scratch.join("stderr.txt");
         if capture {
-            let f = fs::File::create(&errpath).map_err(|e| format!("{}: {e}", errpath.display()))?;
+            let f =
+                fs::File::create(&errpath).map_err(|e| format!("{}: {e}", errpath.display()))?;
             c.stderr(Stdio::from(f));
         } else {
             c.stderr(Stdio::null());
@@ -330,7 +359,14 @@ impl Runner {
         let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
         loop {
             // SAFETY: valid pointer to a local siginfo_t.
-            let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut si, libc::WEXITED | libc::WNOWAIT) };
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut si,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
             if r == 0 {
                 break;
             }
@@ -358,8 +394,18 @@ impl Runner {
             }
         }
         drop(child); // already reaped; dropping a std Child does not wait
-        let stderr = if capture { fs::read_to_string(&errpath).unwrap_or_default() } else { String::new() };
-        Ok(RunOut { wall, status, timed_out, ru, stderr })
+        let stderr = if capture {
+            fs::read_to_string(&errpath).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(RunOut {
+            wall,
+            status,
+            timed_out,
+            ru,
+            stderr,
+        })
     }
 }
 
@@ -378,7 +424,11 @@ fn newest_under(dir: &Path, depth: u32) -> Option<SystemTime> {
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
             let p = e.path();
-            let t = if p.is_dir() { newest_under(&p, depth - 1) } else { mtime(&p) };
+            let t = if p.is_dir() {
+                newest_under(&p, depth - 1)
+            } else {
+                mtime(&p)
+            };
             if t > best {
                 best = t;
             }
@@ -390,7 +440,8 @@ fn newest_under(dir: &Path, depth: u32) -> Option<SystemTime> {
 /// Runs a short helper command (gcc, cargo, --help) with a cap, returning (ok, stdout+stderr).
 fn helper(cmd: &mut Command, cap: Duration) -> Result<(bool, String), String> {
     let name = format!("{:?}", cmd.get_program());
-    let out_path = std::env::temp_dir().join(format!("safeexec-bench-helper-{}.txt", std::process::id()));
+    let out_path =
+        std::env::temp_dir().join(format!("safeexec-bench-helper-{}.txt", std::process::id()));
     let f = fs::File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
     let f2 = f.try_clone().map_err(|e| e.to_string())?;
     let mut child = cmd
@@ -423,9 +474,17 @@ fn helper(cmd: &mut Command, cap: Duration) -> Result<(bool, String), String> {
 }
 
 fn first_line(s: &str) -> String {
-    let l = s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
+    let l = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string();
     if l.len() > 160 {
-        format!("{}…", &l[..l.char_indices().nth(160).map(|(i, _)| i).unwrap_or(l.len())])
+        format!(
+            "{}…",
+            &l[..l.char_indices().nth(160).map(|(i, _)| i).unwrap_or(l.len())]
+        )
     } else {
         l
     }
@@ -446,20 +505,31 @@ fn build_workloads(root: &Path) -> Result<PathBuf, String> {
         return Err(format!("no workloads in {}", src.display()));
     }
     for s in sources {
-        let stem = s.file_stem().and_then(|x| x.to_str()).ok_or("bad workload file name")?.to_string();
+        let stem = s
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .ok_or("bad workload file name")?
+            .to_string();
         let bin = out.join(&stem);
         if mtime(&bin).is_some() && mtime(&bin) >= mtime(&s) {
             continue;
         }
         eprintln!("building workload {stem}");
         let (ok, text) = helper(
-            Command::new("gcc").args(["-O2", "-static", "-pthread", "-o"]).arg(&bin).arg(&s),
+            Command::new("gcc")
+                .args(["-O2", "-static", "-pthread", "-o"])
+                .arg(&bin)
+                .arg(&s),
             Duration::from_secs(120),
         )
         .map_err(|e| format!("{e} (is gcc installed? apt-get install -y gcc libc6-dev)"))?;
         if !ok {
             let _ = fs::remove_file(&bin);
-            return Err(format!("gcc -O2 -static failed on {}: {}", s.display(), first_line(&text)));
+            return Err(format!(
+                "gcc -O2 -static failed on {}: {}",
+                s.display(),
+                first_line(&text)
+            ));
         }
     }
     Ok(out)
@@ -468,7 +538,11 @@ fn build_workloads(root: &Path) -> Result<PathBuf, String> {
 /// Finds (and if stale rebuilds) the safeexec binary. Err: why the safeexec modes are skipped.
 fn safeexec_binary(root: &Path, given: &Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(p) = given {
-        return if p.is_file() { Ok(p.clone()) } else { Err(format!("--safeexec {}: no such file", p.display())) };
+        return if p.is_file() {
+            Ok(p.clone())
+        } else {
+            Err(format!("--safeexec {}: no such file", p.display()))
+        };
     }
     let bin = root.join("target/release/safeexec");
     let src_time = newest_under(&root.join("src"), 8).max(mtime(&root.join("Cargo.toml")));
@@ -476,12 +550,20 @@ fn safeexec_binary(root: &Path, given: &Option<PathBuf>) -> Result<PathBuf, Stri
         eprintln!("building safeexec: cargo build --release --bin safeexec");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let (ok, text) = helper(
-            Command::new(cargo).args(["build", "--release", "--bin", "safeexec"]).current_dir(root),
+            Command::new(cargo)
+                .args(["build", "--release", "--bin", "safeexec"])
+                .current_dir(root),
             Duration::from_secs(900),
         )?;
         if !ok {
-            let err = text.lines().find(|l| l.starts_with("error")).map(str::to_string).unwrap_or_else(|| first_line(&text));
-            return Err(format!("cargo build --release --bin safeexec failed: {err}"));
+            let err = text
+                .lines()
+                .find(|l| l.starts_with("error"))
+                .map(str::to_string)
+                .unwrap_or_else(|| first_line(&text));
+            return Err(format!(
+                "cargo build --release --bin safeexec failed: {err}"
+            ));
         }
     }
     if bin.is_file() {
@@ -516,7 +598,11 @@ struct Ctx {
 
 impl Ctx {
     fn prog(&self, wl: &str) -> String {
-        self.workdir.join("bin").join(wl).to_string_lossy().into_owned()
+        self.workdir
+            .join("bin")
+            .join(wl)
+            .to_string_lossy()
+            .into_owned()
     }
     fn wl_args(&self, wl: &str) -> Vec<String> {
         match TIMED.iter().find(|(n, _)| *n == wl) {
@@ -532,15 +618,34 @@ impl Ctx {
         v
     }
     fn safeexec_base(&self, cpu: &str, clock: &str) -> Vec<String> {
-        let bin = self.safeexec.as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let bin = self
+            .safeexec
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let wd = self.workdir.to_string_lossy().into_owned();
-        [bin.as_str(), "--cpu", cpu, "--mem", "1048576", "--clock", clock, "--nproc", "600", "--exec_dir", &wd]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            bin.as_str(),
+            "--cpu",
+            cpu,
+            "--mem",
+            "1048576",
+            "--clock",
+            clock,
+            "--nproc",
+            "600",
+            "--exec_dir",
+            &wd,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
     fn policy_file(&self, wl: &str) -> Option<String> {
-        let p = self.root.join("benches/policies").join(format!("{wl}.policy"));
+        let p = self
+            .root
+            .join("benches/policies")
+            .join(format!("{wl}.policy"));
         p.is_file().then(|| p.to_string_lossy().into_owned())
     }
     /// Whether a mode can run at all here; Err: the note that says why not.
@@ -556,7 +661,11 @@ impl Ctx {
             Mode::Classic => need_safeexec().map(|_| ()),
             Mode::Paranoid => {
                 let c = need_safeexec()?;
-                if c.has("--paranoid") { Ok(()) } else { Err("safeexec --help has no --paranoid yet (paranoid mode not merged)".into()) }
+                if c.has("--paranoid") {
+                    Ok(())
+                } else {
+                    Err("safeexec --help has no --paranoid yet (paranoid mode not merged)".into())
+                }
             }
             Mode::Trace => {
                 let c = need_safeexec()?;
@@ -569,13 +678,21 @@ impl Ctx {
                 }
             }
             Mode::Strace | Mode::StraceSeccomp => {
-                if self.strace { Ok(()) } else { Err("strace is not installed (apt-get install -y strace)".into()) }
+                if self.strace {
+                    Ok(())
+                } else {
+                    Err("strace is not installed (apt-get install -y strace)".into())
+                }
             }
         }
     }
     /// Candidate commands for (workload, mode); the first that runs cleanly in the warm-up is kept.
     fn variants(&self, wl: &str, m: Mode) -> Vec<Vec<String>> {
-        let trace = self.tracedir.join(format!("{wl}.{}.trace", m.name())).to_string_lossy().into_owned();
+        let trace = self
+            .tracedir
+            .join(format!("{wl}.{}.trace", m.name()))
+            .to_string_lossy()
+            .into_owned();
         let tail = |mut v: Vec<String>| {
             v.push("--exec".into());
             v.extend(self.native(wl));
@@ -587,7 +704,11 @@ impl Ctx {
         match m {
             Mode::Classic => vec![tail(base)],
             Mode::Paranoid | Mode::Trace => {
-                let extra: Vec<String> = if m == Mode::Trace { s(&["--trace", &trace]) } else { vec![] };
+                let extra: Vec<String> = if m == Mode::Trace {
+                    s(&["--trace", &trace])
+                } else {
+                    vec![]
+                };
                 let mut out = Vec::new();
                 if let Some(pf) = self.policy_file(wl) {
                     for pre in [s(&["--policy", &pf]), s(&["--paranoid", "--policy", &pf])] {
@@ -609,7 +730,15 @@ impl Ctx {
                 vec![v]
             }
             Mode::StraceSeccomp => {
-                let mut v = s(&["strace", "-f", "--seccomp-bpf", "-e", "trace=socket", "-o", &trace]);
+                let mut v = s(&[
+                    "strace",
+                    "-f",
+                    "--seccomp-bpf",
+                    "-e",
+                    "trace=socket",
+                    "-o",
+                    &trace,
+                ]);
                 v.extend(self.native(wl));
                 vec![v]
             }
@@ -699,7 +828,9 @@ impl Overhead {
     }
     /// Paired ratios of mode m against `base` (None: native), over rounds where both ran.
     fn paired(&self, wl: &str, m: Mode, base: Option<Mode>) -> Vec<f64> {
-        let Some(c) = self.cells.get(&(wl.to_string(), m)) else { return vec![] };
+        let Some(c) = self.cells.get(&(wl.to_string(), m)) else {
+            return vec![];
+        };
         if c.skipped.is_some() {
             return vec![];
         }
@@ -732,7 +863,11 @@ impl Overhead {
 // Overhead section
 
 fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -> Overhead {
-    let mut res = Overhead { unavailable: BTreeMap::new(), native: BTreeMap::new(), cells: BTreeMap::new() };
+    let mut res = Overhead {
+        unavailable: BTreeMap::new(),
+        native: BTreeMap::new(),
+        cells: BTreeMap::new(),
+    };
     let mut unavailable: BTreeMap<Mode, String> = BTreeMap::new();
     for &m in &o.modes {
         if let Err(why) = ctx.available(m) {
@@ -746,7 +881,10 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
         match runner.run(&native_cmd, &ctx.workdir, true) {
             Ok(r) if r.ok() => {}
             Ok(r) => {
-                notes.push(format!("workload {wl} skipped: it fails natively ({})", r.describe()));
+                notes.push(format!(
+                    "workload {wl} skipped: it fails natively ({})",
+                    r.describe()
+                ));
                 continue;
             }
             Err(e) => {
@@ -786,7 +924,9 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
                 _ => None,
             });
             for &m in &o.modes {
-                let Some(cell) = res.cells.get_mut(&(wl.clone(), m)) else { continue };
+                let Some(cell) = res.cells.get_mut(&(wl.clone(), m)) else {
+                    continue;
+                };
                 if cell.skipped.is_some() {
                     continue;
                 }
@@ -796,7 +936,8 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
                         cell.failures.push(r.describe());
                         if r.timed_out {
                             // no point spending the cap again on every round
-                            cell.skipped = Some(format!("a run went past the {} s cap", o.timeout.as_secs()));
+                            cell.skipped =
+                                Some(format!("a run went past the {} s cap", o.timeout.as_secs()));
                             notes.push(format!(
                                 "{wl} under {}: a run went past the {} s cap and was killed; rest of the rounds skipped (try --scale)",
                                 m.name(),
@@ -820,7 +961,12 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
         for &m in &o.modes {
             if let Some(c) = res.cells.get(&(wl.clone(), m)) {
                 if !c.failures.is_empty() && c.skipped.is_none() {
-                    notes.push(format!("{wl} under {}: {} failed run(s), e.g. {}", m.name(), c.failures.len(), c.failures[0]));
+                    notes.push(format!(
+                        "{wl} under {}: {} failed run(s), e.g. {}",
+                        m.name(),
+                        c.failures.len(),
+                        c.failures[0]
+                    ));
                 }
             }
         }
@@ -842,11 +988,19 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
     let _ = writeln!(s, "| workload | mode | native median | mode median | median ratio | spread (min–max) | IQR | n | target | met? |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---|---|");
     for wl in &o.workloads {
-        let Some(nat) = res.native.get(wl) else { continue };
+        let Some(nat) = res.native.get(wl) else {
+            continue;
+        };
         let nat_ok: Vec<f64> = nat.iter().flatten().copied().collect();
-        let nat_med = if nat_ok.is_empty() { f64::NAN } else { median(&nat_ok) };
+        let nat_med = if nat_ok.is_empty() {
+            f64::NAN
+        } else {
+            median(&nat_ok)
+        };
         for &m in &o.modes {
-            let Some(c) = res.cells.get(&(wl.clone(), m)) else { continue };
+            let Some(c) = res.cells.get(&(wl.clone(), m)) else {
+                continue;
+            };
             let tgt = target(wl, m);
             let tgt_s = match tgt {
                 None => "—".to_string(),
@@ -859,8 +1013,16 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
                 continue; // the mode is missing altogether: said once in the notes
             }
             if r.is_empty() {
-                let why = c.skipped.clone().unwrap_or_else(|| "no successful run".into());
-                let _ = writeln!(s, "| {wl} | {} | {} | — | — | — | — | 0 | {tgt_s} | not measured: {why} |", m.name(), fmt_time(nat_med));
+                let why = c
+                    .skipped
+                    .clone()
+                    .unwrap_or_else(|| "no successful run".into());
+                let _ = writeln!(
+                    s,
+                    "| {wl} | {} | {} | — | — | — | — | 0 | {tgt_s} | not measured: {why} |",
+                    m.name(),
+                    fmt_time(nat_med)
+                );
                 continue;
             }
             let mode_ok: Vec<f64> = c.times.iter().flatten().copied().collect();
@@ -874,7 +1036,11 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
                     None => "? (strace -f not measured)".to_string(),
                 },
             };
-            let partial = if c.skipped.is_some() { " (stopped early)" } else { "" };
+            let partial = if c.skipped.is_some() {
+                " (stopped early)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 s,
                 "| {wl} | {} | {} | {} | {:.3} | {:.3}–{:.3} | {:.3}–{:.3} | {}{partial} | {tgt_s} | {met} |",
@@ -895,13 +1061,25 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
     let pc = res.paired("startup", Mode::Paranoid, Some(Mode::Classic));
     if !pc.is_empty() {
         let med = median(&pc);
-        let _ = writeln!(extra, "| startup: paranoid / classic (paired) | {med:.3} | ≤ 1.50 | {} |", yes_no(med <= 1.5));
+        let _ = writeln!(
+            extra,
+            "| startup: paranoid / classic (paired) | {med:.3} | ≤ 1.50 | {} |",
+            yes_no(med <= 1.5)
+        );
     }
     if let Some(med) = res.median_ratio("getppid", Mode::Paranoid) {
-        let _ = writeln!(extra, "| getppid: paranoid / native | {med:.3} | ≤ 1.10 | {} |", yes_no(med <= 1.10));
+        let _ = writeln!(
+            extra,
+            "| getppid: paranoid / native | {med:.3} | ≤ 1.10 | {} |",
+            yes_no(med <= 1.10)
+        );
     }
     if let Some(med) = res.median_ratio("fork", Mode::Paranoid) {
-        let _ = writeln!(extra, "| fork: paranoid / native | {med:.3} | ≤ 2.00 | {} |", yes_no(med <= 2.0));
+        let _ = writeln!(
+            extra,
+            "| fork: paranoid / native | {med:.3} | ≤ 2.00 | {} |",
+            yes_no(med <= 2.0)
+        );
     }
     if !extra.is_empty() {
         let _ = writeln!(s, "\nIssue 3 targets:\n\n| comparison | median ratio | target | met? |\n|---|---:|---|---|\n{extra}");
@@ -910,7 +1088,11 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
 }
 
 fn yes_no(b: bool) -> String {
-    if b { "yes".into() } else { "**no**".into() }
+    if b {
+        "yes".into()
+    } else {
+        "**no**".into()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -978,12 +1160,47 @@ fn find_num(v: &serde_json::Value, keys: &[&str], skip: &[&str]) -> Option<(Stri
             _ => None,
         }
     }
-    keys.iter().find_map(|k| walk(v, k, skip).map(|n| (k.to_string(), n * unit_factor(k))))
+    keys.iter()
+        .find_map(|k| walk(v, k, skip).map(|n| (k.to_string(), n * unit_factor(k))))
 }
 
-const MEM_KEYS: &[&str] = &["peak_memory_kib", "memory_kib", "max_rss_kib", "maxrss_kib", "peak_rss_kib", "memory_bytes", "memory", "peak_memory", "max_rss", "maxrss"];
-const CPU_KEYS: &[&str] = &["cpu_seconds", "cpu_secs", "cpu_s", "cpu_ms", "cpu_time_ms", "cpu_usec", "cpu_time", "cpu", "cpu_usage"];
-const WALL_KEYS: &[&str] = &["wall_ms", "elapsed_ms", "wall_time_ms", "clock_ms", "wall_seconds", "elapsed_seconds", "wall_s", "wall", "elapsed", "elapsed_time", "wall_time", "clock"];
+const MEM_KEYS: &[&str] = &[
+    "peak_memory_kib",
+    "memory_kib",
+    "max_rss_kib",
+    "maxrss_kib",
+    "peak_rss_kib",
+    "memory_bytes",
+    "memory",
+    "peak_memory",
+    "max_rss",
+    "maxrss",
+];
+const CPU_KEYS: &[&str] = &[
+    "cpu_seconds",
+    "cpu_secs",
+    "cpu_s",
+    "cpu_ms",
+    "cpu_time_ms",
+    "cpu_usec",
+    "cpu_time",
+    "cpu",
+    "cpu_usage",
+];
+const WALL_KEYS: &[&str] = &[
+    "wall_ms",
+    "elapsed_ms",
+    "wall_time_ms",
+    "clock_ms",
+    "wall_seconds",
+    "elapsed_seconds",
+    "wall_s",
+    "wall",
+    "elapsed",
+    "elapsed_time",
+    "wall_time",
+    "clock",
+];
 
 fn parse_report(text: &str) -> Report {
     let mut r = Report::default();
@@ -1018,7 +1235,11 @@ fn parse_report(text: &str) -> Report {
     // classic 4-line report (also fills what the JSON lacked)
     let num_after = |line: &str, tag: &str| -> Option<f64> {
         let i = line.find(tag)?;
-        line[i + tag.len()..].split_whitespace().next()?.parse().ok()
+        line[i + tag.len()..]
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     };
     for line in text.lines() {
         let l = line.trim();
@@ -1070,26 +1291,31 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
         notes.push("accuracy: safeexec has no --report yet; reading the classic report".into());
     }
     // one safeexec run with a report; returns the parsed report and the harness' view of the run
-    let sandboxed = |wl: &str, cpu: &str, clock: &str, extra: &[&str]| -> Result<(Report, RunOut), String> {
-        let mut v = ctx.safeexec_base(cpu, clock);
-        v.extend(extra.iter().map(|s| s.to_string()));
-        if json {
-            v.extend(["--report".to_string(), "json".to_string()]);
-        }
-        if has_usage {
-            v.extend(["--usage".to_string(), usage_s.clone()]);
-        }
-        v.push("--exec".into());
-        v.extend(ctx.native(wl));
-        let _ = fs::remove_file(&usage);
-        let r = runner.run(&v, &ctx.workdir, true)?;
-        let text = if has_usage { fs::read_to_string(&usage).unwrap_or_default() } else { String::new() };
-        let mut rep = parse_report(&text);
-        if rep.memory_kib.is_none() && rep.cpu_s.is_none() {
-            rep = parse_report(&r.stderr);
-        }
-        Ok((rep, r))
-    };
+    let sandboxed =
+        |wl: &str, cpu: &str, clock: &str, extra: &[&str]| -> Result<(Report, RunOut), String> {
+            let mut v = ctx.safeexec_base(cpu, clock);
+            v.extend(extra.iter().map(|s| s.to_string()));
+            if json {
+                v.extend(["--report".to_string(), "json".to_string()]);
+            }
+            if has_usage {
+                v.extend(["--usage".to_string(), usage_s.clone()]);
+            }
+            v.push("--exec".into());
+            v.extend(ctx.native(wl));
+            let _ = fs::remove_file(&usage);
+            let r = runner.run(&v, &ctx.workdir, true)?;
+            let text = if has_usage {
+                fs::read_to_string(&usage).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let mut rep = parse_report(&text);
+            if rep.memory_kib.is_none() && rep.cpu_s.is_none() {
+                rep = parse_report(&r.stderr);
+            }
+            Ok((rep, r))
+        };
     let native = |wl: &str| runner.run(&ctx.native(wl), &ctx.workdir, false);
     let reps = if o.rounds >= 5 { 3 } else { 2 };
 
@@ -1108,7 +1334,12 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
                 Ok((p, _)) => {
                     if let Some(m) = p.memory_kib {
                         rep.push(m);
-                        src = p.source.iter().find(|s| s.starts_with("memory")).cloned().unwrap_or_default();
+                        src = p
+                            .source
+                            .iter()
+                            .find(|s| s.starts_with("memory"))
+                            .cloned()
+                            .unwrap_or_default();
                     }
                 }
                 Err(e) => notes.push(format!("accuracy {wl}: {e}")),
@@ -1116,14 +1347,22 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
         }
         let (n, m) = (median_opt(&nat), median_opt(&rep));
         let (measured, met) = match (n, m) {
-            (Some(n), Some(m)) => (format!("{m:.0} KiB (ratio {:.3}; {src})", m / n), yes_no((m / n - 1.0).abs() <= 0.02)),
+            (Some(n), Some(m)) => (
+                format!("{m:.0} KiB (ratio {:.3}; {src})", m / n),
+                yes_no((m / n - 1.0).abs() <= 0.02),
+            ),
             (None, _) => ("—".into(), "not measured: native run failed".into()),
-            (_, None) => ("—".into(), "not measured: no memory figure in the report".into()),
+            (_, None) => (
+                "—".into(),
+                "not measured: no memory figure in the report".into(),
+            ),
         };
         rows.push(AccRow {
             check: format!("peak memory, {wl}"),
             measured,
-            reference: n.map(|n| format!("{n:.0} KiB (native wait4 ru_maxrss)")).unwrap_or("—".into()),
+            reference: n
+                .map(|n| format!("{n:.0} KiB (native wait4 ru_maxrss)"))
+                .unwrap_or("—".into()),
             criterion: "within 2%".into(),
             met,
         });
@@ -1133,8 +1372,18 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
     match sandboxed("busy", "0.5", "60", &[]) {
         Ok((p, r)) => {
             let (measured, met) = match p.cpu_s {
-                Some(c) => (format!("{c:.3} s reported ({}, verdict {})", r.describe(), p.verdict.clone().unwrap_or("?".into())), yes_no((0.50..=0.55).contains(&c))),
-                None => ("—".into(), "not measured: no cpu figure in the report".into()),
+                Some(c) => (
+                    format!(
+                        "{c:.3} s reported ({}, verdict {})",
+                        r.describe(),
+                        p.verdict.clone().unwrap_or("?".into())
+                    ),
+                    yes_no((0.50..=0.55).contains(&c)),
+                ),
+                None => (
+                    "—".into(),
+                    "not measured: no cpu figure in the report".into(),
+                ),
             };
             rows.push(AccRow {
                 check: "CPU limit: --cpu 0.5 on busy".into(),
@@ -1151,8 +1400,18 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
     match sandboxed("sleeper", "30", "1", &[]) {
         Ok((p, r)) => {
             let (measured, met) = match p.wall_s {
-                Some(w) => (format!("{w:.3} s reported ({}, verdict {})", r.describe(), p.verdict.clone().unwrap_or("?".into())), yes_no((1.00..=1.05).contains(&w))),
-                None => ("—".into(), "not measured: no elapsed figure in the report".into()),
+                Some(w) => (
+                    format!(
+                        "{w:.3} s reported ({}, verdict {})",
+                        r.describe(),
+                        p.verdict.clone().unwrap_or("?".into())
+                    ),
+                    yes_no((1.00..=1.05).contains(&w)),
+                ),
+                None => (
+                    "—".into(),
+                    "not measured: no elapsed figure in the report".into(),
+                ),
             };
             rows.push(AccRow {
                 check: "wall limit: --clock 1 on sleeper".into(),
@@ -1186,13 +1445,18 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
         }
         let (n, m) = (median_opt(&nat), median_opt(&rep));
         let (measured, met) = match (n, m) {
-            (Some(n), Some(m)) => (format!("{m:.3} s reported (diff {:+.1} ms)", (m - n) * 1e3), yes_no((m - n).abs() <= 0.010)),
+            (Some(n), Some(m)) => (
+                format!("{m:.3} s reported (diff {:+.1} ms)", (m - n) * 1e3),
+                yes_no((m - n).abs() <= 0.010),
+            ),
             _ => ("—".into(), "not measured".into()),
         };
         rows.push(AccRow {
             check: "reported CPU, cpu200".into(),
             measured,
-            reference: n.map(|n| format!("{n:.3} s (native wait4 utime+stime)")).unwrap_or("—".into()),
+            reference: n
+                .map(|n| format!("{n:.3} s (native wait4 utime+stime)"))
+                .unwrap_or("—".into()),
             criterion: "within 10 ms".into(),
             met,
         });
@@ -1214,7 +1478,11 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
         match sandboxed(wl, "30", "60", &extra) {
             Ok((p, r)) => {
                 let (mem, cpu, how) = if p.sup_memory_kib.is_some() || p.sup_cpu_s.is_some() {
-                    (p.sup_memory_kib, p.sup_cpu_s, "JSON `supervisor` figures".to_string())
+                    (
+                        p.sup_memory_kib,
+                        p.sup_cpu_s,
+                        "JSON `supervisor` figures".to_string(),
+                    )
                 } else {
                     let cpu = p.cpu_s.map(|c| (r.cpu() - c).max(0.0));
                     (
@@ -1232,11 +1500,16 @@ fn run_accuracy(ctx: &Ctx, runner: &Runner, o: &Opts, notes: &mut Vec<String>) -
                     measured: format!(
                         "peak {} KiB, CPU {}",
                         mem.map(|m| format!("{m:.0}")).unwrap_or("?".into()),
-                        cpu.map(|c| format!("{:.1} ms", c * 1e3)).unwrap_or("?".into())
+                        cpu.map(|c| format!("{:.1} ms", c * 1e3))
+                            .unwrap_or("?".into())
                     ),
                     reference: how,
                     criterion: "— (informative)".into(),
-                    met: format!("— ({}, verdict {})", r.describe(), p.verdict.clone().unwrap_or("?".into())),
+                    met: format!(
+                        "— ({}, verdict {})",
+                        r.describe(),
+                        p.verdict.clone().unwrap_or("?".into())
+                    ),
                 });
             }
             Err(e) => notes.push(format!("supervisor cost {wl}/{mname}: {e}")),
@@ -1250,9 +1523,15 @@ fn median_opt(v: &[f64]) -> Option<f64> {
 }
 
 fn accuracy_markdown(rows: &[AccRow]) -> String {
-    let mut s = String::from("| check | safeexec | reference | criterion | met? |\n|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| check | safeexec | reference | criterion | met? |\n|---|---|---|---|---|\n",
+    );
     for r in rows {
-        let _ = writeln!(s, "| {} | {} | {} | {} | {} |", r.check, r.measured, r.reference, r.criterion, r.met);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            r.check, r.measured, r.reference, r.criterion, r.met
+        );
     }
     s
 }
@@ -1265,22 +1544,35 @@ fn machine() -> String {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     let nproc = if n > 0 { n.to_string() } else { "?".into() };
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or("?".into());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or("?".into());
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|x| x.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|x| x.trim().to_string())
+        })
         .unwrap_or("?".into());
     format!("{nproc} CPUs, kernel {kernel}, {cpu}")
 }
 
 fn now_utc() -> String {
-    helper(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M:%S UTC"]), Duration::from_secs(5))
-        .map(|(_, t)| t.trim().to_string())
-        .unwrap_or_else(|_| "?".into())
+    helper(
+        Command::new("date").args(["-u", "+%Y-%m-%d %H:%M:%S UTC"]),
+        Duration::from_secs(5),
+    )
+    .map(|(_, t)| t.trim().to_string())
+    .unwrap_or_else(|_| "?".into())
 }
 
 fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.is_empty() {
         "cargo bench --bench overhead".into()
     } else {
@@ -1326,16 +1618,22 @@ fn real_main() -> Result<(), String> {
     let tracedir = base.join("out");
     for d in [&base, &workdir, &workdir.join("bin"), &tracedir] {
         fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).map_err(|e| format!("{}: {e}", d.display()))?;
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", d.display()))?;
     }
-    fs::write(workdir.join("data.txt"), "safeexec bench data\n").map_err(|e| format!("data.txt: {e}"))?;
+    fs::write(workdir.join("data.txt"), "safeexec bench data\n")
+        .map_err(|e| format!("data.txt: {e}"))?;
     for e in fs::read_dir(&wl_dir).map_err(|e| e.to_string())?.flatten() {
         let dst = workdir.join("bin").join(e.file_name());
         fs::copy(e.path(), &dst).map_err(|err| format!("copying {}: {err}", e.path().display()))?;
-        fs::set_permissions(&dst, fs::Permissions::from_mode(0o755)).map_err(|err| err.to_string())?;
+        fs::set_permissions(&dst, fs::Permissions::from_mode(0o755))
+            .map_err(|err| err.to_string())?;
     }
 
-    let wants_safeexec = o.accuracy || o.modes.iter().any(|m| matches!(m, Mode::Classic | Mode::Paranoid | Mode::Trace));
+    let wants_safeexec = o.accuracy
+        || o.modes
+            .iter()
+            .any(|m| matches!(m, Mode::Classic | Mode::Paranoid | Mode::Trace));
     let (safeexec, caps) = if wants_safeexec {
         match safeexec_binary(&root, &o.safeexec) {
             Ok(b) => {
@@ -1354,8 +1652,13 @@ fn real_main() -> Result<(), String> {
     if safeexec.is_some() && unsafe { libc::geteuid() } != 0 {
         notes.push("the harness is not root: safeexec must be setuid root to switch uids".into());
     }
-    let strace = o.modes.iter().any(|m| matches!(m, Mode::Strace | Mode::StraceSeccomp))
-        && helper(Command::new("strace").arg("-V"), Duration::from_secs(10)).map(|r| r.0).unwrap_or(false);
+    let strace = o
+        .modes
+        .iter()
+        .any(|m| matches!(m, Mode::Strace | Mode::StraceSeccomp))
+        && helper(Command::new("strace").arg("-V"), Duration::from_secs(10))
+            .map(|r| r.0)
+            .unwrap_or(false);
 
     let wd = Watchdog::start()?;
     if let Some(cpu) = o.pin {
@@ -1365,13 +1668,34 @@ fn real_main() -> Result<(), String> {
         (Some(cpu), true) => vec!["taskset".to_string(), "-c".to_string(), cpu.to_string()],
         _ => vec![],
     };
-    let runner = Runner { wd, timeout: o.timeout, prefix, scratch: tracedir.clone() };
-    let ctx = Ctx { root: root.clone(), workdir, tracedir, safeexec, caps, strace, scale: o.scale };
+    let runner = Runner {
+        wd,
+        timeout: o.timeout,
+        prefix,
+        scratch: tracedir.clone(),
+    };
+    let ctx = Ctx {
+        root: root.clone(),
+        workdir,
+        tracedir,
+        safeexec,
+        caps,
+        strace,
+        scale: o.scale,
+    };
 
     let date = now_utc();
     let started = Instant::now();
-    let overhead = if o.overhead { Some(run_overhead(&o, &ctx, &runner, &mut notes)) } else { None };
-    let accuracy = if o.accuracy { run_accuracy(&ctx, &runner, &o, &mut notes) } else { vec![] };
+    let overhead = if o.overhead {
+        Some(run_overhead(&o, &ctx, &runner, &mut notes))
+    } else {
+        None
+    };
+    let accuracy = if o.accuracy {
+        run_accuracy(&ctx, &runner, &o, &mut notes)
+    } else {
+        vec![]
+    };
 
     let mut md = String::new();
     let _ = writeln!(md, "## Overhead: median of paired ratios to native\n");
@@ -1390,12 +1714,19 @@ fn real_main() -> Result<(), String> {
         md.push_str(&overhead_markdown(&o, res));
         let _ = writeln!(md, "\nModes:\n");
         for &m in &o.modes {
-            let missing = if res.unavailable.contains_key(&m) { " — not measured (see the notes)" } else { "" };
+            let missing = if res.unavailable.contains_key(&m) {
+                " — not measured (see the notes)"
+            } else {
+                ""
+            };
             let _ = writeln!(md, "- {}: {}{missing}", m.name(), m.describe());
         }
         let mut shown = BTreeMap::new();
         for ((wl, m), c) in &res.cells {
-            if !c.cmd.is_empty() && matches!(m, Mode::Paranoid | Mode::Trace) && c.cmd.iter().any(|a| a == "--policy") {
+            if !c.cmd.is_empty()
+                && matches!(m, Mode::Paranoid | Mode::Trace)
+                && c.cmd.iter().any(|a| a == "--policy")
+            {
                 shown.insert(format!("{wl} under {}", m.name()), c.cmd.join(" "));
             }
         }
@@ -1403,7 +1734,10 @@ fn real_main() -> Result<(), String> {
         let rt = format!("{}/", root.to_string_lossy());
         for (k, v) in shown {
             let v = v.replace(&wd, "WORKDIR").replace(&rt, "");
-            let _ = writeln!(md, "- {k} ran as: `{v}` (WORKDIR: the temporary working directory)");
+            let _ = writeln!(
+                md,
+                "- {k} ran as: `{v}` (WORKDIR: the temporary working directory)"
+            );
         }
     } else {
         let _ = writeln!(md, "(skipped: --accuracy-only)");
@@ -1422,11 +1756,16 @@ fn real_main() -> Result<(), String> {
     println!("{md}");
 
     if let Some(out) = &o.out {
-        let commit = helper(Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(&root), Duration::from_secs(10))
-            .ok()
-            .filter(|r| r.0)
-            .map(|r| r.1.trim().to_string())
-            .unwrap_or("?".into());
+        let commit = helper(
+            Command::new("git")
+                .args(["rev-parse", "--short", "HEAD"])
+                .current_dir(&root),
+            Duration::from_secs(10),
+        )
+        .ok()
+        .filter(|r| r.0)
+        .map(|r| r.1.trim().to_string())
+        .unwrap_or("?".into());
         let mut doc = String::new();
         let _ = writeln!(doc, "# safeexec performance results\n");
         let _ = writeln!(doc, "- command: `{}`", command_line());
@@ -1434,7 +1773,11 @@ fn real_main() -> Result<(), String> {
         let _ = writeln!(doc, "- machine: {}", machine());
         let _ = writeln!(doc, "- commit: {commit}\n");
         doc.push_str(&md);
-        let out = if out.is_absolute() { out.clone() } else { root.join(out) };
+        let out = if out.is_absolute() {
+            out.clone()
+        } else {
+            root.join(out)
+        };
         if let Some(p) = out.parent() {
             let _ = fs::create_dir_all(p);
         }

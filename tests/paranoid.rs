@@ -581,3 +581,34 @@ fn java_runs_under_its_policy_and_sockets_are_stopped() {
     assert_eq!(code(&r), "RF", "{r}");
     assert_eq!(r["verdict"]["syscall"], "socket");
 }
+
+#[test]
+fn relative_paths_follow_chdir() {
+    // /tmp is world-writable: only the path rule keeps the program out, and
+    // only if the supervisor resolves "evil" against the new directory.
+    let d = workdir();
+    let pol = d.path().join("chdir.policy");
+    std::fs::write(&pol, "include default\nallow chdir fchdir\n").unwrap();
+    let pol = pol.display().to_string();
+    let name = format!("safeexec-chdir-{}", std::process::id());
+    let outside = Path::new("/tmp").join(&name);
+    let _ = std::fs::remove_file(&outside);
+    let (st, r, out) = run_json(&[
+        "--policy",
+        &pol,
+        "--exec_dir",
+        d.path().to_str().unwrap(),
+        "--exec",
+        victim("p_chdir").to_str().unwrap(),
+        "/tmp",
+        &name,
+    ]);
+    let created = outside.exists();
+    let _ = std::fs::remove_file(&outside);
+    assert!(
+        !created,
+        "a file was created outside the working directory: {out}"
+    );
+    assert_eq!(code(&r), "OK", "{r}");
+    assert_eq!(st, 0, "{out}");
+}
