@@ -1005,7 +1005,7 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
             let tgt_s = match tgt {
                 None => "—".to_string(),
                 Some(Target::Max(x)) => format!("≤ {x:.2}"),
-                Some(Target::Strace(f)) if f == 1.0 => "≤ strace -f".to_string(),
+                Some(Target::Strace(1.0)) => "≤ strace -f".to_string(),
                 Some(Target::Strace(f)) => format!("≤ {f}× strace -f"),
             };
             let r = res.ratios(wl, m);

@@ -57,7 +57,7 @@ pub enum PolicyCmd {
     /// from a trace (--from TRACE), or by running the program with a full
     /// trace under the audit policy (limits and options, then --exec
     /// PROGRAM ARGS... last; --trace FILE keeps the learning run's trace).
-    Learn(LearnArgs),
+    Learn(Box<LearnArgs>),
 }
 
 #[derive(Debug, Args)]
