@@ -148,7 +148,7 @@ pub fn run(w: Watch) {
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         let mut pids = sh.live_pids();
         if let Some(uid) = w.scan_uid {
-            if tick % SCAN_EVERY == 0 {
+            if tick.is_multiple_of(SCAN_EVERY) {
                 scanned = measure::pids_of_uid(uid);
             }
             tick = tick.wrapping_add(1);
