@@ -236,17 +236,26 @@ fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
     // give a fresh process budget.
     let d = workdir();
     let wd = d.path().to_str().unwrap();
-    let v = vpath("a_tree");
+    // Copies under names no other test uses: the counter goes by name.
+    let ns_name = format!("nsb{}", std::process::id());
+    let plain_name = format!("plb{}", std::process::id());
+    for n in [&ns_name, &plain_name] {
+        let p = d.path().join(n);
+        std::fs::copy(victim("a_tree"), &p).unwrap();
+        chmod(&p, 0o755);
+    }
+    let nsv = d.path().join(&ns_name).display().to_string();
+    let plv = d.path().join(&plain_name).display().to_string();
     let (r, n) = run_counting(
         &args(
             &[
                 "--nproc", "10", "--clock", "6", "--cpu", "4", "--mem", "262144",
             ],
             wd,
-            &v,
+            &nsv,
             &["nsbomb"],
         ),
-        "a_tree",
+        &ns_name,
     );
     eprintln!(
         "nsbomb: {} ; at most {n} processes at once",
@@ -258,10 +267,10 @@ fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
                 "--nproc", "10", "--clock", "6", "--cpu", "4", "--mem", "262144",
             ],
             wd,
-            &v,
+            &plv,
             &["bomb"],
         ),
-        "a_tree",
+        &plain_name,
     );
     eprintln!("plain bomb: at most {plain} processes at once");
     // /proc may still show a process the kernel no longer counts (the same
@@ -273,7 +282,7 @@ fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
     );
     assert_nothing_left(&r);
     // Paranoid: unshare is a kill.
-    let r = run(&args(PARANOID, wd, &v, &["nsbomb"]));
+    let r = run(&args(PARANOID, wd, &vpath("a_tree"), &["nsbomb"]));
     assert_eq!(r.code(), "RF", "{r}");
 }
 
