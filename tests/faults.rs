@@ -3,6 +3,7 @@
 //! that leaves its process group, and many runs at once. Judged from outside:
 //! the exit status and report, and a scan of /proc for the run's uid.
 
+mod common;
 #[path = "common/oracles.rs"]
 mod oracles;
 

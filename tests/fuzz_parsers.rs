@@ -205,7 +205,8 @@ fn mutate_policy(rng: &mut Rng, corpus: &[String]) -> String {
                 let n = 1 + rng.below(8);
                 let mut l = String::new();
                 for _ in 0..n {
-                    l.push_str(*rng.pick(POLICY_TOKENS));
+                    let t: &&str = rng.pick(POLICY_TOKENS);
+                    l.push_str(t);
                     l.push(' ');
                 }
                 l.push('\n');
@@ -219,9 +220,9 @@ fn mutate_policy(rng: &mut Rng, corpus: &[String]) -> String {
             }
             _ => {
                 // a long run of one character
-                let c = *rng.pick(&[b'a', b'*', b'/', b'"', b'#', b'9', b' ', b'&']);
+                let c = *rng.pick(b"a*/\"#9 &");
                 let n = rng.below(5000);
-                s.splice(at..at, std::iter::repeat(c).take(n));
+                s.splice(at..at, std::iter::repeat_n(c, n));
             }
         }
     }
@@ -454,7 +455,7 @@ fn fuzz(seed: u64, n: u64, until: Instant) -> Figures {
     }
     let mut i = 0u64;
     while i < n && Instant::now() < until && f.failures.len() < 10 {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let t = mutate_policy(&mut rng, &corpus);
             match check_policy(&t) {
                 Ok(true) => f.parsed_ok += 1,

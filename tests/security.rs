@@ -6,6 +6,7 @@
 //! or leak, no process of the run's uid left, a process of another uid that
 //! must survive. A failing test here is a security bug.
 
+mod common;
 #[path = "common/oracles.rs"]
 mod oracles;
 

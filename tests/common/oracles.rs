@@ -1,46 +1,20 @@
-//! Helpers of the attack and fault suites (tests/security.rs, tests/faults.rs): build victims, run the
-//! built binary, and the oracles that judge a run from outside the program
-//! (a TCP listener, canary files, a scan of /proc for the run's uid, a
-//! process of another uid that must survive).
+//! Helpers of the attack and fault suites (tests/security.rs,
+//! tests/faults.rs): run the built binary with `--report json`, and the
+//! oracles that judge a run from outside the program (a TCP listener,
+//! canary files, a scan of /proc for the run's uid, a process of another
+//! uid that must survive). Victims come from the shared builder in
+//! tests/common/mod.rs.
 #![allow(dead_code)]
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// Builds tests/victims/NAME.c statically, once per build directory.
-pub fn victim(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("victims");
-    let out = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/victims")
-        .join(format!("{name}.c"));
-    let _g = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let fresh = |o: &Path| {
-        let (Ok(a), Ok(b)) = (std::fs::metadata(o), std::fs::metadata(&src)) else {
-            return false;
-        };
-        a.modified().ok() >= b.modified().ok()
-    };
-    if !fresh(&out) {
-        std::fs::create_dir_all(&dir).unwrap();
-        let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
-        let st = Command::new("gcc")
-            .args(["-O2", "-static", "-pthread", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("gcc runs");
-        assert!(st.success(), "gcc failed for {name}");
-        std::fs::rename(&tmp, &out).unwrap();
-    }
-    out
-}
+/// The shared victim builder (tests/common/mod.rs): tests/victims/NAME.c,
+/// built once with `gcc -O2 -static -pthread`.
+pub use crate::common::victim;
 
 pub fn vpath(name: &str) -> String {
     victim(name).display().to_string()
