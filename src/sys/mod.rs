@@ -351,7 +351,7 @@ pub fn unblock_all_signals() {
 /// writing to a closed pipe would get EPIPE instead of dying by SIGPIPE as
 /// it would natively. Async-signal-safe (called in the child after fork).
 pub fn default_all_signals() {
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
