@@ -5,7 +5,8 @@
    fds    : open /dev/null until it fails; prints "opened N errno E"
    xcpu   : busy loop for at most 30 s with SIGXCPU ignored by a handler
    sleep  : sleep 30 s
-   recurse: unbounded recursion (the stack limit ends it) */
+   recurse: unbounded recursion (the stack limit ends it)
+   shm TAG: 24 files of 8 MiB in /dev/shm (RAM that no process maps) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,5 +53,18 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(m, "sleep")) { sleep(30); return 0; }
     if (!strcmp(m, "recurse")) return deep(1);
+    if (!strcmp(m, "shm") && argc > 2) {
+        static char buf[1 << 20]; memset(buf, 's', sizeof buf);
+        int mib = 0;
+        for (int i = 0; i < 24; i++) {
+            char p[256]; snprintf(p, sizeof p, "/dev/shm/%s-%d", argv[2], i);
+            int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd < 0) { printf("open %s errno %d\n", p, errno); break; }
+            for (int k = 0; k < 8; k++) if (write(fd, buf, sizeof buf) > 0) mib++;
+            close(fd);
+        }
+        printf("wrote %d MiB\n", mib);
+        return 0;
+    }
     return 2;
 }
