@@ -83,9 +83,7 @@ fn with_marker(marker: &str) -> Vec<u32> {
         let e = e.ok()?;
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let cmd = fs::read(e.path().join("cmdline")).ok()?;
-        let hit = cmd
-            .windows(marker.len())
-            .any(|w| w == marker.as_bytes());
+        let hit = cmd.windows(marker.len()).any(|w| w == marker.as_bytes());
         (hit && pid != me).then_some(pid)
     })
     .collect()
@@ -240,7 +238,12 @@ fn jail_c_runs_and_hides_the_host() {
     // /etc/passwd is not in the c profile; sh's `test` is a builtin (no fork).
     let (_, j) = run(
         &["--jail", "c"],
-        &["/bin/sh", "-c", "test -e /etc/passwd && exit 5; exit 0", "sh"],
+        &[
+            "/bin/sh",
+            "-c",
+            "test -e /etc/passwd && exit 5; exit 0",
+            "sh",
+        ],
     );
     assert_eq!(code(&j), "OK", "/etc/passwd is visible in the jail: {j}");
 }

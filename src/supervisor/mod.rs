@@ -204,7 +204,6 @@ fn run_prepared(
     guard: Option<Guard>,
     rootless: bool,
 ) -> Result<Report> {
-
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
@@ -349,7 +348,11 @@ fn run_prepared(
     }
     let forked = if plan.ns.clone_flags != 0 {
         sys::fork_into(plan.ns.clone_flags).map_err(|e| {
-            if rootless && matches!(e, Errno::EPERM | Errno::ENOSPC | Errno::EUSERS | Errno::EINVAL)
+            if rootless
+                && matches!(
+                    e,
+                    Errno::EPERM | Errno::ENOSPC | Errno::EUSERS | Errno::EINVAL
+                )
             {
                 SandboxError::NoUserNs {
                     errno: e,
@@ -449,13 +452,11 @@ fn run_prepared(
         mem_limit_kib: cfg.limits.memory_kib,
         // With an init the program is not our child: find it by its uid.
         // Rootless: by descent from this supervisor (the uid is the caller's).
-        scan: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(
-            if rootless {
-                watchdog::Scan::Descendants(me)
-            } else {
-                watchdog::Scan::Uid(uid)
-            },
-        ),
+        scan: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(if rootless {
+            watchdog::Scan::Descendants(me)
+        } else {
+            watchdog::Scan::Uid(uid)
+        }),
         waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
@@ -1075,23 +1076,24 @@ fn build_report(
         sources: note_rootless(
             rootless,
             Sources {
-            memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
-                format!(
-                    "{}: the run's cgroup peak (whole tree, page cache included)",
-                    t.source
-                )
-            } else if o.max_hwm_kib > 0 {
-                "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
-            } else {
-                "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
+                memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
+                    format!(
+                        "{}: the run's cgroup peak (whole tree, page cache included)",
+                        t.source
+                    )
+                } else if o.max_hwm_kib > 0 {
+                    "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
+                } else {
+                    "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
+                },
+                cpu: match (tree_cpu, &tree) {
+                    (Some(_), Some(t)) => {
+                        format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
+                    }
+                    _ => "wait4 rusage of every reaped process".into(),
+                },
             },
-            cpu: match (tree_cpu, &tree) {
-                (Some(_), Some(t)) => {
-                    format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
-                }
-                _ => "wait4 rusage of every reaped process".into(),
-            },
-        }),
+        ),
         denied_calls: o.denied,
         logged_calls: o.logged,
         mode: if paranoid { "paranoid" } else { "classic" }.into(),

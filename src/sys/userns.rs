@@ -122,13 +122,7 @@ pub fn drop_capabilities() -> Result<(), Errno> {
         inheritable: 0,
     }; 2];
     // SAFETY: a valid v3 header and the two data words the v3 ABI reads.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_capset,
-            &mut hdr as *mut CapHeader,
-            data.as_ptr(),
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if r < 0 {
         return Err(Errno::last());
     }
