@@ -189,6 +189,19 @@ fn runtime_error_and_signal() {
 }
 
 #[test]
+fn no_ns_is_refused() {
+    let out = command(&["--no-ns", "--exec", &victim("ok")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("safeexec: --no-ns: a rootless run needs its PID namespace"),
+        "{err}"
+    );
+}
+
+#[test]
 fn nproc_counts_the_runs_processes() {
     // forker exits 0 when its fork fails.
     let (_, j) = run(&["--nproc", "0"], &[&victim("forker")]);

@@ -585,10 +585,14 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<Iso
     let wants_jail = jail.is_some() || !iso.binds.is_empty() || !iso.tmpfs.is_empty();
     let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces, rootless);
     let hidepid = !ns.has_init();
-    if rootless && wants_jail && !ns.has_init() {
-        // A fresh /proc needs a PID namespace owned by the run's user namespace.
+    if rootless && !ns.has_init() {
+        // The PID namespace is what kills a rootless run when safeexec dies
+        // (no uid of its own to sweep), keeps the caller's other processes
+        // out of its reach (same host uid), and lets it mount a fresh /proc.
         return Err(SandboxError::Usage(
-            "a rootless jail needs the PID namespace: drop --no-ns".into(),
+            "--no-ns: a rootless run needs its PID namespace (it has the caller's uid; \
+             nothing else ends it if safeexec is killed)"
+                .into(),
         ));
     }
     if !wants_jail {
