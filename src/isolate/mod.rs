@@ -14,6 +14,9 @@
 //! the namespace). In paranoid mode the program must be the process the
 //! supervisor seizes, so no PID namespace is made there (the other
 //! namespaces and the jail still are, and /proc is mounted with hidepid=2).
+//! Rootless runs (no root, no setuid bit) add CLONE_NEWUSER and always have
+//! the PID namespace, paranoid ones included: the supervisor then seizes
+//! the init's child.
 
 pub mod cgroup;
 pub mod mounts;
