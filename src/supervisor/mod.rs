@@ -487,8 +487,10 @@ fn run_prepared(
     }
     let guard_pid = guard.map(Guard::finish);
     drain(&mut outcome, &shared, guard_pid, init, trace.as_deref_mut());
-    // With an init, the program's own wait status came over the pipe.
-    if let Some(rec) = read_setup_error(status_r) {
+    // With an init, the program's own wait status came over the pipe (in
+    // paranoid mode the tracer saw the program's status and every process
+    // itself: the init may have been killed before it wrote).
+    if let Some(rec) = read_setup_error(status_r.filter(|_| !paranoid)) {
         if rec.len() >= 8 {
             let status = i32::from_le_bytes(rec[0..4].try_into().unwrap_or_default());
             let count = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default());
