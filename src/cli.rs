@@ -57,7 +57,7 @@ pub enum PolicyCmd {
     /// from a trace (--from TRACE), or by running the program with a full
     /// trace under the audit policy (limits and options, then --exec
     /// PROGRAM ARGS... last; --trace FILE keeps the learning run's trace).
-    Learn(LearnArgs),
+    Learn(Box<LearnArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -178,8 +178,12 @@ pub struct RunArgs {
     /// A fresh writable tmpfs at DST in the jail
     #[arg(long = "tmpfs", value_name = "DST")]
     pub tmpfs: Vec<PathBuf>,
+    /// A per-run cgroup even for a single-process run (by default only
+    /// runs that may create processes, --nproc > 0, get one)
+    #[arg(long = "cgroup", overrides_with = "no_cgroup")]
+    pub cgroup: bool,
     /// No per-run cgroup: accounting from wait4 and /proc only
-    #[arg(long = "no-cgroup")]
+    #[arg(long = "no-cgroup", overrides_with = "cgroup")]
     pub no_cgroup: bool,
     /// Record the run's system calls and process events in FILE (JSON
     /// lines; docs/trace.md). Without --policy or --paranoid the shipped
@@ -303,7 +307,11 @@ impl RunArgs {
                 .collect::<Result<_, _>>()
                 .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?,
             tmpfs: self.tmpfs.clone(),
-            cgroups: !self.no_cgroup,
+            // A single process's figures are exact without a cgroup (its
+            // VmHWM / ru_maxrss and rusage), and creating and removing the
+            // v1 cgroups is most of a run's start-up cost
+            // (docs/performance.md): only a tree needs one.
+            cgroups: !self.no_cgroup && (self.cgroup || c.limits.nproc > 0),
         };
         if let Some(list) = &self.env_vars {
             c.env = parse_env(list)?;

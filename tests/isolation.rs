@@ -7,39 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-static BUILD: Mutex<()> = Mutex::new(());
+mod common;
 
-/// Builds tests/victims/NAME.c statically, once per build directory.
-fn victim(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("victims");
-    let out = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/victims")
-        .join(format!("{name}.c"));
-    let _g = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let fresh = |o: &Path| {
-        let (Ok(a), Ok(b)) = (std::fs::metadata(o), std::fs::metadata(&src)) else {
-            return false;
-        };
-        a.modified().ok() >= b.modified().ok()
-    };
-    if !fresh(&out) {
-        std::fs::create_dir_all(&dir).unwrap();
-        let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
-        let st = Command::new("gcc")
-            .args(["-O2", "-static", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("gcc runs");
-        assert!(st.success(), "gcc failed for {name}");
-        std::fs::rename(&tmp, &out).unwrap();
-    }
-    out
-}
+use common::victim;
 
 /// Runs safeexec with `args`, killing it after 60 s; also returns its pid.
 fn safeexec(args: &[&str]) -> (Output, u32) {

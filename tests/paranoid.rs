@@ -4,39 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-static BUILD: Mutex<()> = Mutex::new(());
+mod common;
 
-/// Builds tests/victims/NAME.c statically, once per build directory.
-fn victim(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("victims");
-    let out = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/victims")
-        .join(format!("{name}.c"));
-    let _g = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let fresh = |o: &Path| {
-        let (Ok(a), Ok(b)) = (std::fs::metadata(o), std::fs::metadata(&src)) else {
-            return false;
-        };
-        a.modified().ok() >= b.modified().ok()
-    };
-    if !fresh(&out) {
-        std::fs::create_dir_all(&dir).unwrap();
-        let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
-        let st = Command::new("gcc")
-            .args(["-O2", "-static", "-pthread", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("gcc runs");
-        assert!(st.success(), "gcc failed for {name}");
-        std::fs::rename(&tmp, &out).unwrap();
-    }
-    out
-}
+use common::victim;
 
 /// Runs safeexec with `args`, killing it after 60 s.
 fn safeexec(args: &[&str]) -> Output {
@@ -580,4 +552,35 @@ fn java_runs_under_its_policy_and_sockets_are_stopped() {
     ]);
     assert_eq!(code(&r), "RF", "{r}");
     assert_eq!(r["verdict"]["syscall"], "socket");
+}
+
+#[test]
+fn relative_paths_follow_chdir() {
+    // /tmp is world-writable: only the path rule keeps the program out, and
+    // only if the supervisor resolves "evil" against the new directory.
+    let d = workdir();
+    let pol = d.path().join("chdir.policy");
+    std::fs::write(&pol, "include default\nallow chdir fchdir\n").unwrap();
+    let pol = pol.display().to_string();
+    let name = format!("safeexec-chdir-{}", std::process::id());
+    let outside = Path::new("/tmp").join(&name);
+    let _ = std::fs::remove_file(&outside);
+    let (st, r, out) = run_json(&[
+        "--policy",
+        &pol,
+        "--exec_dir",
+        d.path().to_str().unwrap(),
+        "--exec",
+        victim("p_chdir").to_str().unwrap(),
+        "/tmp",
+        &name,
+    ]);
+    let created = outside.exists();
+    let _ = std::fs::remove_file(&outside);
+    assert!(
+        !created,
+        "a file was created outside the working directory: {out}"
+    );
+    assert_eq!(code(&r), "OK", "{r}");
+    assert_eq!(st, 0, "{out}");
 }

@@ -40,6 +40,8 @@ pub(crate) struct Outcome {
     /// VmHWM read at each exit stop (paranoid mode), KiB: the program's own
     /// peak, without the pre-exec image of the forked supervisor.
     pub max_hwm_kib: u64,
+    /// Largest ru_maxrss of the processes other than the first (paranoid).
+    pub children_max_rss_kib: u64,
     pub restricted: Option<Restricted>,
     pub internal: Option<String>,
     pub denied: u64,
@@ -1011,7 +1013,7 @@ fn build_report(
     // The kernel's high-water marks; in paranoid mode the exit-stop VmHWM is
     // the program's own (ru_maxrss also holds the pre-exec image).
     let hwm = if o.max_hwm_kib > 0 {
-        o.max_hwm_kib
+        o.max_hwm_kib.max(o.children_max_rss_kib)
     } else {
         o.reaped.max_rss_kib
     };

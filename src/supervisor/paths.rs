@@ -18,12 +18,30 @@ pub struct View {
     pub root: PathBuf,
     pub tgid: Pid,
     pub tid: Pid,
+    /// Its working directory (tracee view), when the caller knows it.
+    pub cwd: Option<PathBuf>,
 }
 
 impl View {
     pub fn of(tgid: Pid, tid: Pid) -> View {
-        let root = std::fs::read_link(format!("/proc/{tid}/root")).unwrap_or_else(|_| "/".into());
-        View { root, tgid, tid }
+        View {
+            root: Self::root_of(tid),
+            tgid,
+            tid,
+            cwd: None,
+        }
+    }
+
+    /// The root of a process as the supervisor sees it.
+    pub fn root_of(tid: Pid) -> PathBuf {
+        std::fs::read_link(format!("/proc/{tid}/root")).unwrap_or_else(|_| "/".into())
+    }
+
+    /// Its working directory, from /proc (tracee view).
+    pub fn read_cwd(&self) -> Option<PathBuf> {
+        std::fs::read_link(format!("/proc/{}/cwd", self.tid))
+            .ok()
+            .map(|p| self.inside(&p))
     }
 
     /// Host path of a tracee path.
@@ -49,7 +67,10 @@ impl View {
     /// The directory a relative path starts from: cwd, or the directory fd.
     pub fn base(&self, dirfd: Option<i64>) -> Option<PathBuf> {
         let link = match dirfd {
-            None | Some(-100) => format!("/proc/{}/cwd", self.tid),
+            None | Some(-100) => match &self.cwd {
+                Some(c) => return Some(c.clone()),
+                None => format!("/proc/{}/cwd", self.tid),
+            },
             Some(fd) if fd >= 0 => format!("/proc/{}/fd/{fd}", self.tid),
             Some(_) => return None,
         };

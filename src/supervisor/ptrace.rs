@@ -92,6 +92,12 @@ struct Tracer<'a> {
     trace: Option<&'a mut TraceWriter>,
     /// Every call stops and is recorded with its return value.
     all: bool,
+    /// The run's root as the supervisor sees it, read once: the program
+    /// cannot chroot (no CAP_SYS_CHROOT), so it does not change after exec.
+    view_root: Option<PathBuf>,
+    /// Working directory of each process (by tgid, tracee view). chdir and
+    /// fchdir stop whenever path rules apply and clear it.
+    cwds: HashMap<Pid, PathBuf>,
 }
 
 pub(crate) fn trace_loop(
@@ -114,6 +120,8 @@ pub(crate) fn trace_loop(
         o: Outcome::default(),
         trace,
         all,
+        view_root: None,
+        cwds: HashMap::new(),
     };
     t.tracees.insert(root, Tracee::default());
     if let Some(w) = t.trace.as_deref_mut() {
@@ -149,11 +157,15 @@ pub(crate) fn trace_loop(
         let (pid, status) = (w.pid, w.status);
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
             let tr = t.tracees.remove(&pid).unwrap_or_default();
+            t.cwds.remove(&pid);
             shared.remove_live(pid);
             if t.trace.is_some() && t.on_gone(pid, status, tr.thread, tr.pending).is_err() {
                 break;
             }
             if !tr.thread {
+                if pid != root {
+                    t.o.children_max_rss_kib = t.o.children_max_rss_kib.max(w.usage.maxrss_kib);
+                }
                 t.o.reaped.add(&w.usage);
                 let ns = (w.usage.user + w.usage.sys).as_nanos() as u64;
                 shared.reaped_cpu_ns.fetch_add(ns, Ordering::SeqCst);
@@ -249,7 +261,10 @@ impl Tracer<'_> {
                 self.resume(pid, 0)
             }
             libc::PTRACE_EVENT_EXIT => {
-                if !self.tracees.get(&pid).is_some_and(|t| t.thread) {
+                // The first process's own peak, without the pre-exec image
+                // of the forked supervisor that its ru_maxrss also holds.
+                // Other processes' ru_maxrss is exact: no /proc read per fork.
+                if pid == self.root {
                     if let Some(hwm) = vm_hwm_kib(pid) {
                         self.o.max_hwm_kib = self.o.max_hwm_kib.max(hwm);
                     }
@@ -497,6 +512,10 @@ impl Tracer<'_> {
             return self.resume(pid, 0).map_err(|_| false);
         }
         let paths = self.read_paths(pid, tgid, sysno, &info.args);
+        if matches!(sysno, Sysno::chdir | Sysno::fchdir) {
+            // After read_paths, which may have cached the directory being left.
+            self.cwds.clear();
+        }
         let call = Call {
             sysno,
             args: info.args,
@@ -592,7 +611,7 @@ impl Tracer<'_> {
     /// The call's paths, resolved as the tracee sees them. A path that
     /// cannot be read is given as "<unreadable>", which no rule allows.
     fn read_paths(
-        &self,
+        &mut self,
         pid: Pid,
         tgid: Pid,
         sysno: Sysno,
@@ -602,7 +621,22 @@ impl Tracer<'_> {
         if specs.is_empty() {
             return Vec::new();
         }
-        let view = View::of(tgid, pid);
+        let root = self
+            .view_root
+            .get_or_insert_with(|| View::root_of(pid))
+            .clone();
+        let mut view = View {
+            root,
+            tgid,
+            tid: pid,
+            cwd: self.cwds.get(&tgid).cloned(),
+        };
+        if view.cwd.is_none() {
+            view.cwd = view.read_cwd();
+            if let Some(c) = &view.cwd {
+                self.cwds.insert(tgid, c.clone());
+            }
+        }
         let follow = !matches!(
             sysno,
             Sysno::unlinkat

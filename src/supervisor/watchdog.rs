@@ -168,7 +168,7 @@ pub fn run(w: Watch) {
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         let mut pids = sh.live_pids();
         if let Some(scan) = w.scan {
-            if tick % SCAN_EVERY == 0 {
+            if tick.is_multiple_of(SCAN_EVERY) {
                 scanned = match scan {
                     Scan::Uid(uid) => measure::pids_of_uid(uid),
                     Scan::Descendants(root) => measure::descendants_of(root),
