@@ -23,17 +23,17 @@ fn is_root() -> bool {
 /// A 0755 directory under /tmp with the binary (mode 0755, no setuid bit)
 /// and the victims, so the caller can execute them.
 fn dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    // A fixed directory, emptied at first use: a static TempDir is never
+    // dropped, so a random name would leave one directory per test run.
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = tempfile::Builder::new()
-            .prefix("safeexec-rootless.")
-            .tempdir_in("/tmp")
-            .unwrap();
-        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        copy_in(Path::new(common::SAFEEXEC), &d.path().join("safeexec"));
+        let d = PathBuf::from("/tmp/safeexec-rootless-bin");
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        copy_in(Path::new(common::SAFEEXEC), &d.join("safeexec"));
         d
     })
-    .path()
 }
 
 /// Copies `from` to `to` (0755) through a temporary name, so that parallel
