@@ -54,6 +54,9 @@ pub struct AdminConf {
     pub allowed_dirs: Vec<PathBuf>,
     pub allow_net_host: bool,
     pub allow_full_trace: bool,
+    /// Reserved, no effect: a rootless run goes through no privileged
+    /// binary, so nothing in this file can bind it (the kernel's settings
+    /// on unprivileged user namespaces do). Parsed so existing files stay valid.
     pub allow_rootless: bool,
     pub require_policy: RequirePolicy,
 }

@@ -12,7 +12,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_PROGRAM_FAILED: i32 = 1;
 /// Bad command line: unknown option, value out of range, missing --exec.
 pub const EXIT_USAGE: i32 = 2;
-/// safeexec lacks the privilege it needs (not root, not installed setuid).
+/// safeexec lacks the privilege it needs: not root, not installed setuid,
+/// and no unprivileged user namespace for rootless mode.
 pub const EXIT_PRIVILEGE: i32 = 3;
 /// The policy file could not be read or is invalid.
 pub const EXIT_POLICY: i32 = 4;
@@ -35,6 +36,14 @@ pub enum SandboxError {
 
     #[error("safeexec must run as root (install it setuid root: chown root safeexec && chmod u+s safeexec); effective uid is {euid}")]
     NotRoot { euid: u32 },
+
+    /// Rootless mode (not root, not setuid) needs an unprivileged user
+    /// namespace, and the kernel refused one.
+    #[error("safeexec is not root, and rootless mode is unavailable: clone(CLONE_NEWUSER) => {errno}: {why}; run it as root or install it setuid root (chown root safeexec && chmod u+s safeexec)")]
+    NoUserNs {
+        errno: nix::errno::Errno,
+        why: String,
+    },
 
     #[error("uid {uid} belongs to the existing account `{name}`: choose another --uidplus")]
     UidTaken { uid: u32, name: String },
@@ -99,7 +108,7 @@ impl SandboxError {
     pub fn exit_code(&self) -> i32 {
         match self {
             SandboxError::Usage(_) => EXIT_USAGE,
-            SandboxError::NotRoot { .. } => EXIT_PRIVILEGE,
+            SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }

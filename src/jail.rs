@@ -46,6 +46,8 @@ pub enum Step {
     Mount,
     Hostname,
     InitFork,
+    UserNs,
+    Caps,
 }
 
 impl Step {
@@ -72,6 +74,8 @@ impl Step {
             Mount,
             Hostname,
             InitFork,
+            UserNs,
+            Caps,
         ]
         .into_iter()
         .find(|s| *s as u8 == b)
@@ -109,6 +113,9 @@ pub struct ChildPlan {
     /// The init writes the program's wait status (i32) and the number of
     /// processes it reaped (u32) here before it exits.
     pub status_pipe: Option<RawFd>,
+    /// Rootless mode: (read end, write end) of the pipe the supervisor
+    /// writes one byte to once the child's uid_map and gid_map are written.
+    pub userns_gate: Option<(RawFd, RawFd)>,
 }
 
 fn fail_rec(fd: RawFd, step: Step, e: Errno, index: u16) -> ! {
@@ -213,6 +220,15 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     if child::getppid() != expected_parent {
         child::exit(127);
     }
+    // Rootless: in a new user namespace, nothing works until the supervisor
+    // has mapped our ids; EOF means it died or gave up.
+    if let Some((r, w)) = plan.userns_gate {
+        ns::close(w);
+        if let Err(e) = child::read_byte(r) {
+            fail_rec(plan.error_pipe, Step::UserNs, e, 0)
+        }
+        ns::close(r);
+    }
     // --error: the program's stderr goes to the file the supervisor opened.
     if let Some(fd) = plan.stderr_fd {
         step(Step::ErrorFile, child::dup2(fd, 2));
@@ -269,9 +285,18 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
     }
     // Drop every privilege: groups first, then gid, then uid (the last step
     // that needs root).
-    step(Step::Groups, child::drop_groups());
+    if !plan.ns.has_userns() {
+        step(Step::Groups, child::drop_groups());
+    }
+    // Rootless: the groups stay the caller's (setgroups is denied in the
+    // user namespace, as the kernel requires for an unprivileged gid_map).
     step(Step::Gid, child::set_gid(plan.gid));
     step(Step::Uid, child::set_uid(plan.uid));
+    if plan.ns.has_userns() {
+        // The namespace's capabilities survive a setresuid between ids that
+        // are never 0: drop them all, before anything else runs.
+        step(Step::Caps, sys::userns::drop_capabilities());
+    }
     step(Step::ParentDeath, child::parent_death_signal(libc::SIGKILL));
     if child::getppid() != parent {
         child::exit(127);
@@ -333,6 +358,8 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::Nice) => format!("setpriority({})", plan_desc.niceness),
         Some(Step::Seccomp) => "seccomp(SECCOMP_SET_MODE_FILTER)".into(),
         Some(Step::WaitSeize) => "waiting for the supervisor".into(),
+        Some(Step::UserNs) => "waiting for the user namespace's id maps".into(),
+        Some(Step::Caps) => "capset(empty) in the user namespace".into(),
         Some(s) => format!("{s:?}"),
         None => "child setup".into(),
     };

@@ -96,6 +96,67 @@ pub fn pids_of_uid(uid: u32) -> Vec<Pid> {
     .collect()
 }
 
+/// (pid, parent pid) of every process in /proc, from /proc/PID/stat (which
+/// anyone may read).
+fn parent_table() -> Vec<(i32, i32)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut buf = [0u8; 1024];
+    dir.filter_map(|e| {
+        let name = e.ok()?.file_name();
+        let pid: i32 = name.to_str()?.parse().ok()?;
+        let path = CString::new(format!("/proc/{pid}/stat")).ok()?;
+        let n = sys::read_small(&path, &mut buf)?;
+        let text = std::str::from_utf8(&buf[..n]).ok()?;
+        // After the command name (which may hold ") "): state, then ppid.
+        let rest = &text[text.rfind(')')? + 2..];
+        let ppid: i32 = rest.split_ascii_whitespace().nth(1)?.parse().ok()?;
+        Some((pid, ppid))
+    })
+    .collect()
+}
+
+/// Every live process descending from `root` (not `root` itself), by the
+/// parent links in /proc: in rootless mode the run's processes share the
+/// caller's uid, but all descend from the supervisor (orphans are re-parented
+/// to the PID namespace's init, or to the supervisor, a subreaper). One
+/// pass over /proc; a process forked during the pass is found by the next.
+pub fn descendants_of(root: Pid) -> Vec<Pid> {
+    let table = parent_table();
+    let mut found = vec![root.as_raw()];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        for &(pid, ppid) in &table {
+            if ppid == parent && !found.contains(&pid) {
+                found.push(pid);
+            }
+        }
+        i += 1;
+    }
+    found.into_iter().skip(1).map(Pid::from_raw).collect()
+}
+
+/// The live children of `parent`.
+pub fn children_of(parent: Pid) -> Vec<Pid> {
+    parent_table()
+        .into_iter()
+        .filter(|&(_, ppid)| ppid == parent.as_raw())
+        .map(|(pid, _)| Pid::from_raw(pid))
+        .collect()
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn is_running(pid: Pid) -> bool {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    text.rfind(')')
+        .and_then(|i| text[i + 1..].split_ascii_whitespace().next())
+        .is_some_and(|state| state != "Z" && state != "X")
+}
+
 /// Totals over the processes reaped so far.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Reaped {

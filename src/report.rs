@@ -132,9 +132,14 @@ pub struct Report {
     pub denied_calls: u64,
     pub logged_calls: u64,
     pub mode: String,
-    /// The run's unique uid and its gid.
+    /// The run's unique uid and its gid; in rootless mode the caller's own
+    /// host uid and gid (the run has no uid of its own: its processes are
+    /// told apart by their user and PID namespaces).
     pub uid: u32,
     pub gid: u32,
+    /// Run without root, in an unprivileged user namespace (see
+    /// docs/security.md, "Rootless mode").
+    pub rootless: bool,
 }
 
 impl Report {
@@ -179,6 +184,7 @@ mod tests {
             mode: "classic".into(),
             uid: 10_001,
             gid: 10_001,
+            rootless: false,
         }
     }
 

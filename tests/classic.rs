@@ -711,13 +711,16 @@ fn gid_0_is_a_usage_error() {
 }
 
 #[test]
-fn not_root_is_refused() {
+fn setuid_to_another_user_than_root_is_refused() {
     need_root!();
-    // A copy nobody can read and execute (the build tree may be private).
+    // An ordinary user running a plain copy gets rootless mode
+    // (tests/rootless.rs); a copy installed setuid to an account other than
+    // root has neither root nor the caller's plain rights: refused.
     let dir = public_dir();
     let bin = dir.path().join("safeexec");
     std::fs::copy(SAFEEXEC, &bin).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&bin, Some(1), Some(1)).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
     let r = run_with(
         &["--exec", "/bin/true"],
         Opts {

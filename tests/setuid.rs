@@ -39,14 +39,19 @@ fn tmpdir() -> tempfile::TempDir {
 
 /// The built binary, copied, owned by root and setuid (mode 4755).
 fn installed() -> &'static Path {
-    static BIN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, p) = BIN.get_or_init(|| {
-        let d = tmpdir();
-        let p = d.path().join("safeexec");
+    // A fixed directory, emptied at first use: a static TempDir is never
+    // dropped, so a random name would leave one directory per test run.
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    let p = BIN.get_or_init(|| {
+        let d = Path::new("/tmp/safeexec-setuid-bin");
+        let _ = fs::remove_dir_all(d);
+        fs::create_dir(d).unwrap();
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+        let p = d.join("safeexec");
         fs::copy(env!("CARGO_BIN_EXE_safeexec"), &p).unwrap();
         std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o4755)).unwrap();
-        (d, p)
+        p
     });
     p
 }

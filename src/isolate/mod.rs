@@ -14,6 +14,9 @@
 //! the namespace). In paranoid mode the program must be the process the
 //! supervisor seizes, so no PID namespace is made there (the other
 //! namespaces and the jail still are, and /proc is mounted with hidepid=2).
+//! Rootless runs (no root, no setuid bit) add CLONE_NEWUSER and always have
+//! the PID namespace, paranoid ones included: the supervisor then seizes
+//! the init's child.
 
 pub mod cgroup;
 pub mod mounts;
@@ -108,14 +111,18 @@ impl IsolationConfig {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NsPlan {
     /// Flags for clone(2) of the supervisor's child (CLONE_NEWPID among
-    /// them): the child is the namespace's init.
+    /// them): the child is the namespace's init. CLONE_NEWUSER in rootless
+    /// mode: the child then waits until the supervisor has written its maps.
     pub clone_flags: libc::c_int,
     /// Flags for unshare(2) in the child when there is no init (paranoid).
     pub unshare_flags: libc::c_int,
 }
 
 impl NsPlan {
-    pub fn new(iso: &IsolationConfig, paranoid: bool, mount_ns: bool) -> NsPlan {
+    /// `rootless`: the run gets a user namespace of its own, and, in paranoid
+    /// mode too, a PID namespace (its only fence between the program and the
+    /// caller's other processes, which share its host uid).
+    pub fn new(iso: &IsolationConfig, paranoid: bool, mount_ns: bool, rootless: bool) -> NsPlan {
         let mut flags = 0;
         if iso.net == Net::None {
             flags |= libc::CLONE_NEWNET;
@@ -126,14 +133,15 @@ impl NsPlan {
         if mount_ns {
             flags |= libc::CLONE_NEWNS;
         }
-        if iso.namespaces && !paranoid {
+        let user = if rootless { libc::CLONE_NEWUSER } else { 0 };
+        if iso.namespaces && (!paranoid || rootless) {
             NsPlan {
-                clone_flags: flags | libc::CLONE_NEWPID,
+                clone_flags: flags | libc::CLONE_NEWPID | user,
                 unshare_flags: 0,
             }
         } else {
             NsPlan {
-                clone_flags: 0,
+                clone_flags: user,
                 unshare_flags: flags,
             }
         }
@@ -142,5 +150,10 @@ impl NsPlan {
     /// The child is pid 1 of a new PID namespace (and runs the init).
     pub fn has_init(&self) -> bool {
         self.clone_flags & libc::CLONE_NEWPID != 0
+    }
+
+    /// Rootless: the child is in a new user namespace.
+    pub fn has_userns(&self) -> bool {
+        self.clone_flags & libc::CLONE_NEWUSER != 0
     }
 }

@@ -77,6 +77,28 @@ fn under(root: &str, p: &Path) -> PathBuf {
     out
 }
 
+/// The lockable flags (read-only, nosuid, nodev, noexec) of the mount that
+/// holds `path`, as mount(2) flags; none when it cannot be read.
+fn source_flags(path: &Path) -> libc::c_ulong {
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let Ok(st) = statvfs(path) else {
+        return 0;
+    };
+    let f = st.flags();
+    let mut out = 0;
+    for (st_flag, ms_flag) in [
+        (FsFlags::ST_RDONLY, libc::MS_RDONLY),
+        (FsFlags::ST_NOSUID, libc::MS_NOSUID),
+        (FsFlags::ST_NODEV, libc::MS_NODEV),
+        (FsFlags::ST_NOEXEC, libc::MS_NOEXEC),
+    ] {
+        if f.contains(st_flag) {
+            out |= ms_flag;
+        }
+    }
+    out
+}
+
 impl MountPlan {
     fn push(&mut self, op: MountOp, desc: String) {
         self.ops.push(op);
@@ -143,7 +165,13 @@ impl MountPlan {
     }
 
     /// The whole jail. Sources are checked by the caller (they exist).
-    pub fn jail(spec: &JailSpec) -> Result<MountPlan, String> {
+    ///
+    /// `keep_source_flags` (rootless mode): in a user namespace the kernel
+    /// locks the read-only, nosuid, nodev and noexec flags of mounts that
+    /// came from the host, and a bind remount that would clear one fails
+    /// with EPERM; each bind then keeps its source mount's flags on top of
+    /// its own.
+    pub fn jail(spec: &JailSpec, keep_source_flags: bool) -> Result<MountPlan, String> {
         let mut m = MountPlan::default();
         // Nothing mounted below may propagate to the host.
         m.mount(None, Path::new("/"), None, MS_REC | libc::MS_PRIVATE, None)?;
@@ -210,6 +238,9 @@ impl MountPlan {
             }
             m.mount(Some(&src), &dst, None, MS_BIND | MS_REC, None)?;
             let mut flags = MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID;
+            if keep_source_flags {
+                flags |= source_flags(&b.src);
+            }
             if !b.writable {
                 flags |= libc::MS_RDONLY | libc::MS_NODEV;
             } else if b.src.starts_with("/dev") {

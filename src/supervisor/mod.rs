@@ -65,10 +65,55 @@ pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Re
 }
 
 /// The caller when it is not root (a setuid start): its real uid and gid,
-/// whose rights apply to every file and directory it names.
+/// whose rights apply to every file and directory it names. None when
+/// safeexec runs as root, and in rootless mode, where safeexec has no
+/// rights but the caller's anyway.
 pub fn unprivileged_caller() -> Option<(u32, u32)> {
+    if !sys::is_root() {
+        return None;
+    }
     let (uid, gid) = sys::setuid::real_ids();
     (uid != 0).then_some((uid, gid))
+}
+
+/// Rootless mode: started by an ordinary user without a setuid bit (real
+/// and effective ids equal, effective uid not 0). A run then gets an
+/// unprivileged user namespace instead of a uid of its own.
+pub fn is_rootless() -> bool {
+    !sys::is_root() && !sys::setuid::is_setid()
+}
+
+/// Why the kernel refused an unprivileged user namespace, for the message.
+fn userns_refusal(e: Errno) -> String {
+    let sysctl = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|v| format!("{p} = {}", v.trim()))
+            .unwrap_or_default()
+    };
+    let known: Vec<String> = [
+        "/proc/sys/kernel/unprivileged_userns_clone",
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        "/proc/sys/user/max_user_namespaces",
+    ]
+    .iter()
+    .map(|p| sysctl(p))
+    .filter(|s| !s.is_empty())
+    .collect();
+    let why = match e {
+        Errno::EPERM => {
+            "unprivileged user namespaces are not allowed here (a sysctl, an AppArmor \
+             restriction, a container's seccomp filter, or a chroot)"
+        }
+        Errno::ENOSPC => "the limit on user namespaces is reached (user.max_user_namespaces)",
+        Errno::EUSERS => "user namespaces are nested too deeply",
+        Errno::EINVAL => "the kernel does not support user namespaces (CONFIG_USER_NS)",
+        _ => "the kernel refused",
+    };
+    if known.is_empty() {
+        why.to_string()
+    } else {
+        format!("{why} ({})", known.join(", "))
+    }
 }
 
 /// [`run_traced`] under a configuration already loaded. A trace that cannot
@@ -76,7 +121,7 @@ pub fn unprivileged_caller() -> Option<(u32, u32)> {
 pub fn run_with(
     cfg: &RunConfig,
     conf: &AdminConf,
-    mut trace: Option<&mut TraceWriter>,
+    trace: Option<&mut TraceWriter>,
 ) -> Result<Report> {
     cfg.validate()?;
     if trace.is_some() && cfg.policy.is_none() {
@@ -84,7 +129,9 @@ pub fn run_with(
             "a trace needs paranoid mode (a policy)".into(),
         ));
     }
-    if !sys::is_root() {
+    let rootless = is_rootless();
+    if !sys::is_root() && !rootless {
+        // Installed setuid, but not to root: nothing to work with.
         return Err(SandboxError::NotRoot {
             euid: nix::unistd::geteuid().as_raw(),
         });
@@ -92,6 +139,22 @@ pub fn run_with(
     let caller = unprivileged_caller();
     check_limits(cfg, conf, caller.is_some())?;
     let me = nix::unistd::getpid();
+    if rootless {
+        if cfg.gid.is_some() {
+            return Err(SandboxError::Usage(
+                "--gid needs root: a rootless run keeps the caller's gid on the host".into(),
+            ));
+        }
+        let (uid, gid) = sys::setuid::real_ids();
+        log::debug!(
+            "rootless mode: not root and not setuid, so the run gets an unprivileged user \
+             namespace (uid/gid {} inside = {uid}/{gid}, the caller, on the host): no uid of \
+             its own, no cgroup, no guard; it is fenced by its user, PID, mount, IPC, UTS \
+             and network namespaces, and killed with its PID namespace",
+            sys::userns::INSIDE_ID
+        );
+        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
+    }
     let uid = cfg.run_uid(me.as_raw() as u32)?;
     let gid = cfg.gid.unwrap_or(uid);
     if caller.is_some() {
@@ -126,7 +189,23 @@ pub fn run_with(
             guard.pid
         )));
     }
+    run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false)
+}
 
+/// The run itself, once the ids are decided: `(uid, gid)` are the run's
+/// host ids (the caller's in rootless mode), `caller` the setuid caller,
+/// `guard` the root path's guard (None in rootless mode).
+#[allow(clippy::too_many_arguments)]
+fn run_prepared(
+    cfg: &RunConfig,
+    conf: &AdminConf,
+    mut trace: Option<&mut TraceWriter>,
+    me: Pid,
+    (uid, gid): (u32, u32),
+    caller: Option<(u32, u32)>,
+    guard: Option<Guard>,
+    rootless: bool,
+) -> Result<Report> {
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
@@ -163,10 +242,11 @@ pub fn run_with(
         Some(p) => Some(ptrace::filter_for(p, trace.as_ref().map(|t| t.level))?),
         None => None,
     };
-    let iso = isolation_plan(cfg, paranoid)?;
+    let iso = isolation_plan(cfg, paranoid, rootless)?;
     // A stale cgroup of a dead supervisor must not linger; ours is removed
     // when `cgroup` drops, whatever way run() returns.
-    let cgroup = if cfg.isolation.cgroups {
+    // Rootless: no cgroup (creating one needs root); wait4 and /proc instead.
+    let cgroup = if cfg.isolation.cgroups && !rootless {
         crate::isolate::cgroup::remove_stale();
         let l = &cfg.limits;
         // Slightly above --mem: the kernel stops a runaway tree, while the
@@ -188,6 +268,18 @@ pub fn run_with(
     } else {
         None
     };
+    let gate = if rootless {
+        Some(sys::pipe().map_err(|e| SandboxError::sys("pipe2", e))?)
+    } else {
+        None
+    };
+    // The ids the program takes: its own host ids, or in rootless mode the
+    // unprivileged id its user namespace maps to the caller.
+    let (in_uid, in_gid) = if rootless {
+        (sys::userns::INSIDE_ID, sys::userns::INSIDE_ID)
+    } else {
+        (uid, gid)
+    };
 
     let cstr = |p: &std::path::Path| {
         std::ffi::CString::new(p.as_os_str().as_bytes())
@@ -197,9 +289,11 @@ pub fn run_with(
         exec,
         chroot: chroot_path.as_deref().map(cstr).transpose()?,
         workdir: iso.workdir.as_deref().map(cstr).transpose()?,
-        uid,
-        gid,
-        rlimits: rlimits(cfg),
+        uid: in_uid,
+        gid: in_gid,
+        // Rootless with an init: RLIMIT_NPROC counts per (user namespace,
+        // uid), and the init has the program's uid there.
+        rlimits: rlimits(cfg, (rootless && iso.ns.has_init()) as u64),
         niceness: cfg.niceness,
         stderr_fd: stderr_file.as_ref().map(|f| f.as_raw_fd()),
         error_pipe: err_w.as_raw_fd(),
@@ -210,6 +304,7 @@ pub fn run_with(
         cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
         status_pipe: status_pipe.as_ref().map(|(_, w)| w.as_raw_fd()),
         mounts: iso.mounts,
+        userns_gate: gate.as_ref().map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
     };
     let desc = PlanDescription {
         program: cfg.program.display().to_string(),
@@ -223,8 +318,8 @@ pub fn run_with(
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
-        uid,
-        gid,
+        uid: in_uid,
+        gid: in_gid,
         niceness: cfg.niceness,
         mounts: plan
             .mounts
@@ -234,7 +329,12 @@ pub fn run_with(
     };
     log::debug!("namespaces: {:?}", plan.ns);
     log::debug!(
-        "run: uid {uid} gid {gid}, chroot {:?}, workdir {:?}, mode {}",
+        "run: uid {uid} gid {gid}{}, chroot {:?}, workdir {:?}, mode {}",
+        if rootless {
+            format!(" (rootless: {in_uid}/{in_gid} in its user namespace)")
+        } else {
+            String::new()
+        },
         cfg.chroot_dir,
         cfg.exec_dir,
         if paranoid { "paranoid" } else { "classic" }
@@ -249,16 +349,63 @@ pub fn run_with(
         t.set_start(start);
     }
     let forked = if plan.ns.clone_flags != 0 {
-        sys::fork_into(plan.ns.clone_flags)
-            .map_err(|e| SandboxError::sys(format!("clone({:#x})", plan.ns.clone_flags), e))?
+        sys::fork_into(plan.ns.clone_flags).map_err(|e| {
+            if rootless
+                && matches!(
+                    e,
+                    Errno::EPERM | Errno::ENOSPC | Errno::EUSERS | Errno::EINVAL
+                )
+            {
+                SandboxError::NoUserNs {
+                    errno: e,
+                    why: userns_refusal(e),
+                }
+            } else {
+                SandboxError::sys(format!("clone({:#x})", plan.ns.clone_flags), e)
+            }
+        })?
     } else {
         sys::fork().map_err(|e| SandboxError::sys("fork", e))?
     };
-    let child = match forked {
+    let mut child = match forked {
         Fork::Child => jail::child_main(&plan),
         Fork::Parent(pid) => pid,
     };
     drop(err_w);
+    // Rootless: map the caller to the inside id, then let the child go on.
+    let mut userns = 0;
+    if let Some((gate_r, gate_w)) = gate {
+        drop(gate_r);
+        if let Err((call, e)) = sys::userns::write_id_maps(child, uid, gid) {
+            reap_all(child);
+            return Err(SandboxError::sys(call, e));
+        }
+        userns = sys::userns::userns_inode(child).unwrap_or(0);
+        log::debug!("rootless: wrote the id maps of {child} (user namespace {userns})");
+        let _ = nix::unistd::write(&gate_w, b"u");
+    }
+    // Rootless paranoid: the program is the init's child (pid 2 of the PID
+    // namespace); it waits on the go pipe until seized.
+    let init = if paranoid && plan.ns.has_init() {
+        match find_program(child) {
+            Some(p) => Some(std::mem::replace(&mut child, p)),
+            None => {
+                reap_all(child);
+                if let Some(err) = read_setup_error(Some(err_r)) {
+                    let (what, errno) = jail::describe_failure(&err, &desc);
+                    return Err(SandboxError::ChildSetup { step: what, errno });
+                }
+                return Err(SandboxError::Internal(
+                    "the PID namespace's init did not start the program".into(),
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    // Kills and reaps what was started: the init (with it, its namespace) or
+    // the program.
+    let first = init.unwrap_or(child);
     let status_r = status_pipe.map(|(r, _)| r);
     drop(stderr_file);
     log::debug!("forked the program's process {child}");
@@ -269,14 +416,14 @@ pub fn run_with(
         drop(go_r);
         if let Err((call, e)) = sys::ptrace::seize(child, sys::ptrace::SEIZE_OPTIONS) {
             sys::kill_pid(child);
-            reap_all(child);
+            reap_all(first);
             return Err(SandboxError::sys(call, e));
         }
         log::debug!("seized {child}");
         let _ = nix::unistd::write(&go_w, b"g");
     } else if let Some(err) = read_setup_error(err_r.try_clone().ok()) {
         // Classic: the pipe closes at exec (EOF) or carries the failure.
-        reap_all(child);
+        reap_all(first);
         let (what, errno) = jail::describe_failure(&err, &desc);
         return Err(SandboxError::ChildSetup { step: what, errno });
     }
@@ -285,12 +432,20 @@ pub fn run_with(
         Ok(w) => Arc::new(w),
         Err(e) => {
             sys::kill_pid(child);
-            reap_all(child);
+            reap_all(first);
             return Err(SandboxError::sys("signalfd/eventfd", e));
         }
     };
     let shared = Shared::new(child);
-    shared.run_uid.store(uid, Ordering::SeqCst);
+    if let Some(i) = init {
+        shared.add_live(i);
+    }
+    if rootless {
+        // The run shares the caller's uid: kills check its user namespace.
+        shared.run_userns.store(userns, Ordering::SeqCst);
+    } else {
+        shared.run_uid.store(uid, Ordering::SeqCst);
+    }
     let watch = Watch {
         shared: Arc::clone(&shared),
         start,
@@ -298,7 +453,12 @@ pub fn run_with(
         wall_limit: cfg.limits.clock,
         mem_limit_kib: cfg.limits.memory_kib,
         // With an init the program is not our child: find it by its uid.
-        scan_uid: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(uid),
+        // Rootless: by descent from this supervisor (the uid is the caller's).
+        scan: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(if rootless {
+            watchdog::Scan::Descendants(me)
+        } else {
+            watchdog::Scan::Uid(uid)
+        }),
         waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()
@@ -309,7 +469,7 @@ pub fn run_with(
         Ok(d) => d,
         Err(e) => {
             sys::kill_pid(child);
-            reap_all(child);
+            reap_all(first);
             return Err(e);
         }
     };
@@ -327,10 +487,12 @@ pub fn run_with(
     if let Some(cg) = &cgroup {
         cg.kill_all();
     }
-    let guard_pid = guard.finish();
-    drain(&mut outcome, &shared, guard_pid, trace.as_deref_mut());
-    // With an init, the program's own wait status came over the pipe.
-    if let Some(rec) = read_setup_error(status_r) {
+    let guard_pid = guard.map(Guard::finish);
+    drain(&mut outcome, &shared, guard_pid, init, trace.as_deref_mut());
+    // With an init, the program's own wait status came over the pipe (in
+    // paranoid mode the tracer saw the program's status and every process
+    // itself: the init may have been killed before it wrote).
+    if let Some(rec) = read_setup_error(status_r.filter(|_| !paranoid)) {
         if rec.len() >= 8 {
             let status = i32::from_le_bytes(rec[0..4].try_into().unwrap_or_default());
             let count = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default());
@@ -364,7 +526,16 @@ pub fn run_with(
         let sig = shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
-    let mut report = build_report(cfg, &outcome, &shared, wall, paranoid, (uid, gid), tree);
+    let mut report = build_report(
+        cfg,
+        &outcome,
+        &shared,
+        wall,
+        paranoid,
+        (uid, gid),
+        tree,
+        rootless,
+    );
     if let Some(t) = trace {
         if let Err(message) = write_verdict(t, &report) {
             report.verdict = Verdict::IE { message };
@@ -406,7 +577,7 @@ struct IsoPlan {
     workdir: Option<std::path::PathBuf>,
 }
 
-fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
+fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
     use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
     let iso = &cfg.isolation;
     // A policy's `jail NAME` line selects a profile when --jail is not given.
@@ -416,8 +587,18 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
         .or_else(|| cfg.policy.as_ref().and_then(|p| p.jail().map(String::from)))
         .filter(|_| cfg.chroot_dir.is_none());
     let wants_jail = jail.is_some() || !iso.binds.is_empty() || !iso.tmpfs.is_empty();
-    let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces);
+    let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces, rootless);
     let hidepid = !ns.has_init();
+    if rootless && !ns.has_init() {
+        // The PID namespace is what kills a rootless run when safeexec dies
+        // (no uid of its own to sweep), keeps the caller's other processes
+        // out of its reach (same host uid), and lets it mount a fresh /proc.
+        return Err(SandboxError::Usage(
+            "--no-ns: a rootless run needs its PID namespace (it has the caller's uid; \
+             nothing else ends it if safeexec is killed)"
+                .into(),
+        ));
+    }
     if !wants_jail {
         let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
             Some(MountPlan::proc_only(hidepid).map_err(SandboxError::Usage)?)
@@ -496,7 +677,7 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool) -> Result<IsoPlan> {
     log::debug!("jail: {spec:?}");
     Ok(IsoPlan {
         ns,
-        mounts: Some(MountPlan::jail(&spec).map_err(SandboxError::Usage)?),
+        mounts: Some(MountPlan::jail(&spec, rootless).map_err(SandboxError::Usage)?),
         workdir: Some(workdir),
     })
 }
@@ -523,12 +704,21 @@ impl Drop for Guard {
     }
 }
 
-/// Reaps what is left after the kill, until no child remains.
-fn drain(outcome: &mut Outcome, shared: &Shared, guard: Pid, mut trace: Option<&mut TraceWriter>) {
+/// Reaps what is left after the kill, until no child remains. The usage of
+/// `init` (a paranoid run's PID namespace init, whose rusage repeats its
+/// traced children's) is not counted.
+fn drain(
+    outcome: &mut Outcome,
+    shared: &Shared,
+    guard: Option<Pid>,
+    init: Option<Pid>,
+    mut trace: Option<&mut TraceWriter>,
+) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
-            Ok(Some(w)) if w.pid == guard => {}
+            Ok(Some(w)) if Some(w.pid) == guard => {}
+            Ok(Some(w)) if Some(w.pid) == init => shared.remove_live(w.pid),
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
                     outcome.reaped.add(&w.usage);
@@ -741,7 +931,9 @@ fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result
     Ok(root)
 }
 
-fn rlimits(cfg: &RunConfig) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
+/// `extra`: processes of the run's uid that are not the program's (the
+/// rootless init).
+fn rlimits(cfg: &RunConfig, extra: u64) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
     let l = &cfg.limits;
     let kib = |v: u64| v.saturating_mul(1024);
     let inf = libc::RLIM_INFINITY;
@@ -754,8 +946,9 @@ fn rlimits(cfg: &RunConfig) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
         (libc::RLIMIT_NOFILE, l.nfile, l.nfile),
         (libc::RLIMIT_CORE, kib(l.core_kib), kib(l.core_kib)),
         // The uid is unique to the run, so this counts the run's processes
-        // and threads: the program itself plus --nproc more.
-        (libc::RLIMIT_NPROC, l.nproc + 1, l.nproc + 1),
+        // and threads: the program itself plus --nproc more. Rootless, the
+        // count is per (user namespace, uid) since Linux 5.14: the run's too.
+        (libc::RLIMIT_NPROC, l.nproc + 1 + extra, l.nproc + 1 + extra),
     ];
     let stack = if l.stack_kib == 0 {
         inf
@@ -775,6 +968,33 @@ pub fn signal_name(sig: i32) -> String {
         .unwrap_or_else(|_| format!("SIG{sig}"))
 }
 
+/// Rootless runs say why there is no cgroup figure.
+fn note_rootless(rootless: bool, mut s: Sources) -> Sources {
+    if rootless {
+        for f in [&mut s.memory, &mut s.cpu] {
+            f.push_str(" (rootless: no cgroup)");
+        }
+    }
+    s
+}
+
+/// Rootless paranoid mode: the host pid of the program, the only child the
+/// PID namespace's `init` forks. None if the init ended first (a setup
+/// failure) or nothing appeared within 5 seconds.
+fn find_program(init: Pid) -> Option<Pid> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(p) = crate::measure::children_of(init).first() {
+            return Some(*p);
+        }
+        if !crate::measure::is_running(init) || Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn build_report(
     cfg: &RunConfig,
     o: &Outcome,
@@ -783,6 +1003,7 @@ fn build_report(
     paranoid: bool,
     (uid, gid): (u32, u32),
     tree: Option<TreeFigures>,
+    rootless: bool,
 ) -> Report {
     let l = &cfg.limits;
     let tree_cpu = tree.as_ref().and_then(|t| t.cpu);
@@ -860,29 +1081,33 @@ fn build_report(
         signal,
         processes: o.reaped.count,
         limits: l.clone(),
-        sources: Sources {
-            memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
-                format!(
-                    "{}: the run's cgroup peak (whole tree, page cache included)",
-                    t.source
-                )
-            } else if o.max_hwm_kib > 0 {
-                "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
-            } else {
-                "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
+        sources: note_rootless(
+            rootless,
+            Sources {
+                memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
+                    format!(
+                        "{}: the run's cgroup peak (whole tree, page cache included)",
+                        t.source
+                    )
+                } else if o.max_hwm_kib > 0 {
+                    "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
+                } else {
+                    "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
+                },
+                cpu: match (tree_cpu, &tree) {
+                    (Some(_), Some(t)) => {
+                        format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
+                    }
+                    _ => "wait4 rusage of every reaped process".into(),
+                },
             },
-            cpu: match (tree_cpu, &tree) {
-                (Some(_), Some(t)) => {
-                    format!("{}: the run's cgroup CPU usage (whole tree)", t.source)
-                }
-                _ => "wait4 rusage of every reaped process".into(),
-            },
-        },
+        ),
         denied_calls: o.denied,
         logged_calls: o.logged,
         mode: if paranoid { "paranoid" } else { "classic" }.into(),
         uid,
         gid,
+        rootless,
     }
 }
 

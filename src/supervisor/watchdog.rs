@@ -52,6 +52,10 @@ pub struct Shared {
     pub done: AtomicBool,
     /// The run's uid (unique to it); 0 until known. Kills by pid check it.
     pub run_uid: AtomicU32,
+    /// Rootless mode: the inode of the run's user namespace (0 otherwise).
+    /// The run's processes have the caller's uid; kills by pid check that
+    /// they are still in this namespace instead.
+    pub run_userns: AtomicU64,
 }
 
 impl Shared {
@@ -64,6 +68,7 @@ impl Shared {
             peak_rss_kib: AtomicU64::new(0),
             done: AtomicBool::new(false),
             run_uid: AtomicU32::new(0),
+            run_userns: AtomicU64::new(0),
         })
     }
 
@@ -106,6 +111,10 @@ impl Shared {
     /// SIGKILL to `pid` if it is still a process of the run: a pid reaped
     /// by the other thread and reused meanwhile is left alone.
     pub fn kill(&self, pid: Pid) {
+        let ns = self.run_userns.load(Ordering::SeqCst);
+        if ns != 0 {
+            return sys::userns::kill_in_userns(pid, ns);
+        }
         match self.run_uid.load(Ordering::SeqCst) {
             0 => sys::kill_pid(pid),
             uid => sys::setuid::kill_run_process(pid, uid),
@@ -120,11 +129,22 @@ pub struct Watch {
     pub cpu_limit: Duration,
     pub wall_limit: Duration,
     pub mem_limit_kib: u64,
-    /// Scan /proc for the run's uid each tick (classic mode, when it may fork).
-    pub scan_uid: Option<u32>,
+    /// Scan /proc for the run's processes every few ticks (classic mode,
+    /// when it may fork or has an init).
+    pub scan: Option<Scan>,
     /// Sleeps between ticks; woken early by a stop signal or by the end of
     /// the run.
     pub waiter: Arc<sys::Waiter>,
+}
+
+/// How the watchdog finds the run's processes that are not its children.
+#[derive(Debug, Clone, Copy)]
+pub enum Scan {
+    /// Every process of this uid (unique to the run: the root path).
+    Uid(u32),
+    /// Every descendant of this pid (the supervisor itself, rootless: the
+    /// run's processes share the caller's uid).
+    Descendants(Pid),
 }
 
 /// Longest sleep between two samples.
@@ -147,9 +167,12 @@ pub fn run(w: Watch) {
         // for one tick rather than counted twice.
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         let mut pids = sh.live_pids();
-        if let Some(uid) = w.scan_uid {
+        if let Some(scan) = w.scan {
             if tick.is_multiple_of(SCAN_EVERY) {
-                scanned = measure::pids_of_uid(uid);
+                scanned = match scan {
+                    Scan::Uid(uid) => measure::pids_of_uid(uid),
+                    Scan::Descendants(root) => measure::descendants_of(root),
+                };
             }
             tick = tick.wrapping_add(1);
             for p in &scanned {

@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 
 pub mod ptrace;
 pub mod setuid;
+pub mod userns;
 
 /// Result of [`fork`].
 pub enum Fork {
