@@ -113,6 +113,9 @@ pub struct ChildPlan {
     /// The init writes the program's wait status (i32) and the number of
     /// processes it reaped (u32) here before it exits.
     pub status_pipe: Option<RawFd>,
+    /// The run's private tmpfs mounts: the init reports what they hold when
+    /// the program ends (tmpfs pages are RAM no process maps).
+    pub tmpfs_probe: Vec<CString>,
     /// Rootless mode: (read end, write end) of the pipe the supervisor
     /// writes one byte to once the child's uid_map and gid_map are written.
     pub userns_gate: Option<(RawFd, RawFd)>,
@@ -151,6 +154,7 @@ fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
             MountOp::Chdir(d) => child::chdir(d),
             MountOp::Detach(d) => ns::umount_detach(d),
             MountOp::Hostname(h) => ns::sethostname(h),
+            MountOp::KeepDir { path, fd } => ns::keep_dir(path, *fd),
         };
         if let Err(e) = r {
             fail_rec(plan.error_pipe, Step::Mount, e, i as u16)
@@ -178,9 +182,11 @@ fn init_loop(plan: &ChildPlan, program: libc::pid_t) -> ! {
             reaped += 1;
             if pid == program {
                 if let Some(fd) = plan.status_pipe {
-                    let mut rec = [0u8; 8];
+                    let tmpfs: u64 = plan.tmpfs_probe.iter().map(|p| ns::fs_used_kib(p)).sum();
+                    let mut rec = [0u8; 16];
                     rec[..4].copy_from_slice(&status.to_le_bytes());
-                    rec[4..].copy_from_slice(&reaped.to_le_bytes());
+                    rec[4..8].copy_from_slice(&reaped.to_le_bytes());
+                    rec[8..].copy_from_slice(&tmpfs.to_le_bytes());
                     child::write_all(fd, &rec);
                 }
                 child::exit(0)

@@ -11,7 +11,7 @@ mod common;
 mod oracles;
 
 use std::os::unix::net::UnixListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use oracles::*;
@@ -478,13 +478,14 @@ fn killing_the_parent_is_refused_and_the_supervisor_reports() {
 // -------------------------------------------------------------- privilege
 
 /// A setuid-root copy of a_suid in a fresh 0755 directory.
-fn setuid_binary() -> (tempfile::TempDir, String) {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-suid")
-        .tempdir_in("/tmp")
-        .unwrap();
-    chmod(d.path(), 0o755);
-    let p = d.path().join("suid");
+/// A setuid-root copy of a_suid in `dir`/suid/ (inside the run's working
+/// directory: a run in namespaces gets a private /tmp, and only its own
+/// directories under /tmp are bound into it).
+fn setuid_binary(dir: &Path) -> (PathBuf, String) {
+    let d = dir.join("suid");
+    std::fs::create_dir(&d).unwrap();
+    chmod(&d, 0o755);
+    let p = d.join("suid");
     std::fs::copy(victim("a_suid"), &p).unwrap();
     std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
     chmod(&p, 0o4755);
@@ -494,7 +495,8 @@ fn setuid_binary() -> (tempfile::TempDir, String) {
 
 #[test]
 fn setuid_binaries_do_not_give_root() {
-    let (sd, suid) = setuid_binary();
+    let d = workdir();
+    let (sd, suid) = setuid_binary(d.path());
     // Sanity: the bit works outside the sandbox (as uid 65534 it prints euid 0).
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", &suid])
@@ -504,14 +506,13 @@ fn setuid_binaries_do_not_give_root() {
         String::from_utf8_lossy(&out.stdout).starts_with("euid 0 "),
         "the setuid bit has no effect here (nosuid mount?)"
     );
-    let d = workdir();
     let wd = d.path().to_str().unwrap();
     let pol = policy(
         d.path(),
         "suid",
         &format!(
             "include default\npath exec {0}/*\npath read {0}/*\n",
-            sd.path().display()
+            sd.display()
         ),
     );
     let v = vpath("a_priv");
@@ -730,8 +731,8 @@ fn dev_shm_hog_is_refused_or_private() {
 
 #[test]
 fn dev_shm_hog_does_not_outlive_a_classic_run() {
-    // Classic mode by default: see docs/security.md, "Gaps". Fails until
-    // /dev/shm is private (or swept) by default.
+    // Classic mode with its defaults: /dev/shm is a private tmpfs sized to
+    // --mem whose use counts as memory (docs/security.md).
     let v = vpath("a_res");
     let tag = format!("safeexec-shm-classic-{}", std::process::id());
     let d = workdir();
@@ -749,6 +750,8 @@ fn dev_shm_hog_does_not_outlive_a_classic_run() {
         r.code(),
         r.report["memory_kib"]
     );
+    // The private /dev/shm is RAM the run used: it counts against --mem.
+    assert_eq!(r.code(), "MLE", "{r}");
 }
 
 #[test]
@@ -927,10 +930,8 @@ fn private_tmpfs_and_policy_keep_world_writable_places_clean() {
 
 #[test]
 fn world_writable_files_do_not_outlive_a_classic_run() {
-    // Classic mode by default: see docs/security.md, "Gaps". This test
-    // fails until the run's files in /tmp, /var/tmp and /dev/shm are
-    // removed at the end of the run (or those places are private by
-    // default).
+    // Classic mode with its defaults: /tmp, /var/tmp and /dev/shm are
+    // private tmpfs mounts that end with the run (docs/security.md).
     let v = vpath("a_files");
     let tag = format!("safeexec-stash-classic-{}", std::process::id());
     let d = workdir();

@@ -41,7 +41,15 @@ pub enum MountOp {
     Chdir(CString),
     Detach(CString),
     Hostname(CString),
+    /// Open a directory as O_PATH and keep it at this descriptor number.
+    KeepDir {
+        path: CString,
+        fd: i32,
+    },
 }
+
+/// Descriptor numbers for directories kept across a private tmpfs mount.
+pub const KEEP_FD_BASE: i32 = 900;
 
 /// The steps, and a description of each for error messages.
 #[derive(Debug, Default)]
@@ -150,10 +158,45 @@ impl MountPlan {
         Ok(())
     }
 
-    /// A mount namespace without a jail: / private, a fresh /proc.
-    pub fn proc_only(hidepid: bool) -> Result<MountPlan, String> {
+    /// A mount namespace without a jail: / private, a private tmpfs on
+    /// each of `private` (/tmp, /var/tmp, /dev/shm), a fresh /proc.
+    ///
+    /// The tmpfs mounts end with the run, so nothing it writes there
+    /// survives it (a later run may get the same uid). Directories of the
+    /// run under them (`keep`: its working directory, its program's) are
+    /// opened first and bound back at their place on the new tmpfs.
+    pub fn proc_only(
+        hidepid: bool,
+        private: &[PathBuf],
+        size_kib: u64,
+        keep: &[PathBuf],
+    ) -> Result<MountPlan, String> {
         let mut m = MountPlan::default();
         m.mount(None, Path::new("/"), None, MS_REC | libc::MS_PRIVATE, None)?;
+        for (i, k) in keep.iter().enumerate() {
+            m.push(
+                MountOp::KeepDir {
+                    path: cs(k)?,
+                    fd: KEEP_FD_BASE + i as i32,
+                },
+                format!("open({}, O_PATH)", k.display()),
+            );
+        }
+        let data = format!("mode=1777,size={}k,nr_inodes=16384", size_kib.max(64));
+        for t in private {
+            m.mount(
+                Some(Path::new("tmpfs")),
+                t,
+                Some("tmpfs"),
+                NOSUID_NODEV,
+                Some(&data),
+            )?;
+        }
+        for (i, k) in keep.iter().enumerate() {
+            m.mkdir_p("/", k)?;
+            let src = PathBuf::from(format!("/proc/self/fd/{}", KEEP_FD_BASE + i as i32));
+            m.mount(Some(&src), k, None, libc::MS_BIND | MS_REC, None)?;
+        }
         m.mount(
             Some(Path::new("proc")),
             Path::new("/proc"),

@@ -40,6 +40,8 @@ pub(crate) struct Outcome {
     /// VmHWM read at each exit stop (paranoid mode), KiB: the program's own
     /// peak, without the pre-exec image of the forked supervisor.
     pub max_hwm_kib: u64,
+    /// What the run's private tmpfs held when the program ended, KiB.
+    pub tmpfs_end_kib: u64,
     /// Largest ru_maxrss of the processes other than the first (paranoid).
     pub children_max_rss_kib: u64,
     pub restricted: Option<Restricted>,
@@ -243,6 +245,7 @@ fn run_prepared(
         None => None,
     };
     let iso = isolation_plan(cfg, paranoid, rootless)?;
+    let private_tmp = iso.private_tmp.clone();
     // A stale cgroup of a dead supervisor must not linger; ours is removed
     // when `cgroup` drops, whatever way run() returns.
     // Rootless: no cgroup (creating one needs root); wait4 and /proc instead.
@@ -303,6 +306,10 @@ fn run_prepared(
         ns: iso.ns,
         cgroup_procs: cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default(),
         status_pipe: status_pipe.as_ref().map(|(_, w)| w.as_raw_fd()),
+        tmpfs_probe: private_tmp
+            .iter()
+            .filter_map(|t| std::ffi::CString::new(t.as_os_str().as_bytes()).ok())
+            .collect(),
         mounts: iso.mounts,
         userns_gate: gate.as_ref().map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
     };
@@ -446,6 +453,8 @@ fn run_prepared(
     } else {
         shared.run_uid.store(uid, Ordering::SeqCst);
     }
+    // The namespace's init (ours, not the program): not sampled.
+    let ns_init = init.or(plan.ns.has_init().then_some(child));
     let watch = Watch {
         shared: Arc::clone(&shared),
         start,
@@ -454,6 +463,17 @@ fn run_prepared(
         mem_limit_kib: cfg.limits.memory_kib,
         // With an init the program is not our child: find it by its uid.
         // Rootless: by descent from this supervisor (the uid is the caller's).
+        init: ns_init,
+        tmpfs: match ns_init {
+            Some(i) => private_tmp
+                .iter()
+                .map(|t| {
+                    std::path::Path::new(&format!("/proc/{i}/root"))
+                        .join(t.strip_prefix("/").unwrap_or(t))
+                })
+                .collect(),
+            None => Vec::new(),
+        },
         scan: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(if rootless {
             watchdog::Scan::Descendants(me)
         } else {
@@ -498,6 +518,9 @@ fn run_prepared(
             let count = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default());
             outcome.root_status = Some(status);
             outcome.reaped.count = count as u64;
+        }
+        if rec.len() >= 16 {
+            outcome.tmpfs_end_kib = u64::from_le_bytes(rec[8..16].try_into().unwrap_or_default());
         }
     }
     let tree = cgroup.as_ref().map(|cg| TreeFigures {
@@ -575,6 +598,57 @@ struct IsoPlan {
     ns: crate::isolate::NsPlan,
     mounts: Option<crate::isolate::mounts::MountPlan>,
     workdir: Option<std::path::PathBuf>,
+    /// Where the run has a private tmpfs (its memory counts as the run's).
+    private_tmp: Vec<std::path::PathBuf>,
+}
+
+/// The world-writable directories a run gets a private tmpfs on, so that
+/// nothing it leaves there outlives it (its uid may come back for a later
+/// run): those of /tmp, /var/tmp and /dev/shm that are real directories.
+pub(crate) fn private_tmp_dirs() -> Vec<std::path::PathBuf> {
+    ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()))
+        .collect()
+}
+
+/// Directories under `private` that the run needs from the host: its
+/// working directory and its program's directory (outermost only). A
+/// private directory that is itself needed (the program in /tmp) keeps the
+/// host's: it is dropped from `private`.
+fn kept_dirs(
+    cfg: &RunConfig,
+    mut private: Vec<std::path::PathBuf>,
+) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let mut want: Vec<std::path::PathBuf> = Vec::new();
+    let wd = cfg
+        .exec_dir
+        .as_ref()
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    let base = wd.clone().or_else(|| std::env::current_dir().ok());
+    let prog = base
+        .map(|b| b.join(&cfg.program))
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let cwd = if wd.is_none() {
+        std::env::current_dir().ok()
+    } else {
+        None
+    };
+    let needed: Vec<_> = [wd, prog, cwd].into_iter().flatten().collect();
+    private.retain(|t| !needed.contains(t));
+    for d in needed {
+        if private.iter().any(|t| d.starts_with(t)) {
+            want.push(d);
+        }
+    }
+    want.sort();
+    want.dedup();
+    // Keep only the outermost: a bind of a parent brings its children.
+    let all = want.clone();
+    want.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
+    (private, want)
 }
 
 fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
@@ -601,14 +675,22 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<Iso
     }
     if !wants_jail {
         let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
-            Some(MountPlan::proc_only(hidepid).map_err(SandboxError::Usage)?)
+            let (private, keep) = kept_dirs(cfg, private_tmp_dirs());
+            let plan = MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, &keep)
+                .map_err(SandboxError::Usage)?;
+            Some((plan, private))
         } else {
             None
+        };
+        let (mounts, private_tmp) = match mounts {
+            Some((m, p)) => (Some(m), p),
+            None => (None, Vec::new()),
         };
         return Ok(IsoPlan {
             ns,
             mounts,
             workdir: cfg.exec_dir.clone(),
+            private_tmp,
         });
     }
     let mut binds = match &jail {
@@ -679,6 +761,7 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<Iso
         ns,
         mounts: Some(MountPlan::jail(&spec, rootless).map_err(SandboxError::Usage)?),
         workdir: Some(workdir),
+        private_tmp: Vec::new(),
     })
 }
 
@@ -1017,13 +1100,22 @@ fn build_report(
     } else {
         o.reaped.max_rss_kib
     };
+    // The sampled sum (resident memory of the run's processes plus its
+    // private tmpfs) is an estimate: it is reported when the watchdog ended
+    // the run by it, or when it is the only whole-tree figure (several
+    // processes, no cgroup). A single process's own high-water mark is exact.
+    let judged_by_sample = shared.reason() == KillReason::Memory;
     let memory = match tree_peak {
         // The tree's peak, but never below one process's own high-water mark
-        // or the sampled sum the watchdog judged by (file pages charged to
-        // another cgroup are not in the peak).
-        Some(p) => p.max(hwm).max(sampled),
-        None => hwm.max(sampled),
-    };
+        // (file pages charged to another cgroup are not in the peak).
+        Some(p) if judged_by_sample => p.max(hwm).max(sampled),
+        Some(p) => p.max(hwm),
+        None if judged_by_sample || o.reaped.count > 1 => hwm.max(sampled),
+        None => hwm,
+    }
+    // Files left on the private tmpfs are memory the program held at its
+    // end, on top of its own peak at most.
+    .max(hwm + o.tmpfs_end_kib);
     let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
     let (exit_code, signal) = match o.root_status {
         Some(s) if libc::WIFEXITED(s) => (Some(libc::WEXITSTATUS(s)), None),

@@ -132,6 +132,13 @@ pub struct Watch {
     /// Scan /proc for the run's processes every few ticks (classic mode,
     /// when it may fork or has an init).
     pub scan: Option<Scan>,
+    /// The namespace's init (safeexec's own code, pid 1 of the run): killed
+    /// with the run but not counted in its memory or CPU.
+    pub init: Option<Pid>,
+    /// The run's private tmpfs mounts (as reachable from the supervisor,
+    /// through /proc/<init>/root): their used space counts as the run's
+    /// memory, since tmpfs pages are RAM that no process maps.
+    pub tmpfs: Vec<std::path::PathBuf>,
     /// Sleeps between ticks; woken early by a stop signal or by the end of
     /// the run.
     pub waiter: Arc<sys::Waiter>,
@@ -182,7 +189,13 @@ pub fn run(w: Watch) {
             }
         }
         let (mut rss, mut cpu) = (0u64, reaped);
+        for t in &w.tmpfs {
+            rss += measure::tmpfs_used_kib(t);
+        }
         for p in &pids {
+            if Some(*p) == w.init {
+                continue;
+            }
             if let Some(s) = sampler.sample(*p) {
                 rss += s.rss_kib;
                 cpu += s.cpu + s.reaped_children_cpu;

@@ -454,6 +454,42 @@ pub mod ns {
     }
 
     /// mkdir; an existing entry is fine.
+    /// Opens `dir` as an O_PATH descriptor and moves it to `fd`
+    /// (close-on-exec), so it stays reachable as /proc/self/fd/FD after a
+    /// mount hides its path.
+    pub fn keep_dir(dir: &CStr, fd: i32) -> Result<(), Errno> {
+        // SAFETY: NUL-terminated path; the new descriptor is ours.
+        let o = unsafe {
+            libc::open(
+                dir.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if o < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: dup3 onto a number we reserve for this; o is then closed.
+        let r = unsafe { libc::dup3(o, fd, libc::O_CLOEXEC) };
+        // SAFETY: closing our own descriptor.
+        unsafe { libc::close(o) };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
+    /// Space in use on the file system at `path`, KiB (0 on error).
+    pub fn fs_used_kib(path: &CStr) -> u64 {
+        // SAFETY: zeroed statfs is a valid out-parameter.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: NUL-terminated path and a valid out-pointer.
+        if unsafe { libc::statfs(path.as_ptr(), &mut st) } < 0 {
+            return 0;
+        }
+        let used = (st.f_blocks as u64).saturating_sub(st.f_bfree as u64);
+        used.saturating_mul(st.f_bsize as u64) / 1024
+    }
+
     pub fn mkdir(dir: &CStr, mode: libc::mode_t) -> Result<(), Errno> {
         // SAFETY: NUL-terminated path.
         if unsafe { libc::mkdir(dir.as_ptr(), mode) } < 0 && Errno::last() != Errno::EEXIST {
