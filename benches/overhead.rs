@@ -703,7 +703,11 @@ impl Ctx {
             v
         };
         let s = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
-        let nproc = if matches!(wl, "fork" | "threads") { "600" } else { "0" };
+        let nproc = if matches!(wl, "fork" | "threads") {
+            "600"
+        } else {
+            "0"
+        };
         let mut base = self.safeexec_base("30", "60", nproc);
         base.push("--silent".into());
         match m {
