@@ -183,11 +183,8 @@ impl Reaped {
 
 /// Space in use on the tmpfs at `path`, KiB (0 when it cannot be read).
 pub fn tmpfs_used_kib(path: &std::path::Path) -> u64 {
-    match nix::sys::statfs::statfs(path) {
-        Ok(st) => {
-            let used = st.blocks().saturating_sub(st.blocks_free()) as u64;
-            used.saturating_mul(st.block_size() as u64) / 1024
-        }
-        Err(_) => 0,
-    }
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes())
+        .map(|c| sys::ns::fs_used_kib(&c))
+        .unwrap_or(0)
 }

@@ -320,6 +320,33 @@ pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
     Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+/// SIGKILL to `pid` if `belongs(pid)` holds once the process is pinned by a
+/// pidfd: a pid reaped and reused meanwhile by someone else's process is
+/// never signalled (if the check reads another process's /proc entry, the
+/// pinned process is dead and the signal finds nothing).
+pub fn kill_pinned_if(pid: Pid, belongs: impl FnOnce(Pid) -> bool) {
+    // SAFETY: integer arguments.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned from here on.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) };
+    if !belongs(pid) {
+        return;
+    }
+    // SAFETY: our descriptor, a null siginfo, no flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+}
+
 /// SIGKILL to one pid (ignored if it is gone).
 pub fn kill_pid(pid: Pid) {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);

@@ -152,28 +152,7 @@ pub fn access_fd(fd: &OwnedFd, mode: i32) -> Result<(), Errno> {
 /// `uid` (unique to the run). A pidfd pins the process, so a pid reaped and
 /// reused by someone else's process meanwhile is never signalled.
 pub fn kill_run_process(pid: Pid, uid: u32) {
-    // SAFETY: integer arguments.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    if fd < 0 {
-        return;
-    }
-    // SAFETY: a fresh descriptor from the kernel.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    // Read after pinning: if the status is about another process, the pinned
-    // one is dead and the signal below finds nothing.
-    if proc_real_uid(pid) != Some(uid) {
-        return;
-    }
-    // SAFETY: our descriptor, a null siginfo, no flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
+    super::kill_pinned_if(pid, |p| proc_real_uid(p) == Some(uid));
 }
 
 fn proc_real_uid(pid: Pid) -> Option<u32> {

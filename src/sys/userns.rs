@@ -4,7 +4,7 @@
 //! processes when they all share the caller's uid on the host.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
 use nix::errno::Errno;
@@ -66,28 +66,7 @@ pub fn userns_inode(pid: Pid) -> Option<u64> {
 /// tell them from the caller's other processes, but the namespace can. A
 /// pidfd pins the process, so a pid reused meanwhile is never signalled.
 pub fn kill_in_userns(pid: Pid, ns: u64) {
-    // SAFETY: integer arguments.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    if fd < 0 {
-        return;
-    }
-    // SAFETY: a fresh descriptor from the kernel.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    // Read after pinning: if the link is another process's, the pinned one
-    // is dead and the signal below finds nothing.
-    if userns_inode(pid) != Some(ns) {
-        return;
-    }
-    // SAFETY: our descriptor, a null siginfo, no flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
+    super::kill_pinned_if(pid, |p| userns_inode(p) == Some(ns));
 }
 
 #[repr(C)]
