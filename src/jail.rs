@@ -22,11 +22,24 @@ const FORWARDED: [libc::c_int; 6] = [
     libc::SIGUSR2,
 ];
 
-/// One step of the child's setup; its number travels over the pipe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Step {
-    ProcessGroup = 1,
+/// Declares [`Step`] and the table that decodes it, from one list.
+macro_rules! steps {
+    ($($name:ident),* $(,)?) => {
+        /// One step of the child's setup; its number travels over the pipe.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Step {
+            $($name),*
+        }
+
+        impl Step {
+            const ALL: &'static [Step] = &[$(Step::$name),*];
+        }
+    };
+}
+
+steps!(
+    ProcessGroup,
     ParentDeath,
     ErrorFile,
     CloseFds,
@@ -48,37 +61,16 @@ pub enum Step {
     InitFork,
     UserNs,
     Caps,
-}
+);
 
 impl Step {
+    /// The byte sent over the pipe (never 0).
+    pub fn code(self) -> u8 {
+        self as u8 + 1
+    }
+
     pub fn from_u8(b: u8) -> Option<Step> {
-        use Step::*;
-        [
-            ProcessGroup,
-            ParentDeath,
-            ErrorFile,
-            CloseFds,
-            Chroot,
-            Groups,
-            Gid,
-            Uid,
-            WorkDir,
-            Rlimit,
-            Nice,
-            NoNewPrivs,
-            WaitSeize,
-            Seccomp,
-            Exec,
-            Cgroup,
-            Namespaces,
-            Mount,
-            Hostname,
-            InitFork,
-            UserNs,
-            Caps,
-        ]
-        .into_iter()
-        .find(|s| *s as u8 == b)
+        Step::ALL.get(usize::from(b).checked_sub(1)?).copied()
     }
 }
 
@@ -123,7 +115,7 @@ pub struct ChildPlan {
 
 fn fail_rec(fd: RawFd, step: Step, e: Errno, index: u16) -> ! {
     let mut rec = [0u8; 7];
-    rec[0] = step as u8;
+    rec[0] = step.code();
     rec[1..5].copy_from_slice(&(e as i32).to_le_bytes());
     rec[5..7].copy_from_slice(&index.to_le_bytes());
     child::write_all(fd, &rec);
@@ -384,4 +376,18 @@ pub struct PlanDescription {
     pub niceness: i32,
     /// One description per mount step.
     pub mounts: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Step;
+
+    #[test]
+    fn every_step_round_trips_through_its_code() {
+        for s in Step::ALL {
+            assert_eq!(Step::from_u8(s.code()), Some(*s));
+        }
+        assert_eq!(Step::from_u8(0), None);
+        assert_eq!(Step::from_u8(200), None);
+    }
 }
