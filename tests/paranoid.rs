@@ -7,8 +7,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "common/oracles.rs"]
+mod oracles;
 
 use common::victim;
+use oracles::{alive, procs_policy, workdir};
 
 /// Runs safeexec with `args`, killing it after 60 s.
 fn safeexec(args: &[&str]) -> Output {
@@ -52,41 +55,6 @@ fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
 
 fn code(v: &serde_json::Value) -> &str {
     v["verdict"]["code"].as_str().unwrap_or("?")
-}
-
-/// A 0777 working directory the run's uid can write.
-fn workdir() -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-par")
-        .tempdir_in("/tmp")
-        .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
-
-/// A policy allowing processes and threads on top of the default.
-fn procs_policy(dir: &Path) -> String {
-    let p = dir.join("procs.policy");
-    std::fs::write(
-        &p,
-        "include default\nallow @process @threads @signals\nlimit nproc 20\n",
-    )
-    .unwrap();
-    p.display().to_string()
-}
-
-fn alive(pid: i32) -> bool {
-    // A zombie waiting for init to reap it is dead.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
 }
 
 #[test]

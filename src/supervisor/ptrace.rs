@@ -469,11 +469,14 @@ impl Tracer<'_> {
 
     /// Returns whether the child is a thread.
     fn on_new(&mut self, child: Pid, maybe_thread: bool) -> bool {
-        let known = self.tracees.get(&child).is_some_and(|t| t.thread);
-        // A thread that is already gone has no /proc entry: keep what its
-        // attach stop showed.
-        let thread = maybe_thread && tgid_of(child).map_or(known, |g| g != child);
         let early = self.early.remove(&child);
+        // A child whose attach stop came first was classified there (and
+        // may be gone by now): keep that; otherwise look it up once.
+        let thread = if early {
+            self.tracees.get(&child).is_some_and(|t| t.thread)
+        } else {
+            maybe_thread && tgid_of(child).is_some_and(|g| g != child)
+        };
         let t = self.tracees.entry(child).or_insert_with(|| Tracee {
             fresh: true,
             ..Default::default()
