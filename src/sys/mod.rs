@@ -5,7 +5,6 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CString, OsStr};
-use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
@@ -81,10 +80,6 @@ impl ExecArgs {
             argv,
             envp,
         })
-    }
-
-    pub fn path(&self) -> &CString {
-        &self.path
     }
 }
 
@@ -412,15 +407,6 @@ pub fn is_root() -> bool {
 /// A pipe whose ends are close-on-exec.
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-}
-
-pub fn raw(fd: &OwnedFd) -> RawFd {
-    fd.as_raw_fd()
-}
-
-/// Number of the last OS error, for messages.
-pub fn last_os_error() -> io::Error {
-    io::Error::last_os_error()
 }
 
 /// fork(2) into new namespaces: clone(2) with `flags | SIGCHLD` and no new

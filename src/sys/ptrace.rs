@@ -79,27 +79,6 @@ pub fn geteventmsg(pid: Pid) -> u64 {
     msg as u64
 }
 
-/// The signal a stopped tracee is about to receive, or an error when the stop
-/// is a group-stop (EINVAL): how PTRACE_SEIZE tracers tell the two apart.
-pub fn getsiginfo(pid: Pid) -> Result<libc::siginfo_t, Errno> {
-    // SAFETY: zeroed siginfo is a valid out-parameter.
-    let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: si is a valid out-pointer.
-    let r = unsafe {
-        libc::ptrace(
-            libc::PTRACE_GETSIGINFO,
-            pid.as_raw(),
-            0usize,
-            &mut si as *mut libc::siginfo_t,
-        )
-    };
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(si)
-    }
-}
-
 /// `struct ptrace_syscall_info` of linux/ptrace.h, the seccomp/entry form.
 #[repr(C)]
 #[derive(Clone, Copy)]
