@@ -423,6 +423,7 @@ impl Tracer<'_> {
         sysno: Sysno,
         args: &[u64; 6],
         paths: &[(PathOp, PathBuf)],
+        raw: &[(usize, Vec<u8>)],
         d: &Decision,
     ) -> SyscallRecord {
         let (rule, reason) = if d.reason.starts_with("built-in") {
@@ -444,7 +445,7 @@ impl Tracer<'_> {
             pid: tgid.as_raw(),
             tid: pid.as_raw(),
             syscall: sysno.name().to_string(),
-            args: trace::decode::entry_args(pid, sysno, args),
+            args: trace::decode::entry_args(pid, sysno, args, raw),
             ret: None,
             errno: None,
             decision: match d.action {
@@ -517,12 +518,12 @@ impl Tracer<'_> {
                     origin: None,
                     reason: "built-in: the exec of the program".into(),
                 };
-                let rec = self.record(pid, tgid, sysno, &info.args, &[], &d);
+                let rec = self.record(pid, tgid, sysno, &info.args, &[], &[], &d);
                 self.begin(pid, rec, sysno, &info.args);
             }
             return self.resume(pid, 0).map_err(|_| false);
         }
-        let paths = self.read_paths(pid, tgid, sysno, &info.args);
+        let (paths, raw) = self.read_paths(pid, tgid, sysno, &info.args);
         if matches!(sysno, Sysno::chdir | Sysno::fchdir) {
             // After read_paths, which may have cached the directory being left.
             self.cwds.clear();
@@ -544,7 +545,7 @@ impl Tracer<'_> {
         // A full trace records every call; `denied` what a rule did not
         // simply allow.
         let rec = (self.all || (self.trace.is_some() && decision.action != Action::Allow))
-            .then(|| self.record(pid, tgid, sysno, &info.args, &paths, &decision));
+            .then(|| self.record(pid, tgid, sysno, &info.args, &paths, &raw, &decision));
         match decision.action {
             Action::Allow | Action::Log => {
                 if decision.action == Action::Log {
@@ -619,7 +620,8 @@ impl Tracer<'_> {
         }
     }
 
-    /// The call's paths, resolved as the tracee sees them. A path that
+    /// The call's paths, resolved as the tracee sees them, and the bytes
+    /// read for each (by argument index, for the trace record). A path that
     /// cannot be read is given as "<unreadable>", which no rule allows.
     fn read_paths(
         &mut self,
@@ -627,10 +629,10 @@ impl Tracer<'_> {
         tgid: Pid,
         sysno: Sysno,
         args: &[u64; 6],
-    ) -> Vec<(PathOp, PathBuf)> {
+    ) -> (Vec<(PathOp, PathBuf)>, Vec<(usize, Vec<u8>)>) {
         let specs = policy::path_args(sysno);
         if specs.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let root = self
             .view_root
@@ -666,6 +668,7 @@ impl Tracer<'_> {
                 | Sysno::lchown
         );
         let mut out = Vec::with_capacity(specs.len());
+        let mut raws = Vec::with_capacity(specs.len());
         for spec in specs {
             let op = match spec.op {
                 PathOpSpec::FromOpenHow { how_arg } => {
@@ -677,14 +680,19 @@ impl Tracer<'_> {
             let dirfd = spec.dirfd_arg.map(|i| args[i] as i32 as i64);
             let nofollow_flag =
                 is_open(sysno) && open_flags(sysno, args) & (libc::O_NOFOLLOW as u64) != 0;
-            let resolved = pt::read_cstring(pid, args[spec.path_arg], libc::PATH_MAX as usize)
-                .and_then(|raw| view.resolve(&raw, dirfd, follow && !nofollow_flag));
+            let raw = pt::read_cstring(pid, args[spec.path_arg], libc::PATH_MAX as usize);
+            let resolved = raw
+                .as_ref()
+                .and_then(|raw| view.resolve(raw, dirfd, follow && !nofollow_flag));
+            if let Some(b) = raw {
+                raws.push((spec.path_arg, b));
+            }
             out.push((
                 op,
                 resolved.unwrap_or_else(|| PathBuf::from("<unreadable>")),
             ));
         }
-        out
+        (out, raws)
     }
 }
 

@@ -144,13 +144,15 @@ fn signature(s: Sysno) -> Option<&'static [Kind]> {
 
 /// The arguments at the call's entry. Kernel-filled buffers are shown as
 /// addresses until [`fill_exit`] replaces them.
-pub fn entry_args(pid: Pid, s: Sysno, a: &[u64; 6]) -> Vec<Value> {
+/// `known`: path arguments the supervisor already read from the tracee
+/// (argument index, bytes), so they are not read twice.
+pub fn entry_args(pid: Pid, s: Sysno, a: &[u64; 6], known: &[(usize, Vec<u8>)]) -> Vec<Value> {
     match signature(s) {
         Some(kinds) => {
             let mut v: Vec<Value> = kinds
                 .iter()
                 .enumerate()
-                .map(|(i, k)| one(pid, *k, a, i))
+                .map(|(i, k)| one(pid, *k, a, i, known))
                 .collect();
             // Like strace: an open's mode only matters when it creates.
             let tmpfile = libc::O_TMPFILE as u64;
@@ -178,16 +180,19 @@ pub fn fill_exit(pid: Pid, s: Sysno, a: &[u64; 6], ret: i64, args: &mut [Value])
     }
 }
 
-fn one(pid: Pid, k: Kind, a: &[u64; 6], i: usize) -> Value {
+fn one(pid: Pid, k: Kind, a: &[u64; 6], i: usize, known: &[(usize, Vec<u8>)]) -> Value {
     let v = a[i];
     match k {
         Fd => fd(v),
         Int => Value::from(v as i64),
         UInt => Value::from(v),
         Hex | RBuf => hex(v),
-        Path => match pt::read_cstring(pid, v, libc::PATH_MAX as usize) {
-            Some(b) => Value::from(escape(&b)),
-            None => hex(v),
+        Path => match known.iter().find(|(k, _)| *k == i) {
+            Some((_, b)) => Value::from(escape(b)),
+            None => match pt::read_cstring(pid, v, libc::PATH_MAX as usize) {
+                Some(b) => Value::from(escape(&b)),
+                None => hex(v),
+            },
         },
         StrArr => str_array(pid, v),
         OpenFlags => Value::from(open_flags(v)),
