@@ -27,7 +27,10 @@ fn dir() -> &'static Path {
     // dropped, so a random name would leave one directory per test run.
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = PathBuf::from("/tmp/safeexec-rootless-bin");
+        let d = PathBuf::from(format!(
+            "/tmp/safeexec-rootless-bin-{}",
+            common::checkout_tag()
+        ));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir(&d).unwrap();
         fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();

@@ -37,13 +37,22 @@ fn tmpdir() -> tempfile::TempDir {
     d
 }
 
+/// A name unique to this checkout's target directory, so that test runs of
+/// two checkouts on one machine never share the installed binary.
+fn checkout_tag() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_TARGET_TMPDIR").hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
 /// The built binary, copied, owned by root and setuid (mode 4755).
 fn installed() -> &'static Path {
     // A fixed directory, emptied at first use: a static TempDir is never
     // dropped, so a random name would leave one directory per test run.
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     let p = BIN.get_or_init(|| {
-        let d = Path::new("/tmp/safeexec-setuid-bin");
+        let d = &PathBuf::from(format!("/tmp/safeexec-setuid-bin-{}", checkout_tag()));
         let _ = fs::remove_dir_all(d);
         fs::create_dir(d).unwrap();
         fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();

@@ -39,6 +39,15 @@ fn reachable_by_others(dir: &Path) -> bool {
     })
 }
 
+/// A name unique to this checkout's target directory, so that test runs of
+/// two checkouts on one machine never share a fixture under /tmp.
+pub fn checkout_tag() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_TARGET_TMPDIR").hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
 /// Where built victims live: `$CARGO_TARGET_TMPDIR/victims`, or, when that
 /// path is not searchable by other users (a checkout under a 0700 home), a
 /// root-owned directory under /tmp named after the target directory.
