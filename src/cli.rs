@@ -44,15 +44,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the manual page (roff) on stdout: `safeexec man | man -l -`.
+    Man,
+    /// Print a completion script for SHELL on stdout.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
     /// Validate a policy file (a path or a shipped name): exit 0, or the errors.
-    Check { file: String },
+    Check {
+        /// A policy file, or a shipped name (default, python3, java, audit, base)
+        file: String,
+    },
     /// Print the resolved policy: groups expanded, includes merged, and what
     /// the kernel filter or the supervisor does with each system call.
-    Show { file: String },
+    Show {
+        /// A policy file, or a shipped name
+        file: String,
+    },
     /// Write a policy that allows what one run needed and nothing else:
     /// from a trace (--from TRACE), or by running the program with a full
     /// trace under the audit policy (limits and options, then --exec

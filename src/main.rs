@@ -113,6 +113,14 @@ fn real_main() -> i32 {
         }
         Some(Command::Policy(cmd)) => return policy_command(cmd),
         Some(Command::Audit { trace, json }) => return audit_command(trace, *json),
+        Some(Command::Man) => {
+            print!("{}", safeexec::manual::man_page());
+            return EXIT_OK;
+        }
+        Some(Command::Completions { shell }) => {
+            let _ = std::io::stdout().write_all(&safeexec::manual::completions(*shell));
+            return EXIT_OK;
+        }
         None => {}
     }
     let Some((program, args)) = parsed.program.clone() else {
