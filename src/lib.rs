@@ -33,6 +33,7 @@ pub mod manual;
 pub mod measure;
 pub mod policy;
 pub mod report;
+pub mod schema;
 pub mod supervisor;
 pub mod sys;
 pub mod trace;

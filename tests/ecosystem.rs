@@ -5,6 +5,8 @@
 //! The committed copies are regenerated with
 //! `SAFEEXEC_BLESS=1 cargo test --test ecosystem`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -277,4 +279,212 @@ fn zsh_and_fish_completions_parse_and_name_the_options() {
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("--trace-level"), "fish offered: {out}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schemas
+// ---------------------------------------------------------------------------
+
+fn validator(rel: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema)
+        .unwrap_or_else(|e| panic!("{rel} is not a valid schema: {e}"))
+}
+
+fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value, what: &str) {
+    let errors: Vec<String> = v.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the schema: {errors:?}\n{doc:#}"
+    );
+}
+
+#[test]
+fn committed_schemas_are_current() {
+    check_committed(
+        "docs/report.schema.json",
+        safeexec::schema::report().as_bytes(),
+    );
+    check_committed(
+        "docs/trace.schema.json",
+        safeexec::schema::trace().as_bytes(),
+    );
+}
+
+#[test]
+fn schema_rejects_what_breaks_the_contract() {
+    // The validator and the schema do reject: a report without a required
+    // field, with a wrong type, with an unknown verdict code.
+    let v = validator("docs/report.schema.json");
+    let good = serde_json::json!({
+        "schema_version": 1,
+        "verdict": {"code": "RE", "exit_code": 3},
+        "status": "Command exited with non-zero status (3)",
+        "wall_ms": 3, "cpu_ms": 0.5, "user_ms": 0.2, "sys_ms": 0.3,
+        "memory_kib": 1000, "exit_code": 3, "signal": null, "processes": 1,
+        "limits": {"cpu": 1000, "memory_kib": 32768, "space_kib": 0, "clock": 10000,
+                   "nproc": 0, "fsize_kib": 8192, "nfile": 64, "stack_kib": 8192, "core_kib": 0},
+        "sources": {"memory": "rusage", "cpu": "rusage"},
+        "denied_calls": 0, "logged_calls": 0, "mode": "classic",
+        "uid": 10001, "gid": 10001, "rootless": false
+    });
+    assert_valid(&v, &good, "a hand-made good report");
+    // A later version's extra field is allowed (the compatibility promise).
+    let mut extra = good.clone();
+    extra["io_bytes"] = serde_json::json!(12);
+    assert_valid(&v, &extra, "a report with an added field");
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("schema_version");
+    assert!(
+        !v.is_valid(&missing),
+        "a report without schema_version passed"
+    );
+    let mut wrong = good.clone();
+    wrong["wall_ms"] = serde_json::json!("3");
+    assert!(!v.is_valid(&wrong), "a string wall_ms passed");
+    let mut code = good.clone();
+    code["verdict"] = serde_json::json!({"code": "XYZ"});
+    assert!(!v.is_valid(&code), "an unknown verdict code passed");
+    let mut re = good;
+    re["verdict"] = serde_json::json!({"code": "RE"});
+    assert!(!v.is_valid(&re), "RE without exit_code passed");
+}
+
+/// One real run's JSON report (from --usage FILE).
+fn real_report(args: &[&str], program: &[&str]) -> serde_json::Value {
+    let dir = common::work_dir();
+    let usage = dir.path().join("report.json");
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend([
+        "--report".into(),
+        "json".into(),
+        "--usage".into(),
+        usage.display().to_string(),
+        "--exec_dir".into(),
+        dir.path().display().to_string(),
+        "--exec".into(),
+    ]);
+    all.extend(program.iter().map(|s| s.to_string()));
+    let r = common::run(&all);
+    let text = std::fs::read_to_string(&usage).unwrap_or_else(|e| panic!("no report ({e}): {r:?}"));
+    common::parse_json(&text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn real_reports_of_every_verdict_match_the_schema() {
+    if !common::is_root() {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let v = validator("docs/report.schema.json");
+    let ok = common::victim("ok");
+    let spin = common::victim("spin");
+    let hog = common::victim("hog");
+    let exitcode = common::victim("exitcode");
+    let segv = common::victim("segv");
+    let bigfile = common::victim("bigfile");
+    let forker = common::victim("forker");
+    let p = |b: &PathBuf| b.display().to_string();
+    let cases: Vec<(&str, Vec<&str>, Vec<String>)> = vec![
+        ("OK", vec![], vec![p(&ok)]),
+        ("TLE", vec!["--cpu", "0.3", "--clock", "5"], vec![p(&spin)]),
+        ("MLE", vec!["--mem", "32768"], vec![p(&hog), "200".into()]),
+        (
+            "OLE",
+            vec!["--fsize", "16"],
+            vec![p(&bigfile), "200".into()],
+        ),
+        ("RE", vec![], vec![p(&exitcode), "3".into()]),
+        ("SIG", vec![], vec![p(&segv)]),
+        ("RF", vec!["--paranoid"], vec![p(&forker)]),
+        ("OK", vec!["--paranoid"], vec![p(&ok)]),
+    ];
+    for (code, args, program) in cases {
+        let program: Vec<&str> = program.iter().map(String::as_str).collect();
+        let report = real_report(&args, &program);
+        assert_eq!(
+            report["verdict"]["code"], code,
+            "{args:?} {program:?}: {report:#}"
+        );
+        assert_eq!(report["schema_version"], safeexec::report::SCHEMA_VERSION);
+        assert_valid(
+            &v,
+            &report,
+            &format!("the {code} report of {args:?} {program:?}"),
+        );
+    }
+}
+
+#[test]
+fn real_trace_records_match_the_schema() {
+    if !common::is_root() {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let v = validator("docs/trace.schema.json");
+    let dir = common::work_dir();
+    let mut kinds = BTreeSet::new();
+    // A full trace under the audit policy (a shell that forks, execs and
+    // fails an open), and one under the default policy that ends in RF.
+    let forker = common::victim("forker").display().to_string();
+    for (policy, program) in [
+        (
+            "audit",
+            vec![
+                "/bin/sh",
+                "-c",
+                "/bin/true; cat /nonexistent 2>/dev/null; exit 2",
+            ],
+        ),
+        ("default", vec![forker.as_str()]),
+    ] {
+        let trace = dir.path().join(format!("{policy}.jsonl"));
+        let mut args: Vec<String> = vec![
+            "--policy".into(),
+            policy.into(),
+            "--nproc".into(),
+            "5".into(),
+            "--trace".into(),
+            trace.display().to_string(),
+            "--exec".into(),
+        ];
+        args.extend(program.iter().map(|s| s.to_string()));
+        let r = common::run(&args);
+        let text = std::fs::read_to_string(&trace).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+        let mut lines = 0;
+        for line in text.lines() {
+            let rec: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            assert_valid(&v, &rec, &format!("trace line {line}"));
+            let kind = rec["event"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("syscall:{}", rec["decision"].as_str().unwrap_or("?")));
+            if kind == "start" {
+                assert_eq!(rec["schema_version"], safeexec::trace::SCHEMA_VERSION);
+            }
+            if kind == "verdict" {
+                assert_eq!(rec["schema_version"], safeexec::report::SCHEMA_VERSION);
+            }
+            kinds.insert(kind);
+            lines += 1;
+        }
+        assert!(lines > 5, "{policy}: only {lines} lines");
+    }
+    for k in [
+        "start",
+        "exec",
+        "exit",
+        "verdict",
+        "syscall:allow",
+        "syscall:kill",
+    ] {
+        assert!(kinds.contains(k), "no {k} record was checked: {kinds:?}");
+    }
+    assert!(
+        ["fork", "vfork", "clone"]
+            .iter()
+            .any(|k| kinds.contains(*k)),
+        "no process creation record was checked: {kinds:?}"
+    );
 }

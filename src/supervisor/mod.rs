@@ -573,7 +573,7 @@ fn write_verdict(t: &mut TraceWriter, report: &Report) -> std::result::Result<()
     if let Some(e) = t.error() {
         return Err(e.to_string());
     }
-    let fields = match serde_json::to_value(report) {
+    let fields = match serde_json::to_value(report.versioned()) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };

@@ -126,6 +126,7 @@ pub(crate) fn trace_loop(
     t.tracees.insert(root, Tracee::default());
     if let Some(w) = t.trace.as_deref_mut() {
         let start = Event::Start {
+            schema_version: crate::trace::SCHEMA_VERSION,
             t_us: w.now_us(),
             pid: root.as_raw(),
             program: cfg.program.display().to_string(),
