@@ -488,3 +488,222 @@ fn real_trace_records_match_the_schema() {
         "no process creation record was checked: {kinds:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The Debian package
+// ---------------------------------------------------------------------------
+
+/// The shipped /etc/safeexec.conf changes nothing as shipped, and each
+/// commented setting, once uncommented, is the default it claims to be.
+#[test]
+fn shipped_conffile_is_commented_defaults() {
+    let text = std::fs::read_to_string(repo("dist/safeexec.conf")).unwrap();
+    let defaults = safeexec::adminconf::AdminConf::default();
+    let shipped = safeexec::adminconf::parse(&text, "dist/safeexec.conf").expect("parses");
+    assert_eq!(
+        safeexec::adminconf::AdminConf {
+            source: None,
+            ..shipped
+        },
+        defaults
+    );
+    let mut keys = BTreeSet::new();
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.contains(" = ") && !rest.starts_with(' ') => {
+                keys.insert(rest.split(" = ").next().unwrap().to_string());
+                format!("{rest}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let all = safeexec::adminconf::parse(&uncommented, "uncommented").expect("parses");
+    assert_eq!(
+        safeexec::adminconf::AdminConf {
+            source: None,
+            ..all
+        },
+        defaults,
+        "an uncommented setting is not the default it shows"
+    );
+    for k in [
+        "max_cpu",
+        "max_clock",
+        "max_memory",
+        "max_fsize",
+        "max_nproc",
+        "max_nfile",
+        "uid_min",
+        "uid_max",
+        "allowed_dirs",
+        "require_policy",
+        "allow_net_host",
+        "allow_full_trace",
+    ] {
+        assert!(keys.contains(k), "the shipped conffile does not show {k}");
+    }
+}
+
+/// Whether `cargo deb` can run here.
+fn cargo_deb_available() -> bool {
+    Command::new(env!("CARGO"))
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Builds the Debian package from the binary this test run built (dev
+/// profile, no build: fast enough for `cargo test`), lists it with
+/// dpkg-deb, unpacks it and checks what an administrator gets: the binary
+/// setuid root under /usr/bin and working, the man page, completions,
+/// policies equal to the embedded ones, the conffile, the docs and schemas.
+#[test]
+fn debian_package_installs_a_setuid_binary_man_page_completions_policies_and_conffile() {
+    if !cargo_deb_available() {
+        eprintln!(
+            "SKIP debian package check: cargo-deb is not installed \
+             (cargo install --locked cargo-deb; .ci/run does it)"
+        );
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "deb",
+            "--no-build",
+            "--profile",
+            "dev",
+            "--no-strip",
+            "--fast",
+            "-o",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "cargo deb: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let deb = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .expect("a .deb was written");
+    let name = deb.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(&format!("safeexec_{}-", env!("CARGO_PKG_VERSION"))),
+        "{name}"
+    );
+
+    // The listing: modes and owners as dpkg will install them.
+    let o = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let listing = String::from_utf8_lossy(&o.stdout).into_owned();
+    let entry = |path: &str| -> (String, String) {
+        let line = listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" .{path}")))
+            .unwrap_or_else(|| panic!("{path} is not in the package:\n{listing}"));
+        let mut f = line.split_whitespace();
+        (f.next().unwrap().to_string(), f.next().unwrap().to_string())
+    };
+    assert_eq!(
+        entry("/usr/bin/safeexec"),
+        ("-rwsr-xr-x".to_string(), "0/0".to_string()),
+        "the binary is setuid root, mode 4755"
+    );
+    for p in [
+        "/usr/share/man/man1/safeexec.1.gz",
+        "/usr/share/bash-completion/completions/safeexec",
+        "/usr/share/zsh/vendor-completions/_safeexec",
+        "/usr/share/fish/vendor_completions.d/safeexec.fish",
+        "/etc/safeexec.conf",
+        "/usr/share/doc/safeexec/README.md",
+        "/usr/share/doc/safeexec/usage.md",
+        "/usr/share/doc/safeexec/admin.md",
+        "/usr/share/doc/safeexec/security.md",
+        "/usr/share/doc/safeexec/report.schema.json",
+        "/usr/share/doc/safeexec/trace.schema.json",
+        "/usr/share/doc/safeexec/copyright",
+    ] {
+        assert_eq!(
+            entry(p),
+            ("-rw-r--r--".to_string(), "0/0".to_string()),
+            "{p}"
+        );
+    }
+    // Nothing in the package but the binary is setuid or writable by others.
+    for l in listing.lines() {
+        let mode = l.split_whitespace().next().unwrap();
+        if !l.ends_with(" ./usr/bin/safeexec") {
+            assert!(!mode.contains('s'), "setuid/setgid: {l}");
+        }
+        assert!(!mode[8..9].contains('w'), "writable by others: {l}");
+    }
+
+    // The conffile is declared as one.
+    let o = Command::new("dpkg-deb")
+        .arg("--info")
+        .arg(&deb)
+        .arg("conffiles")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "/etc/safeexec.conf"
+    );
+    let o = Command::new("dpkg-deb")
+        .arg("--field")
+        .arg(&deb)
+        .arg("Package")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "safeexec");
+
+    // Unpacked: each file is what the repository ships.
+    let root = tempfile::tempdir().unwrap();
+    let o = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let at = |p: &str| root.path().join(p.trim_start_matches('/'));
+    assert_eq!(
+        std::fs::read(at("/etc/safeexec.conf")).unwrap(),
+        std::fs::read(repo("dist/safeexec.conf")).unwrap()
+    );
+    for name in safeexec::policy::Policy::builtin_names() {
+        let file = at(&format!("/usr/share/safeexec/policies/{name}.policy"));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(
+            Some(text.as_str()),
+            safeexec::policy::Policy::builtin_source(name),
+            "{name}.policy differs from the embedded policy"
+        );
+    }
+    let o = Command::new("gzip")
+        .arg("-dc")
+        .arg(at("/usr/share/man/man1/safeexec.1.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, safeexec(&["man"]).stdout, "packaged man page");
+    // The packaged binary runs and says its version.
+    let o = Command::new(at("/usr/bin/safeexec"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("safeexec {}", env!("CARGO_PKG_VERSION"))
+    );
+}
