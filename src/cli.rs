@@ -40,9 +40,13 @@ pub enum Command {
     Audit {
         /// The trace file (JSON lines)
         trace: PathBuf,
-        /// Print the summary as one JSON object
-        #[arg(long)]
+        /// Print the summary as one JSON object (the same as --format json)
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// text: the summary; json: the summary as one JSON object; strace:
+        /// every call as `strace -f` prints it
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<AuditFormat>,
     },
     /// Print the manual page (roff) on stdout: `safeexec man | man -l -`.
     Man,
@@ -83,6 +87,17 @@ pub struct LearnArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// What `safeexec audit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// The summary: calls, errors and time per call, processes, files, network, denials.
+    Text,
+    /// The summary as one JSON object.
+    Json,
+    /// One line per call in strace's style (decoded flags, errno names).
+    Strace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

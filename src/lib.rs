@@ -34,6 +34,7 @@ pub mod measure;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod strace;
 pub mod supervisor;
 pub mod sys;
 pub mod trace;

@@ -112,7 +112,17 @@ fn real_main() -> i32 {
             return learn_command(l, parsed.program.clone())
         }
         Some(Command::Policy(cmd)) => return policy_command(cmd),
-        Some(Command::Audit { trace, json }) => return audit_command(trace, *json),
+        Some(Command::Audit {
+            trace,
+            json,
+            format,
+        }) => {
+            return match (format, json) {
+                (Some(cli::AuditFormat::Strace), _) => audit_strace(trace),
+                (Some(f), _) => audit_command(trace, *f == cli::AuditFormat::Json),
+                (None, json) => audit_command(trace, *json),
+            }
+        }
         Some(Command::Man) => {
             print!("{}", safeexec::manual::man_page());
             return EXIT_OK;
@@ -248,6 +258,44 @@ fn audit_command(trace: &Path, json: bool) -> i32 {
             EXIT_OK
         }
         Err(e) => fail(&e),
+    }
+}
+
+/// `safeexec audit --format strace TRACE`: streamed, line by line.
+fn audit_strace(trace: &Path) -> i32 {
+    let file = match as_caller(|| {
+        std::fs::File::open(trace).map_err(|source| SandboxError::Path {
+            what: "trace file",
+            path: trace.to_path_buf(),
+            source,
+        })
+    }) {
+        Ok(f) => f,
+        Err(e) => return fail(&e),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result =
+        safeexec::strace::write_strace(std::io::BufReader::new(file), &mut out).and_then(|n| {
+            out.flush()?;
+            Ok(n)
+        });
+    match result {
+        Ok(0) => EXIT_OK,
+        Ok(n) => {
+            eprintln!(
+                "safeexec: warning: {n} lines of {} are not trace records (skipped)",
+                trace.display()
+            );
+            EXIT_OK
+        }
+        // A closed pipe (`| head`) ends the listing quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(source) => fail(&SandboxError::Path {
+            what: "trace file",
+            path: trace.to_path_buf(),
+            source,
+        }),
     }
 }
 

@@ -707,3 +707,118 @@ fn debian_package_installs_a_setuid_binary_man_page_completions_policies_and_con
         format!("safeexec {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+// ---------------------------------------------------------------------------
+// audit --format strace
+// ---------------------------------------------------------------------------
+
+/// Drops the pid column and strace's padding before ` = `.
+fn normalise_strace(line: &str) -> String {
+    let rest = line
+        .split_once(' ')
+        .map(|x| x.1)
+        .unwrap_or(line)
+        .trim_start();
+    match rest.split_once(") ") {
+        Some((call, ret)) if ret.trim_start().starts_with("= ") => {
+            format!("{call}) {}", ret.trim_start())
+        }
+        _ => rest.to_string(),
+    }
+}
+
+#[test]
+fn audit_strace_format_reads_like_strace_itself() {
+    if !common::is_root() {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let dir = common::work_dir();
+    let trace = dir.path().join("t.jsonl");
+    let missing = dir.path().join("missing-file");
+    let program = ["/bin/cat", missing.to_str().unwrap()];
+    let mut args: Vec<String> = vec![
+        "--trace".into(),
+        trace.display().to_string(),
+        "--exec".into(),
+    ];
+    args.extend(program.iter().map(|s| s.to_string()));
+    let r = common::run(&args);
+    assert_eq!(r.status, Some(1), "{r:?}");
+    let ours = stdout_of(&["audit", "--format", "strace", trace.to_str().unwrap()]);
+    let lines: Vec<&str> = ours.lines().collect();
+    assert!(lines.len() > 10, "{ours}");
+    // Every line is a call `PID name(args) = ret` or a process event.
+    for l in &lines {
+        let (pid, rest) = l.split_once(' ').unwrap_or(("", ""));
+        assert!(pid.parse::<u32>().is_ok(), "no pid: {l}");
+        let rest = rest.trim_start();
+        assert!(
+            rest.starts_with("+++ ")
+                || rest.starts_with("--- ")
+                || rest
+                    .split_once(" = ")
+                    .is_some_and(|(call, _)| call.trim_end().ends_with(')')),
+            "not a strace line: {l}"
+        );
+    }
+    let open_line = format!(
+        "openat(AT_FDCWD, \"{}\", O_RDONLY) = -1 ENOENT (No such file or directory)",
+        missing.display()
+    );
+    let normal: Vec<String> = lines.iter().map(|l| normalise_strace(l)).collect();
+    assert!(normal.contains(&open_line), "no `{open_line}` in:\n{ours}");
+    assert_eq!(
+        normalise_strace(lines.last().unwrap()),
+        "+++ exited with 1 +++"
+    );
+    assert!(
+        normal
+            .iter()
+            .any(|l| l.starts_with("mmap(") && l.contains(") = 0x")),
+        "mmap returns are hex:\n{ours}"
+    );
+    assert!(
+        normal
+            .iter()
+            .any(|l| l.starts_with("execve(\"/bin/cat\", [\"/bin/cat\", ")),
+        "execve with quoted argv:\n{ours}"
+    );
+
+    // strace itself prints the same line for the same call.
+    if Path::new("/usr/bin/strace").exists() {
+        let out = dir.path().join("strace.txt");
+        let o = Command::new("strace")
+            .arg("-f")
+            .arg("-o")
+            .arg(&out)
+            .args(program)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        let theirs = std::fs::read_to_string(&out).unwrap();
+        let theirs: Vec<String> = theirs.lines().map(normalise_strace).collect();
+        assert!(theirs.contains(&open_line), "strace wrote:\n{theirs:#?}");
+        assert_eq!(
+            theirs.last().map(String::as_str),
+            Some("+++ exited with 1 +++")
+        );
+    } else {
+        eprintln!("SKIP comparison with strace: /usr/bin/strace is not installed");
+    }
+}
+
+#[test]
+fn audit_strace_format_of_a_missing_trace_is_one_line() {
+    let o = safeexec(&["audit", "--format", "strace", "/nonexistent/trace.jsonl"]);
+    assert_eq!(o.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("safeexec: trace file /nonexistent/trace.jsonl"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    assert!(o.stdout.is_empty());
+    let o = safeexec(&["audit", "--format", "strace", "--json", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+}

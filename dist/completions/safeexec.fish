@@ -119,8 +119,11 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the resolved policy: groups expanded, includes merged, and what the kernel filter or the supervisor does with each system call'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "learn" -d 'Write a policy that allows what one run needed and nothing else: from a trace (--from TRACE), or by running the program with a full trace under the audit policy (limits and options, then --exec PROGRAM ARGS... last; --trace FILE keeps the learning run\'s trace)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -l json -d 'Print the summary as one JSON object'
-complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -s h -l help -d 'Print help'
+complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -l format -d 'text: the summary; json: the summary as one JSON object; strace: every call as `strace -f` prints it' -r -f -a "text\t'The summary: calls, errors and time per call, processes, files, network, denials'
+json\t'The summary as one JSON object'
+strace\t'One line per call in strace\'s style (decoded flags, errno names)'"
+complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -l json -d 'Print the summary as one JSON object (the same as --format json)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c safeexec -n "__fish_safeexec_using_subcommand man" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions help" -f -a "policy" -d 'Work with policy files'
