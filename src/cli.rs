@@ -85,6 +85,10 @@ pub struct LearnArgs {
     /// Write the policy to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Write the policy even when the learning run did not end OK (a
+    /// policy learned from a failed run covers only what it did until then)
+    #[arg(long)]
+    pub accept_failure: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -29,6 +29,7 @@ pub mod error;
 pub mod isolate;
 pub mod jail;
 pub mod learn;
+pub mod learn_run;
 pub mod manual;
 pub mod measure;
 pub mod policy;

@@ -305,6 +305,7 @@ fn learn_command(
     l: &cli::LearnArgs,
     program: Option<(std::ffi::OsString, Vec<std::ffi::OsString>)>,
 ) -> i32 {
+    let started = std::time::Instant::now();
     let (trace, temporary) = match (&l.from, program) {
         (Some(_), Some(_)) => {
             return fail(&SandboxError::Usage(
@@ -349,13 +350,24 @@ fn learn_command(
                     eprintln!("safeexec: the learning run failed: {}", r.status);
                     return EXIT_INTERNAL;
                 }
-                Ok(r) if r.verdict != safeexec::Verdict::OK => {
+                Ok(r) if r.verdict != safeexec::Verdict::OK && !l.accept_failure => {
+                    if temporary {
+                        let _ = std::fs::remove_file(&path);
+                    }
                     eprintln!(
-                        "safeexec: warning: the learning run ended with `{}`; the policy covers what it did until then",
+                        "safeexec: the learning run ended with `{}`: a policy learned from it would be incomplete, none written (--accept-failure writes it anyway)",
                         r.status
                     );
+                    return EXIT_PROGRAM_FAILED;
                 }
-                Ok(_) => {}
+                Ok(r) => {
+                    if r.verdict != safeexec::Verdict::OK {
+                        eprintln!(
+                            "safeexec: warning: the learning run ended with `{}`; the policy covers what it did until then",
+                            r.status
+                        );
+                    }
+                }
                 Err(code) => {
                     if temporary {
                         let _ = std::fs::remove_file(&path);
@@ -366,14 +378,42 @@ fn learn_command(
             (path, temporary)
         }
     };
-    let learned = as_caller(|| safeexec::learn::learn(&trace));
+    let learned = as_caller(|| {
+        let text = safeexec::learn::learn(&trace)?;
+        let facts =
+            safeexec::learn_run::trace_facts(&trace).map_err(|source| SandboxError::Path {
+                what: "trace file",
+                path: trace.clone(),
+                source,
+            })?;
+        Ok((text, facts))
+    });
     if temporary {
         let _ = std::fs::remove_file(&trace);
     }
-    let text = match learned {
+    let (mut text, facts) = match learned {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
+    // A trace given with --from: the same rule about its run's verdict.
+    if l.from.is_some() {
+        match &facts.verdict {
+            Some((status, false)) if !l.accept_failure => {
+                eprintln!(
+                    "safeexec: the traced run ended with `{status}`: a policy learned from it would be incomplete, none written (--accept-failure writes it anyway)"
+                );
+                return EXIT_PROGRAM_FAILED;
+            }
+            Some(_) => {}
+            None => eprintln!(
+                "safeexec: warning: {} has no verdict record (the run was cut short?); the policy covers what it recorded",
+                trace.display()
+            ),
+        }
+    }
+    if let Some(limits) = &facts.limits {
+        text.push_str(&safeexec::learn_run::limit_lines(limits));
+    }
     match &l.output {
         Some(p) => {
             let r = safeexec::supervisor::open_output("policy file", p).and_then(|mut f| {
@@ -390,6 +430,15 @@ fn learn_command(
         }
         None => print!("{text}"),
     }
+    eprintln!(
+        "safeexec: {}",
+        safeexec::learn_run::summary(
+            safeexec::learn_run::count_rules(&text),
+            facts.calls,
+            started.elapsed(),
+            l.output.as_deref()
+        )
+    );
     EXIT_OK
 }
 

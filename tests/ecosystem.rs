@@ -822,3 +822,148 @@ fn audit_strace_format_of_a_missing_trace_is_one_line() {
     let o = safeexec(&["audit", "--format", "strace", "--json", "x"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+// ---------------------------------------------------------------------------
+// policy learn: says what it did, refuses a failed run, writes the limits
+// ---------------------------------------------------------------------------
+
+#[test]
+fn learn_writes_the_runs_limits_and_says_what_it_did() {
+    if !common::is_root() {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let dir = common::work_dir();
+    let policy = dir.path().join("ok.policy");
+    let ok = common::victim("ok").display().to_string();
+    let r = common::run(&[
+        "policy",
+        "learn",
+        "-o",
+        policy.to_str().unwrap(),
+        "--cpu",
+        "1.5",
+        "--mem",
+        "65536",
+        "--nproc",
+        "2",
+        "--exec",
+        &ok,
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("limit cpu 1.5 clock 10\n"), "{text}");
+    assert!(
+        text.contains("limit memory 65536 space 0 stack 8192\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("limit nproc 2 nfile 64 fsize 8192 core 0\n"),
+        "{text}"
+    );
+    // The learned policy is valid and carries those limits into a run.
+    let r = common::run(&["policy", "check", policy.to_str().unwrap()]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let r = common::run(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--report",
+        "json",
+        "--exec",
+        &ok,
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    let rep = common::parse_json(r.stderr_str().trim_start_matches("hello\n")).unwrap();
+    assert_eq!(rep["limits"]["cpu"], 1500);
+    assert_eq!(rep["limits"]["memory_kib"], 65536);
+    assert_eq!(rep["limits"]["nproc"], 2);
+    // One line says what was learned, from how many calls, where it went.
+    let r = common::run(&[
+        "policy",
+        "learn",
+        "-o",
+        policy.to_str().unwrap(),
+        "--exec",
+        &ok,
+    ]);
+    let err = r.stderr_str();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("safeexec: learned "))
+        .unwrap_or_else(|| panic!("no summary line:\n{err}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let rules: usize = words[2].parse().unwrap();
+    let calls: u64 = words[5].replace(',', "").parse().unwrap();
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert_eq!(rules, safeexec::learn_run::count_rules(&text), "{line}");
+    assert!(rules > 3 && calls > 3, "{line}");
+    assert!(
+        line.ends_with(&format!("; wrote {}", policy.display())),
+        "{line}"
+    );
+}
+
+#[test]
+fn learn_refuses_a_failed_run_unless_accept_failure() {
+    if !common::is_root() {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let dir = common::work_dir();
+    let policy = dir.path().join("re.policy");
+    let exitcode = common::victim("exitcode").display().to_string();
+    let trace = dir.path().join("re.jsonl");
+    let r = common::run(&[
+        "policy",
+        "learn",
+        "-o",
+        policy.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+        "--exec",
+        &exitcode,
+        "3",
+    ]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    let err = r.stderr_str();
+    assert!(
+        err.contains("ended with `Command exited with non-zero status (3)`")
+            && err.contains("--accept-failure"),
+        "{err}"
+    );
+    assert!(!policy.exists(), "a policy was written from a failed run");
+
+    // The same for a trace of a failed run.
+    let r = common::run(&["policy", "learn", "--from", trace.to_str().unwrap()]);
+    assert_eq!(r.status, Some(1), "{}", r.stderr_str());
+    assert!(r.stdout.is_empty(), "{}", r.stdout_str());
+    assert!(r.stderr_str().contains("--accept-failure"));
+
+    // --accept-failure writes it, with a warning.
+    let r = common::run(&[
+        "policy",
+        "learn",
+        "--accept-failure",
+        "-o",
+        policy.to_str().unwrap(),
+        "--exec",
+        &exitcode,
+        "3",
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert!(r
+        .stderr_str()
+        .contains("warning: the learning run ended with"));
+    assert!(std::fs::read_to_string(&policy)
+        .unwrap()
+        .contains("default kill"));
+    let r = common::run(&[
+        "policy",
+        "learn",
+        "--accept-failure",
+        "--from",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status, Some(0), "{}", r.stderr_str());
+    assert!(r.stdout_str().contains("default kill"));
+}

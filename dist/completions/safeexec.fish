@@ -107,6 +107,7 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l exec -d 'The program and its arguments: must come last' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l accept-failure -d 'Write the policy even when the learning run did not end OK (a policy learned from a failed run covers only what it did until then)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l silent -d 'Print no report'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l paranoid -d 'Paranoid mode with the shipped default policy'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l ns -d 'PID, IPC and UTS namespaces and a fresh /proc (the default when root)'
