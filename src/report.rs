@@ -114,18 +114,19 @@ pub struct Sources {
 /// meaning, type or unit raises it (docs/usage.md, "Compatibility").
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The JSON report: `schema_version` first, then the report's fields.
+/// The JSON report: the report's fields, then `schema_version` (last, so
+/// the report still starts with `{"verdict"` for readers that look for it).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(
     title = "safeexec report",
     description = "The JSON report of one run (safeexec --report json). Consumers must ignore fields they do not know: later versions may add fields without changing schema_version."
 )]
 pub struct JsonReport<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
     /// The schema's version: changes only when a field is removed, renamed
     /// or changes meaning, type or unit.
     pub schema_version: u32,
-    #[serde(flatten)]
-    pub report: &'a Report,
 }
 
 /// The full report of one run.
@@ -186,8 +187,8 @@ impl Report {
     /// The report as JSON consumers get it: with its `schema_version`.
     pub fn versioned(&self) -> JsonReport<'_> {
         JsonReport {
-            schema_version: SCHEMA_VERSION,
             report: self,
+            schema_version: SCHEMA_VERSION,
         }
     }
 
@@ -258,5 +259,7 @@ mod tests {
         assert_eq!(v["limits"]["cpu"], 1000);
         assert_eq!(v["status"], "Time Limit Exceeded");
         assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        // The report still starts with the verdict (readers look for it).
+        assert!(r.json().starts_with("{\n  \"verdict\": {"), "{}", r.json());
     }
 }
