@@ -99,6 +99,10 @@ pub enum SandboxError {
         code: i32,
     },
 
+    /// The administrator's configuration does not allow what was asked.
+    #[error("{0}")]
+    Refused(String),
+
     #[error("administrator's configuration {0}")]
     AdminConf(String),
 }
@@ -107,7 +111,7 @@ impl SandboxError {
     /// The exit status the command line reports for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SandboxError::Usage(_) => EXIT_USAGE,
+            SandboxError::Usage(_) | SandboxError::Refused(_) => EXIT_USAGE,
             SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }

@@ -74,7 +74,9 @@ pub struct IsolationConfig {
     pub binds: Vec<Bind>,
     pub tmpfs: Vec<PathBuf>,
     /// Per-run cgroups for whole-tree accounting (when root and mounted).
-    pub cgroups: bool,
+    /// None: decided when the run is resolved (only when nproc > 0: a
+    /// single process's figures are exact without one).
+    pub cgroups: Option<bool>,
 }
 
 impl Default for IsolationConfig {
@@ -85,7 +87,7 @@ impl Default for IsolationConfig {
             jail: None,
             binds: Vec::new(),
             tmpfs: Vec::new(),
-            cgroups: true,
+            cgroups: None,
         }
     }
 }
@@ -96,7 +98,7 @@ impl IsolationConfig {
         IsolationConfig {
             net: Net::Host,
             namespaces: false,
-            cgroups: false,
+            cgroups: Some(false),
             ..Default::default()
         }
     }

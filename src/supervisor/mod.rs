@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,11 +15,13 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::adminconf::AdminConf;
+use crate::caller::is_rootless;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 use crate::jail::{self, ChildPlan, PlanDescription};
 use crate::measure::Reaped;
 use crate::report::{Report, Restricted, Sources, TimeKind, Verdict};
+use crate::resolve::Resolved;
 use crate::sys::{self, Fork};
 use crate::trace::{Event, TraceWriter};
 
@@ -66,25 +67,6 @@ pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Re
     run_with(cfg, &conf, trace)
 }
 
-/// The caller when it is not root (a setuid start): its real uid and gid,
-/// whose rights apply to every file and directory it names. None when
-/// safeexec runs as root, and in rootless mode, where safeexec has no
-/// rights but the caller's anyway.
-pub fn unprivileged_caller() -> Option<(u32, u32)> {
-    if !sys::is_root() {
-        return None;
-    }
-    let (uid, gid) = sys::setuid::real_ids();
-    (uid != 0).then_some((uid, gid))
-}
-
-/// Rootless mode: started by an ordinary user without a setuid bit (real
-/// and effective ids equal, effective uid not 0). A run then gets an
-/// unprivileged user namespace instead of a uid of its own.
-pub fn is_rootless() -> bool {
-    !sys::is_root() && !sys::setuid::is_setid()
-}
-
 /// Why the kernel refused an unprivileged user namespace, for the message.
 fn userns_refusal(e: Errno) -> String {
     let sysctl = |p: &str| {
@@ -119,18 +101,22 @@ fn userns_refusal(e: Errno) -> String {
 }
 
 /// [`run_traced`] under a configuration already loaded. A trace that cannot
-/// be written ends the run with an Internal Error naming the cause.
+/// be written ends the run with an Internal Error naming the cause. The
+/// configuration goes through [`Resolved::from_config`] (policy jail line,
+/// cgroup default, every administrator bound) like the command line's.
 pub fn run_with(
     cfg: &RunConfig,
     conf: &AdminConf,
     trace: Option<&mut TraceWriter>,
 ) -> Result<Report> {
-    cfg.validate()?;
-    if trace.is_some() && cfg.policy.is_none() {
-        return Err(SandboxError::Usage(
-            "a trace needs paranoid mode (a policy)".into(),
-        ));
-    }
+    let level = trace.as_ref().map(|t| t.level);
+    Resolved::from_config(cfg.clone(), conf.clone(), level)?.run(trace)
+}
+
+/// Runs a resolved configuration ([`Resolved::run`]).
+pub(crate) fn run_resolved(r: &Resolved, trace: Option<&mut TraceWriter>) -> Result<Report> {
+    let cfg = r.config();
+    let conf = r.admin();
     let rootless = is_rootless();
     if !sys::is_root() && !rootless {
         // Installed setuid, but not to root: nothing to work with.
@@ -138,8 +124,7 @@ pub fn run_with(
             euid: nix::unistd::geteuid().as_raw(),
         });
     }
-    let caller = unprivileged_caller();
-    check_limits(cfg, conf, caller.is_some())?;
+    let caller = r.caller();
     let me = nix::unistd::getpid();
     if rootless {
         if cfg.gid.is_some() {
@@ -157,23 +142,8 @@ pub fn run_with(
         );
         return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
     }
-    let uid = cfg.run_uid(me.as_raw() as u32)?;
-    let gid = cfg.gid.unwrap_or(uid);
-    if caller.is_some() {
-        for (what, id) in [("uid", uid), ("gid", gid)] {
-            if !conf.id_in_range(id) {
-                return Err(SandboxError::Usage(format!(
-                    "the run's {what} {id} (--uidplus {} + pid {me}{}) is outside uid_min..uid_max \
-                     = {}..{} ({})",
-                    cfg.uidplus,
-                    if what == "gid" && cfg.gid.is_some() { ", or --gid" } else { "" },
-                    conf.uid_min,
-                    conf.uid_max,
-                    conf.origin()
-                )));
-            }
-        }
-    }
+    // Resolution checked these ids against uid_min..uid_max (same process).
+    let (uid, gid) = r.run_ids()?.unwrap_or_default();
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
@@ -212,25 +182,12 @@ fn run_prepared(
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
     let mut chroot_path = cfg.chroot_dir.clone();
-    let _chroot_fd = match caller {
-        None => {
-            if let Some(dir) = &cfg.chroot_dir {
-                check_dir("chroot directory", dir)?;
-            } else if let Some(dir) = &cfg.exec_dir {
-                check_dir("working directory", dir)?;
-            }
-            None
-        }
-        Some(ids) => {
-            let fd = check_as_caller(cfg, conf, ids)?;
-            if let Some(fd) = &fd {
-                chroot_path = Some(format!("/proc/self/fd/{}", fd.as_raw_fd()).into());
-            }
-            fd
-        }
-    };
+    let _chroot_fd = crate::caller::check_dirs(cfg, conf, caller)?;
+    if let Some(fd) = &_chroot_fd {
+        chroot_path = Some(format!("/proc/self/fd/{}", fd.as_raw_fd()).into());
+    }
     let stderr_file = match &cfg.error_file {
-        Some(p) => Some(open_output("error file", p)?),
+        Some(p) => Some(crate::files::open_output("error file", p)?),
         None => None,
     };
 
@@ -249,7 +206,7 @@ fn run_prepared(
     // A stale cgroup of a dead supervisor must not linger; ours is removed
     // when `cgroup` drops, whatever way run() returns.
     // Rootless: no cgroup (creating one needs root); wait4 and /proc instead.
-    let cgroup = if cfg.isolation.cgroups && !rootless {
+    let cgroup = if cfg.isolation.cgroups == Some(true) && !rootless {
         crate::isolate::cgroup::remove_stale();
         let l = &cfg.limits;
         // Slightly above --mem: the kernel stops a runaway tree, while the
@@ -655,11 +612,8 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<Iso
     use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
     let iso = &cfg.isolation;
     // A policy's `jail NAME` line selects a profile when --jail is not given.
-    let jail = iso
-        .jail
-        .clone()
-        .or_else(|| cfg.policy.as_ref().and_then(|p| p.jail().map(String::from)))
-        .filter(|_| cfg.chroot_dir.is_none());
+    // The policy's `jail` line is already in it (crate::resolve).
+    let jail = iso.jail.clone().filter(|_| cfg.chroot_dir.is_none());
     let wants_jail = jail.is_some() || !iso.binds.is_empty() || !iso.tmpfs.is_empty();
     let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces, rootless);
     let hidepid = !ns.has_init();
@@ -846,172 +800,6 @@ fn read_setup_error(r: Option<OwnedFd>) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let _ = f.read_to_end(&mut buf);
     (!buf.is_empty()).then_some(buf)
-}
-
-fn check_dir(what: &'static str, dir: &std::path::Path) -> Result<()> {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(SandboxError::Path {
-            what,
-            path: dir.to_path_buf(),
-            source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
-        }),
-        Err(e) => Err(SandboxError::Path {
-            what,
-            path: dir.to_path_buf(),
-            source: e,
-        }),
-    }
-}
-
-/// Opens a file safeexec writes for the caller (created 0644 if missing),
-/// never through a symbolic link, close-on-exec, and with the caller's
-/// rights when the caller is not root.
-pub fn open_output(what: &'static str, path: &std::path::Path) -> Result<File> {
-    let caller = unprivileged_caller();
-    let _fs = sys::setuid::CallerFs::enter(caller)
-        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|source| {
-            if caller.is_some() && hidden(&source) {
-                SandboxError::Inaccessible {
-                    what,
-                    path: path.to_path_buf(),
-                    code: crate::error::EXIT_OUTPUT,
-                }
-            } else {
-                SandboxError::Output {
-                    what,
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })
-}
-
-/// Errors that must read the same for a missing file and a forbidden one.
-pub fn hidden(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ELOOP | libc::ENOTDIR)
-    )
-}
-
-/// Limits above the administrator's maxima: refused for a caller other than
-/// root, logged for root.
-fn check_limits(cfg: &RunConfig, conf: &AdminConf, unprivileged: bool) -> Result<()> {
-    let over = conf.limits_over(&cfg.limits);
-    if over.is_empty() {
-        return Ok(());
-    }
-    if unprivileged {
-        return Err(SandboxError::Usage(format!(
-            "{} ({})",
-            over.join("; "),
-            conf.origin()
-        )));
-    }
-    log::debug!(
-        "root exceeds the administrator's bounds: {}",
-        over.join("; ")
-    );
-    Ok(())
-}
-
-/// For a caller other than root: the chroot, the working directory and the
-/// program are opened with the caller's rights (O_PATH, the program and
-/// working directory resolved inside the chroot as the run will see them),
-/// must be searchable / executable by the caller, and the directories must
-/// lie under allowed_dirs. Returns the opened chroot directory.
-fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result<Option<OwnedFd>> {
-    use std::path::Path;
-    let _fs = sys::setuid::CallerFs::enter(Some(ids))
-        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
-    let gone = |what: &'static str, path: &Path| SandboxError::Inaccessible {
-        what,
-        path: path.to_path_buf(),
-        code: crate::error::EXIT_SETUP,
-    };
-    let not_allowed = |opt: &str, path: &Path| {
-        SandboxError::Usage(format!(
-            "{opt} {}: not under the administrator's allowed_dirs ({}; {})",
-            path.display(),
-            if conf.allowed_dirs.is_empty() {
-                "none".to_string()
-            } else {
-                conf.allowed_dirs
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            conf.origin()
-        ))
-    };
-    // A directory outside any chroot: opened, searchable, allowed.
-    let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<OwnedFd> {
-        let fd = sys::setuid::open_path_at(None, dir, true, false).map_err(|_| gone(what, dir))?;
-        sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone(what, dir))?;
-        let canonical = std::fs::canonicalize(dir).map_err(|_| gone(what, dir))?;
-        if !conf.dir_allowed(&canonical) {
-            return Err(not_allowed(opt, dir));
-        }
-        Ok(fd)
-    };
-    let root = match &cfg.chroot_dir {
-        Some(dir) => Some(host_dir("--chroot_dir", "chroot directory", dir)?),
-        None => None,
-    };
-    let root_fd = root.as_ref().map(|f| f.as_raw_fd());
-    let in_root = root.is_some();
-    if let Some(dir) = &cfg.exec_dir {
-        if in_root {
-            let fd = sys::setuid::open_path_at(root_fd, dir, true, true)
-                .map_err(|_| gone("working directory", dir))?;
-            sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone("working directory", dir))?;
-        } else {
-            host_dir("--exec_dir", "working directory", dir)?;
-        }
-    }
-    // Bind sources: the caller must be able to read them (and write them,
-    // for a writable bind), and they must lie under allowed_dirs.
-    for b in &cfg.isolation.binds {
-        let fd = sys::setuid::open_path_at(None, &b.src, false, false)
-            .map_err(|_| gone("bind source", &b.src))?;
-        let mode = libc::R_OK | if b.writable { libc::W_OK } else { 0 };
-        sys::setuid::access_fd(&fd, mode).map_err(|_| gone("bind source", &b.src))?;
-        let canonical = std::fs::canonicalize(&b.src).map_err(|_| gone("bind source", &b.src))?;
-        if !conf.dir_allowed(&canonical) {
-            let opt = if b.writable { "--bind" } else { "--ro-bind" };
-            return Err(not_allowed(opt, &b.src));
-        }
-    }
-    // The program, as execve will find it: relative to the working
-    // directory, or to the chroot's root, or to the current directory.
-    let prog = match (&cfg.exec_dir, cfg.program.is_relative()) {
-        (Some(d), true) => d.join(&cfg.program),
-        (None, true) if in_root => Path::new("/").join(&cfg.program),
-        _ => cfg.program.clone(),
-    };
-    let fd = sys::setuid::open_path_at(root_fd, &prog, false, in_root)
-        .map_err(|_| gone("program", &cfg.program))?;
-    let is_file = File::from(
-        fd.try_clone()
-            .map_err(|e| SandboxError::Internal(e.to_string()))?,
-    )
-    .metadata()
-    .map(|m| m.is_file())
-    .unwrap_or(false);
-    if !is_file || sys::setuid::access_fd(&fd, libc::X_OK).is_err() {
-        return Err(gone("program", &cfg.program));
-    }
-    Ok(root)
 }
 
 /// `extra`: processes of the run's uid that are not the program's (the
