@@ -20,6 +20,7 @@
 
 pub mod cgroup;
 pub mod mounts;
+pub(crate) mod plan;
 pub mod profiles;
 
 use std::path::PathBuf;
