@@ -29,14 +29,14 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod isolate;
-pub mod jail;
+pub(crate) mod jail;
 pub mod learn;
-pub mod measure;
+pub(crate) mod measure;
 pub mod policy;
 pub mod report;
 pub mod resolve;
 pub mod supervisor;
-pub mod sys;
+pub(crate) mod sys;
 pub mod trace;
 
 pub use config::{Limits, RunConfig};
