@@ -302,10 +302,7 @@ fn learn_command(
 fn policy_command(cmd: &PolicyCmd) -> i32 {
     let result = match cmd {
         PolicyCmd::Check { file } => safeexec::resolve::load_policy(file).and_then(|(p, _)| {
-            let n = p
-                .compile()
-                .map_err(|e| SandboxError::Policy(e.to_string()))?
-                .len();
+            let n = p.compile().map_err(SandboxError::Policy)?.len();
             Ok(format!(
                 "{file}: ok (policy {}, {} rules, filter of {n} instructions)\n",
                 p.name(),

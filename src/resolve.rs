@@ -32,7 +32,7 @@ use crate::caller::{self, PolicyChoice};
 use crate::config::{Limits, RunConfig, DEFAULT_UIDPLUS};
 use crate::error::{Result, SandboxError};
 use crate::isolate::{Bind, IsolationConfig, Net};
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 use crate::report::Report;
 use crate::trace::{TraceLevel, TraceWriter};
 
@@ -584,9 +584,7 @@ pub fn load_policy(name: &str) -> Result<(Policy, bool)> {
         let looks_like_path = name.contains('/') || name.ends_with(".policy");
         if !looks_like_path || !path.exists() {
             if let Some(p) = Policy::builtin(name) {
-                return p
-                    .map(|p| (p, true))
-                    .map_err(|e| SandboxError::Policy(e.to_string()));
+                return p.map(|p| (p, true)).map_err(SandboxError::Policy);
             }
         }
         if caller.is_some() {
@@ -601,24 +599,42 @@ pub fn load_policy(name: &str) -> Result<(Policy, bool)> {
                 }
             }
         }
-        Policy::load(path).map(|p| (p, false)).map_err(|e| {
-            let mut text = e.to_string();
-            if caller.is_some() {
-                // Included files: the same single wording.
-                for errno in [
-                    libc::ENOENT,
-                    libc::EACCES,
-                    libc::EPERM,
-                    libc::ELOOP,
-                    libc::ENOTDIR,
-                ] {
-                    let os = std::io::Error::from_raw_os_error(errno).to_string();
-                    text = text.replace(&os, "no such file or not permitted");
-                }
-            }
-            SandboxError::Policy(text)
-        })
+        Policy::load(path)
+            .map(|p| (p, false))
+            .map_err(|e| SandboxError::Policy(if caller.is_some() { hide_errnos(e) } else { e }))
     })
+}
+
+/// For a caller other than root, included files read with the same single
+/// wording for missing and forbidden.
+fn hide_errnos(e: PolicyError) -> PolicyError {
+    let hide = |mut text: String| {
+        for errno in [
+            libc::ENOENT,
+            libc::EACCES,
+            libc::EPERM,
+            libc::ELOOP,
+            libc::ENOTDIR,
+        ] {
+            let os = std::io::Error::from_raw_os_error(errno).to_string();
+            text = text.replace(&os, "no such file or not permitted");
+        }
+        text
+    };
+    match e {
+        PolicyError::Parse(mut d) => {
+            for x in &mut d.0 {
+                x.message = hide(std::mem::take(&mut x.message));
+                x.hint = x.hint.take().map(hide);
+            }
+            PolicyError::Parse(d)
+        }
+        PolicyError::Io { path, source } if crate::files::hidden(&source) => PolicyError::Io {
+            path,
+            source: std::io::Error::other("no such file or not permitted"),
+        },
+        e => e,
+    }
 }
 
 /// The policy's limits over the classic defaults.

@@ -263,8 +263,42 @@ pub struct Decision {
     /// The rule (or `default` / `on-path-violation` line) that decided; `None`
     /// for built-ins and for settings left at their implicit value.
     pub origin: Option<Origin>,
-    /// "rule", "default", "path /x not allowed for write", "built-in: ...".
-    pub reason: String,
+    /// Why: a rule, the default, a path rule's violation, or a built-in.
+    pub cause: Cause,
+}
+
+/// What decided a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A rule matched (its line is the decision's origin).
+    Rule,
+    /// No rule matched: the `default` action.
+    Default,
+    /// A path the path rules do not allow for this op.
+    PathViolation { op: PathOp, path: PathBuf },
+    /// safeexec's own rule, whatever the policy says; the text says what.
+    BuiltIn(String),
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Rule => f.write_str("rule"),
+            Cause::Default => f.write_str("default"),
+            Cause::PathViolation { op, path } => {
+                write!(f, "path {} not allowed for {op}", path.display())
+            }
+            Cause::BuiltIn(why) => write!(f, "built-in: {why}"),
+        }
+    }
+}
+
+impl Decision {
+    /// The cause as a person reads it: "rule", "default",
+    /// "path /x not allowed for write", "built-in: ...".
+    pub fn reason(&self) -> String {
+        self.cause.to_string()
+    }
 }
 
 /// What the seccomp filter does with a syscall number, without the supervisor.
