@@ -368,6 +368,14 @@ impl Resolved {
         policy: Option<PolicyChoice>,
         trace: Option<TraceLevel>,
     ) -> Result<Resolved> {
+        if let Some(j) = &config.isolation.jail {
+            if !crate::isolate::profiles::NAMES.contains(&j.as_str()) {
+                return Err(SandboxError::Usage(format!(
+                    "--jail: unknown profile `{j}` (known: {})",
+                    crate::isolate::profiles::NAMES.join(", ")
+                )));
+            }
+        }
         // A policy's `jail NAME` line selects a profile when --jail is not given.
         if config.isolation.jail.is_none() && config.chroot_dir.is_none() {
             config.isolation.jail = config
@@ -434,7 +442,13 @@ impl Resolved {
                 "a trace writer was given, but the run was resolved without a trace".into(),
             ));
         }
-        crate::supervisor::run_resolved(self, trace)
+        crate::supervisor::run_resolved(
+            &self.config,
+            &self.admin,
+            self.caller,
+            self.run_ids()?,
+            trace,
+        )
     }
 
     /// What the run will be, as data (`safeexec --show-config` prints it).
@@ -572,6 +586,33 @@ impl Effective {
         s.push('\n');
         s
     }
+}
+
+/// Runs the program as `cfg` says and reports what happened, within the
+/// administrator's configuration ([`crate::adminconf::load`]).
+pub fn run(cfg: &RunConfig) -> Result<Report> {
+    run_traced(cfg, None)
+}
+
+/// [`run`], recording the run's system calls and process events in `trace`
+/// (which needs a policy: paranoid mode), within the administrator's
+/// configuration ([`crate::adminconf::load`]).
+pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Report> {
+    let conf = crate::adminconf::load()?;
+    run_with(cfg, &conf, trace)
+}
+
+/// [`run_traced`] under a configuration already loaded. A trace that cannot
+/// be written ends the run with an Internal Error naming the cause. The
+/// configuration goes through [`Resolved::from_config`] (policy jail line,
+/// cgroup default, every administrator bound) like the command line's.
+pub fn run_with(
+    cfg: &RunConfig,
+    conf: &AdminConf,
+    trace: Option<&mut TraceWriter>,
+) -> Result<Report> {
+    let level = trace.as_ref().map(|t| t.level);
+    Resolved::from_config(cfg.clone(), conf.clone(), level)?.run(trace)
 }
 
 /// A policy by path, or by shipped name when no such file exists; true

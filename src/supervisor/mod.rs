@@ -22,7 +22,6 @@ use crate::isolate::plan;
 use crate::jail::{self, ChildPlan, PlanDescription};
 use crate::measure::Reaped;
 use crate::report::{Report, Restricted, Verdict};
-use crate::resolve::Resolved;
 use crate::sys::{self, Fork};
 use crate::trace::TraceWriter;
 
@@ -61,37 +60,16 @@ pub(crate) struct Outcome {
     pub seccomp_killed: Option<Pid>,
 }
 
-/// Runs the program as `cfg` says and reports what happened, within the
-/// administrator's configuration ([`crate::adminconf::load`]).
-pub fn run(cfg: &RunConfig) -> Result<Report> {
-    run_traced(cfg, None)
-}
-
-/// [`run`], recording the run's system calls and process events in `trace`
-/// (which needs a policy: paranoid mode), within the administrator's
-/// configuration ([`crate::adminconf::load`]).
-pub fn run_traced(cfg: &RunConfig, trace: Option<&mut TraceWriter>) -> Result<Report> {
-    let conf = crate::adminconf::load()?;
-    run_with(cfg, &conf, trace)
-}
-
-/// [`run_traced`] under a configuration already loaded. A trace that cannot
-/// be written ends the run with an Internal Error naming the cause. The
-/// configuration goes through [`Resolved::from_config`] (policy jail line,
-/// cgroup default, every administrator bound) like the command line's.
-pub fn run_with(
+/// Runs a resolved configuration ([`crate::Resolved::run`]): `caller` is
+/// the setuid caller the bounds apply to, `ids` the run's host uid and gid
+/// that resolution checked (None in rootless mode).
+pub(crate) fn run_resolved(
     cfg: &RunConfig,
     conf: &AdminConf,
+    caller: Option<(u32, u32)>,
+    ids: Option<(u32, u32)>,
     trace: Option<&mut TraceWriter>,
 ) -> Result<Report> {
-    let level = trace.as_ref().map(|t| t.level);
-    Resolved::from_config(cfg.clone(), conf.clone(), level)?.run(trace)
-}
-
-/// Runs a resolved configuration ([`Resolved::run`]).
-pub(crate) fn run_resolved(r: &Resolved, trace: Option<&mut TraceWriter>) -> Result<Report> {
-    let cfg = r.config();
-    let conf = r.admin();
     let rootless = is_rootless();
     if !sys::is_root() && !rootless {
         // Installed setuid, but not to root: nothing to work with.
@@ -99,7 +77,6 @@ pub(crate) fn run_resolved(r: &Resolved, trace: Option<&mut TraceWriter>) -> Res
             euid: nix::unistd::geteuid().as_raw(),
         });
     }
-    let caller = r.caller();
     let me = nix::unistd::getpid();
     if rootless {
         if cfg.gid.is_some() {
@@ -118,7 +95,8 @@ pub(crate) fn run_resolved(r: &Resolved, trace: Option<&mut TraceWriter>) -> Res
         return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
     }
     // Resolution checked these ids against uid_min..uid_max (same process).
-    let (uid, gid) = r.run_ids()?.unwrap_or_default();
+    let (uid, gid) =
+        ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
