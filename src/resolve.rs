@@ -442,13 +442,18 @@ impl Resolved {
                 "a trace writer was given, but the run was resolved without a trace".into(),
             ));
         }
-        crate::supervisor::run_resolved(
+        // The run's uid depends on this process's pid: checked again in case
+        // the run starts in another process than the one that resolved it.
+        let ids = self.run_ids()?;
+        caller::check_request(
             &self.config,
             &self.admin,
+            self.policy.as_ref(),
+            self.trace.is_some(),
             self.caller,
-            self.run_ids()?,
-            trace,
-        )
+            ids,
+        )?;
+        crate::supervisor::run_resolved(&self.config, &self.admin, self.caller, ids, trace)
     }
 
     /// What the run will be, as data (`safeexec --show-config` prints it).
