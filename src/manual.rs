@@ -13,7 +13,7 @@ use roff::{bold, italic, roman, Inline, Roff};
 use crate::cli::Cli;
 use crate::error::{
     EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_POLICY, EXIT_PRIVILEGE,
-    EXIT_PROGRAM_FAILED, EXIT_SETUP, EXIT_USAGE,
+    EXIT_PROGRAM_FAILED, EXIT_REFUSED, EXIT_SETUP, EXIT_USAGE,
 };
 
 /// Where the Debian package installs the shipped policies (as readable
@@ -341,8 +341,7 @@ fn exit_status(r: &mut Roff) {
         ),
         (
             EXIT_USAGE,
-            "Bad command line: unknown option, value out of range, missing --exec, or a \
-             request above the administrator's bounds.",
+            "Bad command line: unknown option, value out of range, missing --exec.",
         ),
         (
             EXIT_PRIVILEGE,
@@ -372,13 +371,20 @@ fn exit_status(r: &mut Roff) {
             "The administrator's configuration is unsafe (not owned by root, writable by \
              group or others) or invalid: nothing runs.",
         ),
+        (
+            EXIT_REFUSED,
+            "The administrator's configuration does not allow what a caller other than root \
+             asked: a limit above its maximum, a directory outside allowed_dirs, the run's uid \
+             or gid outside uid_min..uid_max, classic mode or a policy require_policy does not \
+             name, --trace without allow_full_trace, --net host without allow_net_host.",
+        ),
     ] {
         item(r, [bold(code.to_string())], [roman(meaning)]);
     }
     para(
         r,
         [roman(
-            "For statuses 2 to 8 safeexec prints one line on stderr starting \"safeexec:\" \
+            "For statuses 2 to 9 safeexec prints one line on stderr starting \"safeexec:\" \
              that names the failed step.",
         )],
     );

@@ -86,7 +86,7 @@ _safeexec() {
 
     case "${cmd}" in
         safeexec)
-            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --verbose --exec --help --version policy audit man completions help"
+            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --verbose --exec --help --version policy audit man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,7 +490,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__policy__subcmd__learn)
-            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --verbose --exec --help"
+            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --verbose --exec --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_safeexec_global_optspecs
-    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns jail= ro-bind= bind= tmpfs= cgroup no-cgroup trace= trace-level= v/verbose exec= h/help V/version
+    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns jail= ro-bind= bind= tmpfs= cgroup no-cgroup trace= trace-level= show-config v/verbose exec= h/help V/version
 end
 
 function __fish_safeexec_needs_command
@@ -60,6 +60,7 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -l ns -d 'PID, IPC and U
 complete -c safeexec -n "__fish_safeexec_needs_command" -l no-ns -d 'No PID, IPC or UTS namespace, no fresh /proc'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l cgroup -d 'A per-run cgroup even for a single-process run (by default only runs that may create processes, --nproc > 0, get one)'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l no-cgroup -d 'No per-run cgroup: accounting from wait4 and /proc only'
+complete -c safeexec -n "__fish_safeexec_needs_command" -l show-config -d 'Print the run\'s effective configuration (limits, policy, jail, cgroup, the administrator\'s bounds) as one JSON object on stdout, after every check a run makes before it starts, and exit without running the program'
 complete -c safeexec -n "__fish_safeexec_needs_command" -s v -l verbose -d 'Debug logging of each setup step (RUST_LOG works too, except in a setuid start, where it is ignored and -v shows safeexec\'s own lines only)'
 complete -c safeexec -n "__fish_safeexec_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c safeexec -n "__fish_safeexec_needs_command" -s V -l version -d 'Print version'
@@ -114,6 +115,7 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l no-ns -d 'No PID, IPC or UTS namespace, no fresh /proc'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l cgroup -d 'A per-run cgroup even for a single-process run (by default only runs that may create processes, --nproc > 0, get one)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l no-cgroup -d 'No per-run cgroup: accounting from wait4 and /proc only'
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l show-config -d 'Print the run\'s effective configuration (limits, policy, jail, cgroup, the administrator\'s bounds) as one JSON object on stdout, after every check a run makes before it starts, and exit without running the program'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -s v -l verbose -d 'Debug logging of each setup step (RUST_LOG works too, except in a setuid start, where it is ignored and -v shows safeexec\'s own lines only)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a policy file (a path or a shipped name): exit 0, or the errors'
