@@ -27,6 +27,9 @@ pub const EXIT_INTERNAL: i32 = 7;
 /// The administrator's configuration (/etc/safeexec.conf) is unsafe (not
 /// owned by root, writable by group or others) or invalid: nothing runs.
 pub const EXIT_CONFIG: i32 = 8;
+/// The file given to `audit` or `policy learn --from` is not a trace: not a
+/// regular file, over the bound for a trace, or without one valid record.
+pub const EXIT_NOT_TRACE: i32 = 9;
 
 /// Everything that can make the sandbox itself fail.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +104,10 @@ pub enum SandboxError {
 
     #[error("administrator's configuration {0}")]
     AdminConf(String),
+
+    /// `audit` or `policy learn --from` of a file that is not a trace.
+    #[error("{} is not a trace: {why}", path.display())]
+    NotATrace { path: PathBuf, why: String },
 }
 
 impl SandboxError {
@@ -117,6 +124,7 @@ impl SandboxError {
             SandboxError::Output { .. } => EXIT_OUTPUT,
             SandboxError::Inaccessible { code, .. } => *code,
             SandboxError::AdminConf(_) => EXIT_CONFIG,
+            SandboxError::NotATrace { .. } => EXIT_NOT_TRACE,
             SandboxError::Sys { .. } | SandboxError::Internal(_) | SandboxError::Interrupted(_) => {
                 EXIT_INTERNAL
             }

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod input;
 pub mod isolate;
 pub mod jail;
 pub mod learn;

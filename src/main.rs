@@ -355,7 +355,8 @@ fn load_policy(name: &str) -> Result<(Policy, bool), SandboxError> {
     }
     if caller.is_some() {
         // Open it here first, so a missing and a forbidden file read alike.
-        if let Err(e) = std::fs::File::open(path) {
+        // Without blocking: a FIFO must not hang the open (src/input.rs).
+        if let Err(e) = safeexec::input::open_regular(path, true) {
             if safeexec::supervisor::hidden(&e) {
                 return Err(SandboxError::Inaccessible {
                     what: "policy file",
