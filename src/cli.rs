@@ -194,6 +194,11 @@ pub struct RunArgs {
     /// simply allow (fast: allowed calls never stop)
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
     pub trace_level: TraceLevel,
+    /// Largest --trace file, KiB: past it a final `truncated` record is
+    /// written and recording stops (the run goes on, its verdict unchanged)
+    /// [default: the --fsize value; at most 4194304]
+    #[arg(long, value_name = "KBYTES", value_parser = clap::value_parser!(u64).range(1..=crate::trace::MAX_TRACE_LIMIT_KIB))]
+    pub trace_limit: Option<u64>,
     /// Debug logging of each setup step (RUST_LOG works too, except in a
     /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]

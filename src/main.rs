@@ -182,9 +182,20 @@ fn execute(
     };
     cfg.policy = policy;
     // Like the report file, the trace is opened before the run.
+    if trace.is_none() && a.trace_limit.is_some() {
+        return Err(fail(&SandboxError::Usage(
+            "--trace-limit needs --trace FILE".into(),
+        )));
+    }
     let mut tracer = match &trace {
         Some((p, level)) => match TraceWriter::open(p, *level) {
-            Ok(t) => Some(t),
+            Ok(mut t) => {
+                // Without it, the library bounds the trace by --fsize.
+                if let Some(kib) = a.trace_limit {
+                    t.set_limit(kib << 10);
+                }
+                Some(t)
+            }
             Err(e) => return Err(fail(&e)),
         },
         None => None,

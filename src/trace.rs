@@ -229,6 +229,17 @@ impl TraceWriter {
         self.truncated
     }
 
+    /// The report's warning when the trace was cut at its bound.
+    pub fn warning(&self) -> Option<String> {
+        let limit = self.limit.filter(|_| self.truncated)?;
+        Some(format!(
+            "trace {} reached its bound of {} (--trace-limit) after {} records: it ends with a `truncated` record; the run went on unrecorded and its verdict is unchanged",
+            self.path.display(),
+            crate::input::human_size(limit),
+            self.records
+        ))
+    }
+
     /// Times are counted from here (the fork of the run's first process).
     pub fn set_start(&mut self, start: Instant) {
         self.start = start;

@@ -560,6 +560,7 @@ fn run_prepared(
         rootless,
     );
     if let Some(t) = trace {
+        report.warnings.extend(t.warning());
         if let Err(message) = write_verdict(t, &report) {
             report.verdict = Verdict::IE { message };
             report.status = report.verdict.to_string();
@@ -1197,6 +1198,7 @@ fn build_report(
         denied_calls: o.denied,
         logged_calls: o.logged,
         mode: if paranoid { "paranoid" } else { "classic" }.into(),
+        warnings: Vec::new(),
         uid,
         gid,
         rootless,
