@@ -497,7 +497,10 @@ fn trace_of_a_long_path_loop_stays_under_its_bound() {
         let out = run(&["audit", trace.to_str().unwrap()], &dir);
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{name}: {text}");
-        assert!(text.contains("truncated: the trace reached its bound of"), "{text}");
+        assert!(
+            text.contains("truncated: the trace reached its bound of"),
+            "{text}"
+        );
         let out = run(&["audit", "--json", trace.to_str().unwrap()], &dir);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["truncated"], bound_kib * 1024, "{name}");
@@ -516,10 +519,19 @@ fn audit_of_a_non_trace_is_an_error() {
     let fifo = dir.path().join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     for (p, want) in [
-        (junk.as_path(), "is not a trace: none of its 2 line(s) is a trace record"),
+        (
+            junk.as_path(),
+            "is not a trace: none of its 2 line(s) is a trace record",
+        ),
         (empty.as_path(), "is not a trace: it has no record"),
-        (fifo.as_path(), "is not a trace: not a regular file (a FIFO)"),
-        (Path::new("/dev/zero"), "is not a trace: not a regular file (a character device)"),
+        (
+            fifo.as_path(),
+            "is not a trace: not a regular file (a FIFO)",
+        ),
+        (
+            Path::new("/dev/zero"),
+            "is not a trace: not a regular file (a character device)",
+        ),
     ] {
         for cmd in [
             vec!["audit", p.to_str().unwrap()],
@@ -531,7 +543,10 @@ fn audit_of_a_non_trace_is_an_error() {
             assert_eq!(out.status.code(), Some(9), "{cmd:?}: {err}");
             assert!(t.elapsed() < std::time::Duration::from_secs(2), "{cmd:?}");
             assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
-            assert!(err.starts_with("safeexec: ") && err.contains(want), "{cmd:?}: {err}");
+            assert!(
+                err.starts_with("safeexec: ") && err.contains(want),
+                "{cmd:?}: {err}"
+            );
             assert!(out.stdout.is_empty(), "{cmd:?}");
         }
     }

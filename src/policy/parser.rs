@@ -723,6 +723,9 @@ impl Parser {
             return;
         }
         if self.stack.len() > MAX_INCLUDE_DEPTH {
+            // One report, then nothing more is parsed: a fan-out of
+            // includes would repeat it for every leaf.
+            self.exhausted = true;
             self.diag(
                 cx,
                 arg.start,
