@@ -20,7 +20,8 @@ use crate::trace::TraceLevel;
     after_help = "Exit status: 0 OK; 1 a verdict about the program (TLE, MLE, OLE, RE, signal, RF); \
 2 bad command line; 3 not root; 4 bad policy; 5 the program could not be started; \
 6 an output file could not be written; 7 the supervisor failed during the run; \
-8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid.",
+8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid; \
+9 audit or policy learn --from was given a file that is not a trace.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
