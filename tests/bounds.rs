@@ -127,3 +127,26 @@ fn admin_conf_that_is_a_fifo_or_too_large_is_refused() {
         fails_fast(&m, 8, want, p);
     }
 }
+
+#[test]
+fn trace_limit_needs_a_trace_and_a_sane_value() {
+    let m = safeexec(&["--trace-limit", "64", "--exec", "/bin/true"]);
+    fails_fast(
+        &m,
+        2,
+        "safeexec: --trace-limit needs --trace FILE",
+        "no trace",
+    );
+    for v in ["0", "4194305", "abc"] {
+        let m = safeexec(&[
+            "--trace-limit",
+            v,
+            "--trace",
+            "/tmp/x",
+            "--exec",
+            "/bin/true",
+        ]);
+        assert_eq!(m.code, Some(2), "{v}: {m:?}");
+        assert!(m.stderr.contains("--trace-limit"), "{v}: {m:?}");
+    }
+}
