@@ -324,3 +324,49 @@ impl TraceWriter {
         self.error.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_stops_at_its_bound_with_a_truncated_record() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.jsonl");
+        let mut w = TraceWriter::open(&p, TraceLevel::All).unwrap();
+        w.default_limit(4); // --fsize 4: 4 KiB
+        w.set_limit(4096); // an explicit bound wins over the default
+        w.default_limit(8192);
+        assert_eq!(w.limit(), Some(4096));
+        let ev = Event::Exec {
+            t_us: 1,
+            pid: 2,
+            path: "x".repeat(500),
+            argv: vec![],
+        };
+        for _ in 0..100 {
+            w.write(&ev).unwrap();
+        }
+        assert!(w.truncated());
+        w.flush().unwrap();
+        assert!(w.warning().unwrap().contains("reached its bound of 4 KiB"));
+        let size = std::fs::metadata(&p).unwrap().len();
+        assert!(size <= 4096 && size > 3000, "{size}");
+        let mut r = TraceReader::open(&p).unwrap();
+        let recs: Vec<Record> = r.by_ref().map(|x| x.unwrap()).collect();
+        assert_eq!(r.truncated(), Some(4096));
+        match recs.last() {
+            Some(Record::Event(Event::Truncated { records, .. })) => {
+                assert_eq!(*records as usize, recs.len() - 1)
+            }
+            other => panic!("{other:?}"),
+        }
+        // Unbounded until a bound is set; the smallest bound is 1 KiB.
+        let mut w = TraceWriter::open(&p, TraceLevel::All).unwrap();
+        assert_eq!(w.limit(), None);
+        w.set_limit(10);
+        assert_eq!(w.limit(), Some(1024));
+        assert_eq!(default_limit_kib(0), 1);
+        assert_eq!(default_limit_kib(u64::MAX), MAX_TRACE_LIMIT_KIB);
+    }
+}
