@@ -569,6 +569,16 @@ mod tests {
                 .contains("more than 4 MiB of policy text with its includes"),
             "{e}"
         );
+        // a file of junk within the bound: 100 problems listed, then one
+        // saying the rest was not read
+        std::fs::write(d.join("junk.policy"), "x\n".repeat(500_000)).unwrap();
+        let t = std::time::Instant::now();
+        let e = Policy::load(&d.join("junk.policy")).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(e.diagnostics().len(), 101);
+        assert!(e.diagnostics()[100]
+            .message
+            .contains("more than 100 problems"));
         // /dev/zero is refused at once
         let e = Policy::load(Path::new("/dev/zero")).unwrap_err();
         assert!(e.to_string().contains("a character device"), "{e}");

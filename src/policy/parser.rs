@@ -23,6 +23,8 @@ use crate::input::{
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most conditions one rule may have (keeps every BPF jump short).
 pub const MAX_CONDS: usize = 16;
+/// Most problems listed for one policy; the parse stops at the next one.
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 /// One problem in a policy file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -610,12 +612,28 @@ impl Parser {
         msg: impl Into<String>,
         hint: Option<String>,
     ) {
+        if self.diags.len() > MAX_DIAGNOSTICS {
+            return;
+        }
+        let (msg, hint) = if self.diags.len() == MAX_DIAGNOSTICS {
+            // A 1 MiB file of junk would otherwise make half a million
+            // diagnostics (a quarter of a GiB, half a minute).
+            self.exhausted = true;
+            (
+                format!(
+                    "more than {MAX_DIAGNOSTICS} problems: the rest of the policy was not read"
+                ),
+                Some("fix the problems above first".to_string()),
+            )
+        } else {
+            (msg.into(), hint)
+        };
         let col = cx.raw.get(..at).map(|p| p.chars().count()).unwrap_or(0);
         self.diags.push(Diagnostic {
             file: cx.file.to_string(),
             line: cx.line,
             col: u32::try_from(col).unwrap_or(u32::MAX - 1) + 1,
-            message: msg.into(),
+            message: msg,
             text: text.to_string(),
             hint,
         });
