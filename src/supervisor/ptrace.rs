@@ -100,6 +100,10 @@ struct Tracer<'a> {
     cwds: HashMap<Pid, PathBuf>,
 }
 
+/// The bytes of each path read for a call, by argument index (reused for
+/// the trace record).
+type RawPaths = Vec<(usize, Vec<u8>)>;
+
 pub(crate) fn trace_loop(
     root: Pid,
     policy: &Policy,
@@ -419,6 +423,7 @@ impl Tracer<'_> {
     }
 
     /// The record of one call at its entry.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         pid: Pid,
@@ -632,7 +637,7 @@ impl Tracer<'_> {
         tgid: Pid,
         sysno: Sysno,
         args: &[u64; 6],
-    ) -> (Vec<(PathOp, PathBuf)>, Vec<(usize, Vec<u8>)>) {
+    ) -> (Vec<(PathOp, PathBuf)>, RawPaths) {
         let specs = policy::path_args(sysno);
         if specs.is_empty() {
             return (Vec::new(), Vec::new());
