@@ -489,6 +489,8 @@ pub struct Measured {
 
 /// Runs `cmd` (stdin and stdout null, stderr captured) and reaps it with
 /// wait4 for its own peak resident memory; killed after `limit`.
+// The child is reaped by wait4 below (for its rusage), not by std.
+#[allow(clippy::zombie_processes)]
 pub fn run_measured(mut cmd: Command, limit: Duration) -> Measured {
     let start = Instant::now();
     let mut child = cmd
