@@ -181,12 +181,12 @@ fn execute(
         Err(e) => return Err(fail(&e)),
     };
     cfg.policy = policy;
-    // Like the report file, the trace is opened before the run.
     if trace.is_none() && a.trace_limit.is_some() {
         return Err(fail(&SandboxError::Usage(
             "--trace-limit needs --trace FILE".into(),
         )));
     }
+    // Like the report file, the trace is opened before the run.
     let mut tracer = match &trace {
         Some((p, level)) => match TraceWriter::open(p, *level) {
             Ok(mut t) => {

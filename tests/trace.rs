@@ -504,6 +504,17 @@ fn trace_of_a_long_path_loop_stays_under_its_bound() {
         let out = run(&["audit", "--json", trace.to_str().unwrap()], &dir);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["truncated"], bound_kib * 1024, "{name}");
+        // A policy learned from it says the trace was cut.
+        let out = run(
+            &["policy", "learn", "--from", trace.to_str().unwrap()],
+            &dir,
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        assert!(
+            text.contains("# WARNING: the trace was cut at its bound"),
+            "{text}"
+        );
     }
 }
 
