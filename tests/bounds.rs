@@ -25,7 +25,7 @@ fn fails_fast(m: &Measured, code: i32, want: &str, what: &str) {
 fn safeexec(args: &[&str]) -> Measured {
     let mut c = Command::new(SAFEEXEC);
     c.args(args).current_dir("/tmp");
-    run_measured(c, Duration::from_secs(20))
+    run_measured(c, Duration::from_secs(5))
 }
 
 fn fifo(dir: &Path) -> String {
@@ -123,7 +123,7 @@ fn admin_conf_that_is_a_fifo_or_too_large_is_refused() {
         c.args(["--exec", "/bin/true"])
             .current_dir("/tmp")
             .env("SAFEEXEC_CONF", p);
-        let m = run_measured(c, Duration::from_secs(20));
+        let m = run_measured(c, Duration::from_secs(5));
         fails_fast(&m, 8, want, p);
     }
 }

@@ -297,7 +297,7 @@ fn policy_or_trace_from_a_device_or_fifo_fails_at_once_for_a_caller() {
     }
     fs::write(bomb.join("f10.policy"), "include default\n").unwrap();
     let bomb = bomb.join("f0.policy");
-    let measured = |args: &[&str]| common::run_measured(as_caller(args), Duration::from_secs(20));
+    let measured = |args: &[&str]| common::run_measured(as_caller(args), Duration::from_secs(5));
     let check = |m: &common::Measured, code: i32, want: &str| {
         assert_eq!(m.code, Some(code), "{m:?}");
         assert!(m.elapsed < Duration::from_secs(1), "{m:?}");

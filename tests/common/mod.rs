@@ -488,12 +488,29 @@ pub struct Measured {
 }
 
 /// Runs `cmd` (stdin and stdout null, stderr captured) and reaps it with
-/// wait4 for its own peak resident memory; killed after `limit`.
+/// wait4 for its own peak resident memory; killed after `limit`. It runs
+/// under `prlimit --as=4G` (kept across a setuid exec), so a regression
+/// that reads /dev/zero without bound fails the test instead of calling
+/// the host's OOM killer.
 // The child is reaped by wait4 below (for its rusage), not by std.
 #[allow(clippy::zombie_processes)]
-pub fn run_measured(mut cmd: Command, limit: Duration) -> Measured {
+pub fn run_measured(cmd: Command, limit: Duration) -> Measured {
+    let mut w = Command::new("prlimit");
+    w.arg(format!("--as={}", 4u64 << 30))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        w.current_dir(d);
+    }
     let start = Instant::now();
-    let mut child = cmd
+    let mut child = w
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
