@@ -22,7 +22,8 @@ use crate::trace::TraceLevel;
 2 bad command line; 3 not root; 4 bad policy; 5 the program could not be started; \
 6 an output file could not be written; 7 the supervisor failed during the run; \
 8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid; \
-9 the administrator's configuration does not allow what was asked.",
+9 the administrator's configuration does not allow what was asked; \
+10 audit or policy learn --from was given a file that is not a trace.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -202,6 +203,11 @@ pub struct RunArgs {
     /// running the program
     #[arg(long = "show-config")]
     pub show_config: bool,
+    /// Largest --trace file, KiB: past it a final `truncated` record is
+    /// written and recording stops (the run goes on, its verdict unchanged)
+    /// [default: the --fsize value; at most 4194304]
+    #[arg(long, value_name = "KBYTES", value_parser = clap::value_parser!(u64).range(1..=crate::trace::MAX_TRACE_LIMIT_KIB))]
+    pub trace_limit: Option<u64>,
     /// Debug logging of each setup step (RUST_LOG works too, except in a
     /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]

@@ -140,6 +140,10 @@ pub struct Report {
     /// Run without root, in an unprivileged user namespace (see
     /// docs/security.md, "Rootless mode").
     pub rootless: bool,
+    /// What the caller should know that does not change the verdict, e.g.
+    /// the trace reached its bound (`--trace-limit`) and was cut.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -185,6 +189,7 @@ mod tests {
             uid: 10_001,
             gid: 10_001,
             rootless: false,
+            warnings: Vec::new(),
         }
     }
 

@@ -635,7 +635,8 @@ pub fn load_policy(name: &str) -> Result<(Policy, bool)> {
         }
         if caller.is_some() {
             // Open it here first, so a missing and a forbidden file read alike.
-            if let Err(e) = std::fs::File::open(path) {
+            // Without blocking: a FIFO must not hang the open (src/input.rs).
+            if let Err(e) = crate::input::open_regular(path, true) {
                 if crate::files::hidden(&e) {
                     return Err(SandboxError::Inaccessible {
                         what: "policy file",

@@ -555,6 +555,7 @@ fn finish(
         cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless,
     );
     if let Some(t) = trace {
+        report.warnings.extend(t.warning());
         if let Err(message) = write_verdict(t, &report) {
             report.verdict = Verdict::IE { message };
             report.status = report.verdict.to_string();

@@ -129,6 +129,9 @@ pub(crate) fn trace_loop(
     };
     t.tracees.insert(root, Tracee::default());
     if let Some(w) = t.trace.as_deref_mut() {
+        // Without --trace-limit the trace is bounded like one file the
+        // program writes (--fsize).
+        w.default_limit(cfg.limits.fsize_kib);
         let start = Event::Start {
             t_us: w.now_us(),
             pid: root.as_raw(),
