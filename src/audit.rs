@@ -6,7 +6,7 @@
 //!
 //! The trace is streamed record by record by [`TraceReader`]; it is never
 //! loaded whole. A file with no trace record is an error
-//! ([`SandboxError::NotATrace`], exit status 9), not an empty summary.
+//! ([`SandboxError::NotATrace`], exit status 10), not an empty summary.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
