@@ -80,6 +80,15 @@ pub enum NetArg {
     Host,
 }
 
+/// `--landlock`: what a kernel without Landlock means for path rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LandlockArg {
+    /// A policy with read, write or exec path rules refuses to run.
+    Required,
+    /// The supervisor's ptrace check alone, with a warning.
+    Optional,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     /// The classic 4-line report.
@@ -166,6 +175,11 @@ pub struct RunArgs {
     /// No PID, IPC or UTS namespace, no fresh /proc
     #[arg(long = "no-ns", overrides_with = "ns")]
     pub no_ns: bool,
+    /// Paranoid mode on a kernel without Landlock: `required` refuses a
+    /// policy with path rules, `optional` runs with the supervisor's check
+    /// alone and a warning (as `landlock optional` in the policy)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = LandlockArg::Required)]
+    pub landlock: LandlockArg,
     /// A jail root built from read-only binds for a runtime: c, python3, java
     #[arg(long, value_name = "PROFILE")]
     pub jail: Option<String>,

@@ -101,6 +101,10 @@ pub enum SandboxError {
 
     #[error("administrator's configuration {0}")]
     AdminConf(String),
+    /// The policy has path rules and the kernel cannot enforce them with
+    /// Landlock; the policy or command line did not say `landlock optional`.
+    #[error("the policy's path rules need Landlock and {why}; run on Linux 5.13 or later with Landlock enabled, or say `landlock optional` in the policy (or --landlock optional) to rely on the supervisor's ptrace check alone")]
+    NoLandlock { why: String },
 }
 
 impl SandboxError {
@@ -108,7 +112,9 @@ impl SandboxError {
     pub fn exit_code(&self) -> i32 {
         match self {
             SandboxError::Usage(_) => EXIT_USAGE,
-            SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
+            SandboxError::NotRoot { .. }
+            | SandboxError::NoUserNs { .. }
+            | SandboxError::NoLandlock { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }

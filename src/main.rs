@@ -181,6 +181,11 @@ fn execute(
         Err(e) => return Err(fail(&e)),
     };
     cfg.policy = policy;
+    if a.landlock == cli::LandlockArg::Optional {
+        if let Some(p) = cfg.policy.as_mut() {
+            p.set_landlock_optional(true);
+        }
+    }
     // Like the report file, the trace is opened before the run.
     let mut tracer = match &trace {
         Some((p, level)) => match TraceWriter::open(p, *level) {
@@ -209,6 +214,9 @@ fn execute(
     };
     if let Some(e) = tracer.as_ref().and_then(|t| t.error()) {
         eprintln!("safeexec: {e}");
+    }
+    for w in &report.warnings {
+        eprintln!("safeexec: warning: {w}");
     }
     if !a.silent && print_report {
         let text = match a.report {

@@ -17,6 +17,7 @@
 
 mod compile;
 mod groups;
+mod landlock;
 mod model;
 mod parser;
 mod paths;
@@ -32,6 +33,7 @@ pub use compile::{
     SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_TRACE, X32_SYSCALL_BIT,
 };
 pub use groups::{expand as expand_group, group_names, GROUPS};
+pub use landlock::{hierarchy as landlock_hierarchy, KernelLandlock, LandlockPlan, LlRule};
 pub use model::{
     errno_name, Action, Call, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp, PathRule,
     Policy, Rule,
@@ -306,6 +308,7 @@ impl Policy {
             self.on_path_violation,
             at(&self.on_path_violation_origin)
         );
+        o.push_str(&self.show_landlock(KernelLandlock::detect()));
         o
     }
 }

@@ -25,6 +25,7 @@ use crate::sys::{self, Fork};
 use crate::trace::{Event, TraceWriter};
 
 mod classic;
+pub mod landlock;
 pub mod paths;
 mod ptrace;
 pub mod watchdog;
@@ -245,6 +246,8 @@ fn run_prepared(
         None => None,
     };
     let iso = isolation_plan(cfg, paranoid, rootless)?;
+    // Landlock for the path rules (or a refusal when the kernel lacks it).
+    let mut ll = landlock::prepare(cfg)?;
     let private_tmp = iso.private_tmp.clone();
     // A stale cgroup of a dead supervisor must not linger; ours is removed
     // when `cgroup` drops, whatever way run() returns.
@@ -312,6 +315,7 @@ fn run_prepared(
             .collect(),
         mounts: iso.mounts,
         userns_gate: gate.as_ref().map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
+        landlock: ll.child.take(),
     };
     let desc = PlanDescription {
         program: cfg.program.display().to_string(),
@@ -333,6 +337,7 @@ fn run_prepared(
             .as_ref()
             .map(|m| m.desc.clone())
             .unwrap_or_default(),
+        landlock: std::mem::take(&mut ll.paths),
     };
     log::debug!("namespaces: {:?}", plan.ns);
     log::debug!(
@@ -379,6 +384,7 @@ fn run_prepared(
         Fork::Parent(pid) => pid,
     };
     drop(err_w);
+    drop(ll.ruleset.take());
     // Rootless: map the caller to the inside id, then let the child go on.
     let mut userns = 0;
     if let Some((gate_r, gate_w)) = gate {
@@ -559,6 +565,8 @@ fn run_prepared(
         tree,
         rootless,
     );
+    report.paths = ll.enforcement.take();
+    report.warnings.extend(ll.warning.take());
     if let Some(t) = trace {
         if let Err(message) = write_verdict(t, &report) {
             report.verdict = Verdict::IE { message };
@@ -1200,6 +1208,8 @@ fn build_report(
         uid,
         gid,
         rootless,
+        paths: None,
+        warnings: Vec::new(),
     }
 }
 
