@@ -248,8 +248,8 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     }
     // Nothing but 0, 1, 2 may reach the program.
     step(Step::CloseFds, child::cloexec_from(3));
-    // Namespaces that need no fork (paranoid mode: the seized process must
-    // be the program, so there is no init and no PID namespace).
+    // Namespaces that need no fork (--no-ns: network, and a mount
+    // namespace for a jail; no init and no PID namespace).
     if plan.ns.unshare_flags != 0 {
         step(Step::Namespaces, ns::unshare(plan.ns.unshare_flags));
     }

@@ -310,3 +310,39 @@ fn policy_show_names_the_layers_and_the_widened_patterns() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("path enforcement: a run is refused"), "{s}");
 }
+
+#[test]
+fn a_root_paranoid_run_cannot_probe_pids_outside_it() {
+    // A process of another uid (65534), started here: without a PID
+    // namespace sched_getaffinity succeeds and prlimit64 answers EPERM
+    // (it exists); inside one both answer ESRCH.
+    let s = Sleeper::start();
+    let base = Base::new("probe");
+    let wd = base.wd();
+    let v = vpath("ll_probe");
+    let pid = s.pid().to_string();
+    let pol = policy(
+        &base.dir,
+        "probe",
+        "include default\nallow prlimit64 sched_getaffinity\n",
+    );
+    let r = run(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v, &pid]);
+    assert_eq!(r.code(), "OK", "{r}");
+    assert!(
+        r.stdout.contains("affinity ESRCH\n") && r.stdout.contains("prlimit ESRCH\n"),
+        "the run could probe pid {pid}: {r}"
+    );
+    // Without namespaces (--no-ns) the probe works: the test can tell.
+    let r = run(&[
+        "--policy",
+        &pol,
+        "--no-ns",
+        "--exec_dir",
+        &wd,
+        "--exec",
+        &v,
+        &pid,
+    ]);
+    assert!(r.stdout.contains("prlimit EPERM\n"), "{r}");
+    assert!(s.alive());
+}

@@ -202,9 +202,16 @@ impl Policy {
     }
 
     /// The policy's path rules as a Landlock ruleset for `abi` (>= 1), plus
-    /// read and execute of `program` (the kernel reads the file it runs).
+    /// read and execute of `program` and of `loaders` (its ELF interpreter
+    /// or `#!` interpreter: the kernel reads and maps what it executes,
+    /// which the supervisor's exec check never sees).
     /// None when no path rule restricts read, write or exec.
-    pub fn landlock_plan(&self, abi: i32, program: &Path) -> Option<LandlockPlan> {
+    pub fn landlock_plan(
+        &self,
+        abi: i32,
+        program: &Path,
+        loaders: &[std::path::PathBuf],
+    ) -> Option<LandlockPlan> {
         if !self.landlock_relevant() || abi < 1 {
             return None;
         }
@@ -246,6 +253,14 @@ impl Policy {
                 from: "the program itself".into(),
                 wider: false,
             });
+            for l in loaders {
+                rules.push(LlRule {
+                    path: l.display().to_string(),
+                    access: (prog).bits(),
+                    from: "the program's interpreter".into(),
+                    wider: false,
+                });
+            }
         }
         let handled_net = if abi >= 4 && !self.allows_network() {
             (AccessNet::BindTcp | AccessNet::ConnectTcp).bits()
@@ -326,7 +341,7 @@ impl Policy {
         }
         let _ = writeln!(
             o,
-            "  read,exec the program itself (the kernel reads the file it executes)"
+            "  read,exec the program itself and its ELF or #! interpreter (the kernel reads what it executes)"
         );
         let _ = writeln!(
             o,
@@ -399,7 +414,7 @@ mod tests {
     #[test]
     fn java_policy_compiles_to_hierarchies() {
         let p = Policy::builtin("java").unwrap().unwrap();
-        let plan = p.landlock_plan(7, Path::new("/usr/bin/java")).unwrap();
+        let plan = p.landlock_plan(7, Path::new("/usr/bin/java"), &[]).unwrap();
         let rf = AccessFs::ReadFile as u64;
         let wf = AccessFs::WriteFile as u64;
         let x = AccessFs::Execute as u64;
@@ -423,7 +438,7 @@ mod tests {
         assert_ne!(plan.handled_net, 0);
         assert_ne!(plan.scoped, 0);
         // Older ABIs drop what they lack.
-        let old = p.landlock_plan(1, Path::new("/usr/bin/java")).unwrap();
+        let old = p.landlock_plan(1, Path::new("/usr/bin/java"), &[]).unwrap();
         assert_eq!(old.handled_net, 0);
         assert_eq!(old.scoped, 0);
         assert_eq!(old.handled_fs & (AccessFs::Truncate as u64), 0);
@@ -435,13 +450,13 @@ mod tests {
     #[test]
     fn unrestricted_ops_are_not_handled() {
         let p = Policy::parse("default kill\npath read /usr/**\n", "t.policy").unwrap();
-        let plan = p.landlock_plan(7, Path::new("/bin/x")).unwrap();
+        let plan = p.landlock_plan(7, Path::new("/bin/x"), &[]).unwrap();
         assert_eq!(plan.handled_fs & (AccessFs::WriteFile as u64), 0);
         assert_eq!(plan.handled_fs & (AccessFs::IoctlDev as u64), 0);
         let p = Policy::parse("default kill\npath read /**\npath stat /x\n", "t.policy").unwrap();
-        assert!(p.landlock_plan(7, Path::new("/bin/x")).is_none());
+        assert!(p.landlock_plan(7, Path::new("/bin/x"), &[]).is_none());
         let p = Policy::parse("default kill\nallow connect\npath write ./*\n", "t.policy").unwrap();
-        let plan = p.landlock_plan(7, Path::new("/bin/x")).unwrap();
+        let plan = p.landlock_plan(7, Path::new("/bin/x"), &[]).unwrap();
         assert_eq!(plan.handled_net, 0);
         let (path, _, wider) = access_of(&plan, "./*").unwrap();
         assert_eq!((path.as_str(), wider), (".", true));

@@ -98,14 +98,6 @@ impl Policy {
 
     /// Can a call of `s` have a path that path rules restrict?
     pub fn sys_path_restricted(&self, s: Sysno) -> bool {
-        // chdir and fchdir stop whenever any path rule applies, so the
-        // supervisor always knows each process's working directory (it
-        // resolves relative paths against it without asking /proc again).
-        if matches!(s, Sysno::chdir | Sysno::fchdir) {
-            return [PathOp::Read, PathOp::Write, PathOp::Exec, PathOp::Stat]
-                .into_iter()
-                .any(|op| self.op_restricted(op));
-        }
         path_args(s)
             .iter()
             .any(|a| a.possible_ops().iter().any(|op| self.op_restricted(*op)))

@@ -95,9 +95,6 @@ struct Tracer<'a> {
     /// The run's root as the supervisor sees it, read once: the program
     /// cannot chroot (no CAP_SYS_CHROOT), so it does not change after exec.
     view_root: Option<PathBuf>,
-    /// Working directory of each process (by tgid, tracee view). chdir and
-    /// fchdir stop whenever path rules apply and clear it.
-    cwds: HashMap<Pid, PathBuf>,
 }
 
 pub(crate) fn trace_loop(
@@ -121,7 +118,6 @@ pub(crate) fn trace_loop(
         trace,
         all,
         view_root: None,
-        cwds: HashMap::new(),
     };
     t.tracees.insert(root, Tracee::default());
     if let Some(w) = t.trace.as_deref_mut() {
@@ -157,7 +153,6 @@ pub(crate) fn trace_loop(
         let (pid, status) = (w.pid, w.status);
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
             let tr = t.tracees.remove(&pid).unwrap_or_default();
-            t.cwds.remove(&pid);
             shared.remove_live(pid);
             if t.trace.is_some() && t.on_gone(pid, status, tr.thread, tr.pending).is_err() {
                 break;
@@ -524,10 +519,6 @@ impl Tracer<'_> {
             return self.resume(pid, 0).map_err(|_| false);
         }
         let (paths, raw) = self.read_paths(pid, tgid, sysno, &info.args);
-        if matches!(sysno, Sysno::chdir | Sysno::fchdir) {
-            // After read_paths, which may have cached the directory being left.
-            self.cwds.clear();
-        }
         let call = Call {
             sysno,
             args: info.args,
@@ -638,18 +629,15 @@ impl Tracer<'_> {
             .view_root
             .get_or_insert_with(|| View::root_of(pid))
             .clone();
-        let mut view = View {
+        // No cached working directory: a relative path starts at the
+        // calling thread's own cwd, read now (threads without CLONE_FS,
+        // chdir by another thread and renamed directories included).
+        let view = View {
             root,
             tgid,
             tid: pid,
-            cwd: self.cwds.get(&tgid).cloned(),
+            cwd: None,
         };
-        if view.cwd.is_none() {
-            view.cwd = view.read_cwd();
-            if let Some(c) = &view.cwd {
-                self.cwds.insert(tgid, c.clone());
-            }
-        }
         let follow = !matches!(
             sysno,
             Sysno::unlinkat
