@@ -180,6 +180,11 @@ pub struct RunArgs {
     /// alone and a warning (as `landlock optional` in the policy)
     #[arg(long, value_enum, value_name = "MODE", default_value_t = LandlockArg::Required)]
     pub landlock: LandlockArg,
+    /// Classic mode without its default seccomp filter (which refuses user
+    /// namespaces, kernel keys, perf events, userfaultfd, bpf, io_uring,
+    /// kexec, module loading, ptrace and personality changes)
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
     /// A jail root built from read-only binds for a runtime: c, python3, java
     #[arg(long, value_name = "PROFILE")]
     pub jail: Option<String>,
@@ -308,6 +313,7 @@ impl RunArgs {
                 NetArg::Host => crate::isolate::Net::Host,
             },
             namespaces: !self.no_ns,
+            classic_filter: !self.no_filter,
             jail: self.jail.clone(),
             binds: self
                 .ro_bind

@@ -73,6 +73,9 @@ pub struct IsolationConfig {
     pub tmpfs: Vec<PathBuf>,
     /// Per-run cgroups for whole-tree accounting (when root and mounted).
     pub cgroups: bool,
+    /// Classic mode: the default seccomp filter (src/policy/baseline.rs);
+    /// `--no-filter` turns it off.
+    pub classic_filter: bool,
 }
 
 impl Default for IsolationConfig {
@@ -84,6 +87,7 @@ impl Default for IsolationConfig {
             binds: Vec::new(),
             tmpfs: Vec::new(),
             cgroups: true,
+            classic_filter: true,
         }
     }
 }

@@ -15,6 +15,7 @@
 //!
 //! Format reference: docs/policy.md.
 
+mod baseline;
 mod compile;
 mod groups;
 mod landlock;
@@ -27,6 +28,7 @@ use std::path::Path;
 
 use syscalls::Sysno;
 
+pub use baseline::{classic_filter, REFUSED as CLASSIC_REFUSED};
 pub use compile::{
     run_filter, SockFilter, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
     CLONE_FORBIDDEN, MAX_INSNS, NATIVE_AUDIT_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_DATA,

@@ -243,6 +243,8 @@ fn run_prepared(
     let paranoid = cfg.policy.is_some();
     let seccomp = match &cfg.policy {
         Some(p) => Some(ptrace::filter_for(p, trace.as_ref().map(|t| t.level))?),
+        // Classic mode: user namespaces, keys, perf, bpf, io_uring, ... refused.
+        None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
     let iso = isolation_plan(cfg, paranoid, rootless)?;

@@ -55,6 +55,21 @@ pub(crate) fn filter_for(
     Ok((prog, SECCOMP_FILTER_FLAG_SPEC_ALLOW))
 }
 
+/// Classic mode's default filter (src/policy/baseline.rs), with the same
+/// flags as a policy's (no speculation mitigations forced by seccomp).
+pub(crate) fn classic_filter() -> (Vec<SockFilter>, libc::c_ulong) {
+    let prog = crate::policy::classic_filter()
+        .into_iter()
+        .map(|i| SockFilter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect();
+    (prog, SECCOMP_FILTER_FLAG_SPEC_ALLOW)
+}
+
 #[derive(Default)]
 struct Tracee {
     /// A thread (not the leader of its thread group).
