@@ -448,6 +448,28 @@ mod tests {
     }
 
     #[test]
+    fn landlock_statement_parses() {
+        let p = Policy::parse("include default\nlandlock optional\n", "t.policy").unwrap();
+        assert!(p.landlock_optional());
+        let p = Policy::parse("landlock optional\nlandlock required\n", "t.policy").unwrap();
+        assert!(!p.landlock_optional());
+        for bad in ["landlock\n", "landlock maybe\n", "landlock optional now\n"] {
+            let e = Policy::parse(bad, "t.policy").unwrap_err().to_string();
+            assert!(e.contains("t.policy:1:"), "{bad}: {e}");
+        }
+        let mut p = Policy::parse("path read /usr/**\n", "t.policy").unwrap();
+        p.set_landlock_optional(true);
+        assert!(p.landlock_optional());
+        assert!(p
+            .show_landlock(KernelLandlock::NotBuilt)
+            .contains("the supervisor's check only"));
+        assert!(Policy::parse("path read /usr/**\n", "t.policy")
+            .unwrap()
+            .show_landlock(KernelLandlock::Disabled)
+            .contains("a run is refused"));
+    }
+
+    #[test]
     fn unrestricted_ops_are_not_handled() {
         let p = Policy::parse("default kill\npath read /usr/**\n", "t.policy").unwrap();
         let plan = p.landlock_plan(7, Path::new("/bin/x"), &[]).unwrap();

@@ -139,6 +139,17 @@ pub fn interpreters(
     let mut next = Some(program.to_path_buf());
     for _ in 0..2 {
         let Some(p) = next.take() else { break };
+        // Only files anyone may read: a setuid safeexec reads this as root
+        // and must not look into files its caller could not.
+        let readable = std::fs::metadata(host(&p))
+            .map(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.permissions().mode() & 0o004 != 0
+            })
+            .unwrap_or(false);
+        if !readable {
+            break;
+        }
         let mut head = vec![0u8; 4096];
         let n = match std::fs::File::open(host(&p)).and_then(|mut f| {
             use std::io::Read;
