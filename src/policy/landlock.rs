@@ -319,7 +319,7 @@ impl Policy {
         }
         let _ = writeln!(
             o,
-            "landlock rules (kernel layer; a pattern that is not a hierarchy compiles to the smallest hierarchy covering it):"
+            "landlock rules (kernel layer; a pattern that is not a hierarchy compiles to the smallest hierarchy covering it; a path that is a directory covers its hierarchy):"
         );
         for r in &self.path_rules {
             let ops: Vec<&str> = r
@@ -335,7 +335,7 @@ impl Policy {
             let what = match (r.pattern.kind, wider) {
                 (_, true) => format!("hierarchy {path} (wider than the pattern)"),
                 (PatternKind::Tree, false) => format!("hierarchy {path}"),
-                _ => format!("{path} (a directory: its whole hierarchy)"),
+                _ => path.clone(),
             };
             let _ = writeln!(o, "  {:<8} {:<36} -> {what}", ops.join(","), r.pattern.raw);
         }
