@@ -83,6 +83,15 @@ pub enum NetArg {
     Host,
 }
 
+/// `--landlock`: what a kernel without Landlock means for path rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LandlockArg {
+    /// A policy with read, write or exec path rules refuses to run.
+    Required,
+    /// The supervisor's ptrace check alone, with a warning.
+    Optional,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     /// The classic 4-line report.
@@ -169,6 +178,16 @@ pub struct RunArgs {
     /// No PID, IPC or UTS namespace, no fresh /proc
     #[arg(long = "no-ns", overrides_with = "ns")]
     pub no_ns: bool,
+    /// Paranoid mode on a kernel without Landlock: `required` refuses a
+    /// policy with path rules, `optional` runs with the supervisor's check
+    /// alone and a warning (as `landlock optional` in the policy)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = LandlockArg::Required)]
+    pub landlock: LandlockArg,
+    /// Classic mode without its default seccomp filter (which refuses user
+    /// namespaces, kernel keys, perf events, userfaultfd, bpf, io_uring,
+    /// kexec, module loading, ptrace and personality changes)
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
     /// A jail root built from read-only binds for a runtime: c, python3, java
     #[arg(long, value_name = "PROFILE")]
     pub jail: Option<String>,
@@ -334,6 +353,8 @@ impl RunArgs {
             None
         };
         r.trace = trace;
+        r.classic_filter = !self.no_filter;
+        r.landlock_optional = self.landlock == LandlockArg::Optional;
         if let Some(list) = &self.env_vars {
             r.env = parse_env(list)?;
         }

@@ -117,6 +117,10 @@ pub enum SandboxError {
     /// `audit` or `policy learn --from` of a file that is not a trace.
     #[error("{} is not a trace: {why}", path.display())]
     NotATrace { path: PathBuf, why: String },
+    /// The policy has path rules and the kernel cannot enforce them with
+    /// Landlock; the policy or command line did not say `landlock optional`.
+    #[error("the policy's path rules need Landlock and {why}; run on Linux 5.13 or later with Landlock enabled, or say `landlock optional` in the policy (or --landlock optional) to rely on the supervisor's ptrace check alone")]
+    NoLandlock { why: String },
 }
 
 impl SandboxError {
@@ -125,7 +129,9 @@ impl SandboxError {
         match self {
             SandboxError::Usage(_) => EXIT_USAGE,
             SandboxError::Refused(_) => EXIT_REFUSED,
-            SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
+            SandboxError::NotRoot { .. }
+            | SandboxError::NoUserNs { .. }
+            | SandboxError::NoLandlock { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }

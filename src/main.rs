@@ -184,6 +184,9 @@ fn execute(
     if let Some(e) = tracer.as_ref().and_then(|t| t.error()) {
         eprintln!("safeexec: {e}");
     }
+    for w in &report.warnings {
+        eprintln!("safeexec: warning: {w}");
+    }
     if !a.silent && print_report {
         let text = match a.report {
             ReportFormat::Classic => report.classic(),

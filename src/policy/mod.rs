@@ -15,8 +15,10 @@
 //!
 //! Format reference: docs/policy.md.
 
+mod baseline;
 mod compile;
 mod groups;
+mod landlock;
 mod model;
 mod parser;
 mod paths;
@@ -26,12 +28,14 @@ use std::path::Path;
 
 use syscalls::Sysno;
 
+pub use baseline::{classic_filter, REFUSED as CLASSIC_REFUSED};
 pub use compile::{
     run_filter, SockFilter, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
     CLONE_FORBIDDEN, MAX_INSNS, NATIVE_AUDIT_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_DATA,
     SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_TRACE, X32_SYSCALL_BIT,
 };
 pub use groups::{expand as expand_group, group_names, GROUPS};
+pub use landlock::{hierarchy as landlock_hierarchy, KernelLandlock, LandlockPlan, LlRule};
 pub use model::{
     errno_name, Action, Call, Cause, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp,
     PathRule, Policy, Rule,
@@ -100,14 +104,6 @@ impl Policy {
 
     /// Can a call of `s` have a path that path rules restrict?
     pub fn sys_path_restricted(&self, s: Sysno) -> bool {
-        // chdir and fchdir stop whenever any path rule applies, so the
-        // supervisor always knows each process's working directory (it
-        // resolves relative paths against it without asking /proc again).
-        if matches!(s, Sysno::chdir | Sysno::fchdir) {
-            return [PathOp::Read, PathOp::Write, PathOp::Exec, PathOp::Stat]
-                .into_iter()
-                .any(|op| self.op_restricted(op));
-        }
         path_args(s)
             .iter()
             .any(|a| a.possible_ops().iter().any(|op| self.op_restricted(*op)))
@@ -314,6 +310,7 @@ impl Policy {
             self.on_path_violation,
             at(&self.on_path_violation_origin)
         );
+        o.push_str(&self.show_landlock(KernelLandlock::detect()));
         o
     }
 }

@@ -695,6 +695,7 @@ impl Parser {
                 "limit" => self.st_limit(&cx, &toks),
                 "allow" | "log" | "kill" | "deny" => self.st_rule(&cx, &toks),
                 "path" => self.st_path(&cx, &toks),
+                "landlock" => self.st_landlock(&cx, &toks),
                 other => {
                     let known = [
                         "include",
@@ -707,6 +708,7 @@ impl Parser {
                         "log",
                         "path",
                         "on-path-violation",
+                        "landlock",
                     ];
                     let hint = match nearest(other, known.iter().copied()) {
                         Some(n) => format!("did you mean `{n}`? statements: {}", known.join(", ")),
@@ -715,6 +717,42 @@ impl Parser {
                     let t = first.text.clone();
                     self.diag(&cx, first.start, &t, "unknown statement", Some(hint));
                 }
+            }
+        }
+    }
+
+    /// `landlock optional|required`: what a kernel without Landlock means
+    /// for a run with path rules (ptrace-only enforcement, or a refusal).
+    fn st_landlock(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
+        let hint = || Some("write `landlock optional` or `landlock required`".to_string());
+        let Some(arg) = toks.get(1) else {
+            let end = cx.raw.len();
+            self.diag(
+                cx,
+                end,
+                "",
+                "`landlock` needs `optional` or `required`",
+                hint(),
+            );
+            return;
+        };
+        if let Some(extra) = toks.get(2) {
+            let t = extra.text.clone();
+            self.diag(
+                cx,
+                extra.start,
+                &t,
+                "unexpected text after `landlock`",
+                hint(),
+            );
+            return;
+        }
+        match arg.text.as_str() {
+            "optional" => self.policy.landlock_optional = Some(cx.origin.clone()),
+            "required" => self.policy.landlock_optional = None,
+            _ => {
+                let t = arg.text.clone();
+                self.diag(cx, arg.start, &t, "unknown `landlock` setting", hint());
             }
         }
     }
