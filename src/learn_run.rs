@@ -2,12 +2,12 @@
 //! the learning run's limits as `limit` lines, whether the run ended OK,
 //! and the one line that says what was learned.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::time::Duration;
 
 use crate::config::Limits;
-use crate::trace::{Event, Record};
+use crate::error::SandboxError;
+use crate::trace::{Event, Record, TraceReader};
 
 /// What a trace says about the run it recorded.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -21,16 +21,15 @@ pub struct TraceFacts {
     pub limits: Option<Limits>,
 }
 
-/// Reads `path` once, line by line. Lines that are not records are skipped
-/// (the learner reports those).
-pub fn trace_facts(path: &Path) -> std::io::Result<TraceFacts> {
-    let f = std::fs::File::open(path)?;
+/// Reads the trace at `path` once, record by record (the learner reports
+/// lines that are not records).
+pub fn trace_facts(path: &Path) -> Result<TraceFacts, SandboxError> {
+    let mut reader = TraceReader::open(path)?;
     let mut facts = TraceFacts::default();
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line?;
-        match serde_json::from_str::<Record>(&line) {
-            Ok(Record::Syscall(_)) => facts.calls += 1,
-            Ok(Record::Event(Event::Verdict { report, .. })) => {
+    while let Some(rec) = reader.next_record()? {
+        match rec {
+            Record::Syscall(_) => facts.calls += 1,
+            Record::Event(Event::Verdict { report, .. }) => {
                 let status = report
                     .get("status")
                     .and_then(|v| v.as_str())

@@ -162,10 +162,21 @@ fn execute(
         print!("{}", resolved.effective().json());
         return Ok(None);
     }
+    if trace.is_none() && a.trace_limit.is_some() {
+        return Err(fail(&SandboxError::Usage(
+            "--trace-limit needs --trace FILE".into(),
+        )));
+    }
     // Like the report file, the trace is opened before the run.
     let mut tracer = match &trace {
         Some((p, level)) => match TraceWriter::open(p, *level) {
-            Ok(t) => Some(t),
+            Ok(mut t) => {
+                // Without it, the library bounds the trace by --fsize.
+                if let Some(kib) = a.trace_limit {
+                    t.set_limit(kib << 10);
+                }
+                Some(t)
+            }
             Err(e) => return Err(fail(&e)),
         },
         None => None,
@@ -190,6 +201,9 @@ fn execute(
     };
     if let Some(e) = tracer.as_ref().and_then(|t| t.error()) {
         eprintln!("safeexec: {e}");
+    }
+    for w in &report.warnings {
+        eprintln!("safeexec: warning: {w}");
     }
     if !a.silent && print_report {
         let text = match a.report {
@@ -224,26 +238,16 @@ fn audit_command(trace: &Path, json: bool) -> i32 {
     }
 }
 
-/// `safeexec audit --format strace TRACE`: streamed, line by line.
+/// `safeexec audit --format strace TRACE`: streamed, record by record.
 fn audit_strace(trace: &Path) -> i32 {
-    let file = match safeexec::caller::as_caller(|| {
-        std::fs::File::open(trace).map_err(|source| SandboxError::Path {
-            what: "trace file",
-            path: trace.to_path_buf(),
-            source,
-        })
-    }) {
-        Ok(f) => f,
+    let mut reader = match safeexec::caller::as_caller(|| safeexec::trace::TraceReader::open(trace))
+    {
+        Ok(r) => r,
         Err(e) => return fail(&e),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result =
-        safeexec::strace::write_strace(std::io::BufReader::new(file), &mut out).and_then(|n| {
-            out.flush()?;
-            Ok(n)
-        });
-    match result {
+    match safeexec::strace::write_strace(&mut reader, &mut out) {
         Ok(0) => EXIT_OK,
         Ok(n) => {
             eprintln!(
@@ -252,11 +256,16 @@ fn audit_strace(trace: &Path) -> i32 {
             );
             EXIT_OK
         }
+        Err(safeexec::strace::StraceError::Read(e)) => fail(&e),
         // A closed pipe (`| head`) ends the listing quietly.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
-        Err(source) => fail(&SandboxError::Path {
-            what: "trace file",
-            path: trace.to_path_buf(),
+        Err(safeexec::strace::StraceError::Write(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            EXIT_OK
+        }
+        Err(safeexec::strace::StraceError::Write(source)) => fail(&SandboxError::Output {
+            what: "output",
+            path: "stdout".into(),
             source,
         }),
     }
@@ -342,12 +351,7 @@ fn learn_command(
     };
     let learned = safeexec::caller::as_caller(|| {
         let text = safeexec::learn::learn(&trace)?;
-        let facts =
-            safeexec::learn_run::trace_facts(&trace).map_err(|source| SandboxError::Path {
-                what: "trace file",
-                path: trace.clone(),
-                source,
-            })?;
+        let facts = safeexec::learn_run::trace_facts(&trace)?;
         Ok((text, facts))
     });
     if temporary {

@@ -12,7 +12,7 @@ use roff::{bold, italic, roman, Inline, Roff};
 
 use crate::cli::Cli;
 use crate::error::{
-    EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_POLICY, EXIT_PRIVILEGE,
+    EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_TRACE, EXIT_OK, EXIT_OUTPUT, EXIT_POLICY, EXIT_PRIVILEGE,
     EXIT_PROGRAM_FAILED, EXIT_REFUSED, EXIT_SETUP, EXIT_USAGE,
 };
 
@@ -378,13 +378,18 @@ fn exit_status(r: &mut Roff) {
              or gid outside uid_min..uid_max, classic mode or a policy require_policy does not \
              name, --trace without allow_full_trace, --net host without allow_net_host.",
         ),
+        (
+            EXIT_NOT_TRACE,
+            "The file given to audit or policy learn --from is not a trace: not a regular \
+             file, over the bound for a trace, or without one valid record.",
+        ),
     ] {
         item(r, [bold(code.to_string())], [roman(meaning)]);
     }
     para(
         r,
         [roman(
-            "For statuses 2 to 9 safeexec prints one line on stderr starting \"safeexec:\" \
+            "For statuses 2 to 10 safeexec prints one line on stderr starting \"safeexec:\" \
              that names the failed step.",
         )],
     );

@@ -15,31 +15,32 @@
 //! named. What the policy did is added in strace's manner of `(INJECTED)`:
 //! `(DENIED by RULE)`, `(KILLED by RULE)`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use serde_json::Value;
 
-use crate::trace::{decode, Event, Record, SyscallRecord};
+use crate::error::SandboxError;
+use crate::trace::{decode, Event, Record, SyscallRecord, TraceReader};
 
-/// Writes the trace read from `input` in strace's format. Returns the
+/// Why writing a trace in strace's format stopped.
+#[derive(Debug)]
+pub enum StraceError {
+    /// Reading the trace failed, or it is not a trace.
+    Read(SandboxError),
+    /// Writing the output failed (a closed pipe, a full disk).
+    Write(std::io::Error),
+}
+
+/// Writes the records `reader` streams in strace's format. Returns the
 /// number of lines that were not trace records (skipped).
-pub fn write_strace(input: impl BufRead, out: &mut impl Write) -> std::io::Result<u64> {
-    let mut unreadable = 0;
-    for line in input.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(&line) {
-            Ok(rec) => {
-                if let Some(text) = record_line(&rec) {
-                    writeln!(out, "{text}")?;
-                }
-            }
-            Err(_) => unreadable += 1,
+pub fn write_strace(reader: &mut TraceReader, out: &mut impl Write) -> Result<u64, StraceError> {
+    while let Some(rec) = reader.next_record().map_err(StraceError::Read)? {
+        if let Some(text) = record_line(&rec) {
+            writeln!(out, "{text}").map_err(StraceError::Write)?;
         }
     }
-    Ok(unreadable)
+    out.flush().map_err(StraceError::Write)?;
+    reader.finish().map_err(StraceError::Read)
 }
 
 /// One record as a strace line; None for records strace does not print
@@ -299,13 +300,27 @@ mod tests {
 
     #[test]
     fn unreadable_lines_are_counted_not_printed() {
-        let input = b"not json\n{\"event\":\"exit\",\"t_us\":1,\"pid\":3,\"status\":2}\n\n{}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.jsonl");
+        std::fs::write(
+            &p,
+            "not json\n{\"event\":\"exit\",\"t_us\":1,\"pid\":3,\"status\":2}\n\n{}\n",
+        )
+        .unwrap();
+        let mut r = TraceReader::open(&p).unwrap();
         let mut out = Vec::new();
-        let bad = write_strace(&input[..], &mut out).unwrap();
+        let bad = write_strace(&mut r, &mut out).unwrap();
         assert_eq!(bad, 2);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "3     +++ exited with 2 +++\n"
         );
+        // A file without any record is not a trace.
+        std::fs::write(&p, "hello\n").unwrap();
+        let mut r = TraceReader::open(&p).unwrap();
+        assert!(matches!(
+            write_strace(&mut r, &mut Vec::new()),
+            Err(StraceError::Read(SandboxError::NotATrace { .. }))
+        ));
     }
 }

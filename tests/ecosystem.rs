@@ -115,9 +115,9 @@ fn man_page_has_isolate_like_sections_with_defaults_and_exit_statuses() {
     // Defaults are shown with their options.
     assert!(man.contains("[default: 32768]"), "no default of --mem");
     assert!(man.contains("[default: classic]"), "no default of --report");
-    // Every exit status of src/error.rs, 0 to 9, has an entry.
+    // Every exit status of src/error.rs, 0 to 10, has an entry.
     let exit = &man[man.find(".SH \"EXIT STATUS\"").unwrap()..man.find(".SH ENVIRONMENT").unwrap()];
-    for code in 0..=safeexec::error::EXIT_REFUSED {
+    for code in 0..=safeexec::error::EXIT_NOT_TRACE {
         assert!(
             exit.contains(&format!(".TP\n\\fB{code}\\fR")),
             "exit status {code} missing:\n{exit}"
@@ -821,6 +821,19 @@ fn audit_strace_format_of_a_missing_trace_is_one_line() {
     assert!(o.stdout.is_empty());
     let o = safeexec(&["audit", "--format", "strace", "--json", "x"]);
     assert_eq!(o.status.code(), Some(2));
+    // A file that is not a trace: exit 10, one line, nothing on stdout.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("notes.txt");
+    std::fs::write(&f, "hello\nworld\n").unwrap();
+    let o = safeexec(&["audit", "--format", "strace", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(safeexec::error::EXIT_NOT_TRACE));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("safeexec: ") && err.contains("is not a trace"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(o.stdout.is_empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -86,7 +86,7 @@ _safeexec() {
 
     case "${cmd}" in
         safeexec)
-            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --verbose --exec --help --version policy audit man completions help"
+            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +184,10 @@ _safeexec() {
                     COMPREPLY=($(compgen -W "none host" -- "${cur}"))
                     return 0
                     ;;
+                --landlock)
+                    COMPREPLY=($(compgen -W "required optional" -- "${cur}"))
+                    return 0
+                    ;;
                 --jail)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -206,6 +210,10 @@ _safeexec() {
                     ;;
                 --trace-level)
                     COMPREPLY=($(compgen -W "all denied" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --exec)
@@ -490,7 +498,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__policy__subcmd__learn)
-            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --verbose --exec --help"
+            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,6 +608,10 @@ _safeexec() {
                     COMPREPLY=($(compgen -W "none host" -- "${cur}"))
                     return 0
                     ;;
+                --landlock)
+                    COMPREPLY=($(compgen -W "required optional" -- "${cur}"))
+                    return 0
+                    ;;
                 --jail)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -622,6 +634,10 @@ _safeexec() {
                     ;;
                 --trace-level)
                     COMPREPLY=($(compgen -W "all denied" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --exec)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_safeexec_global_optspecs
-    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns jail= ro-bind= bind= tmpfs= cgroup no-cgroup trace= trace-level= show-config v/verbose exec= h/help V/version
+    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns landlock= no-filter jail= ro-bind= bind= tmpfs= cgroup no-cgroup trace= trace-level= show-config trace-limit= v/verbose exec= h/help V/version
 end
 
 function __fish_safeexec_needs_command
@@ -46,6 +46,8 @@ json\t'One JSON object with full precision'"
 complete -c safeexec -n "__fish_safeexec_needs_command" -l policy -d 'Paranoid mode with this policy file (a path, or a shipped name such as default, python3, java, audit)' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l net -d 'The program\'s network: none (a new empty network namespace) or host' -r -f -a "none\t'A new network namespace: nothing is reachable'
 host\t'The host\'s network'"
+complete -c safeexec -n "__fish_safeexec_needs_command" -l landlock -d 'Paranoid mode on a kernel without Landlock: `required` refuses a policy with path rules, `optional` runs with the supervisor\'s check alone and a warning (as `landlock optional` in the policy)' -r -f -a "required\t'A policy with read, write or exec path rules refuses to run'
+optional\t'The supervisor\'s ptrace check alone, with a warning'"
 complete -c safeexec -n "__fish_safeexec_needs_command" -l jail -d 'A jail root built from read-only binds for a runtime: c, python3, java' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l ro-bind -d 'Bind SRC read-only into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l bind -d 'Bind SRC writable into the jail (at DST, default the same path)' -r
@@ -53,11 +55,13 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -l tmpfs -d 'A fresh wri
 complete -c safeexec -n "__fish_safeexec_needs_command" -l trace -d 'Record the run\'s system calls and process events in FILE (JSON lines; docs/trace.md). Without --policy or --paranoid the shipped audit policy is used: every call runs and is recorded' -r -F
 complete -c safeexec -n "__fish_safeexec_needs_command" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"
+complete -c safeexec -n "__fish_safeexec_needs_command" -l trace-limit -d 'Largest --trace file, KiB: past it a final `truncated` record is written and recording stops (the run goes on, its verdict unchanged) [default: the --fsize value; at most 4194304]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l exec -d 'The program and its arguments: must come last' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l silent -d 'Print no report'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l paranoid -d 'Paranoid mode with the shipped default policy'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l ns -d 'PID, IPC and UTS namespaces and a fresh /proc (the default when root)'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l no-ns -d 'No PID, IPC or UTS namespace, no fresh /proc'
+complete -c safeexec -n "__fish_safeexec_needs_command" -l no-filter -d 'Classic mode without its default seccomp filter (which refuses user namespaces, kernel keys, perf events, userfaultfd, bpf, io_uring, kexec, module loading, ptrace and personality changes)'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l cgroup -d 'A per-run cgroup even for a single-process run (by default only runs that may create processes, --nproc > 0, get one)'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l no-cgroup -d 'No per-run cgroup: accounting from wait4 and /proc only'
 complete -c safeexec -n "__fish_safeexec_needs_command" -l show-config -d 'Print the run\'s effective configuration (limits, policy, jail, cgroup, the administrator\'s bounds) as one JSON object on stdout, after every check a run makes before it starts, and exit without running the program'
@@ -100,6 +104,8 @@ json\t'One JSON object with full precision'"
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l policy -d 'Paranoid mode with this policy file (a path, or a shipped name such as default, python3, java, audit)' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l net -d 'The program\'s network: none (a new empty network namespace) or host' -r -f -a "none\t'A new network namespace: nothing is reachable'
 host\t'The host\'s network'"
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l landlock -d 'Paranoid mode on a kernel without Landlock: `required` refuses a policy with path rules, `optional` runs with the supervisor\'s check alone and a warning (as `landlock optional` in the policy)' -r -f -a "required\t'A policy with read, write or exec path rules refuses to run'
+optional\t'The supervisor\'s ptrace check alone, with a warning'"
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l jail -d 'A jail root built from read-only binds for a runtime: c, python3, java' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l ro-bind -d 'Bind SRC read-only into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l bind -d 'Bind SRC writable into the jail (at DST, default the same path)' -r
@@ -107,12 +113,14 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace -d 'Record the run\'s system calls and process events in FILE (JSON lines; docs/trace.md). Without --policy or --paranoid the shipped audit policy is used: every call runs and is recorded' -r -F
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace-limit -d 'Largest --trace file, KiB: past it a final `truncated` record is written and recording stops (the run goes on, its verdict unchanged) [default: the --fsize value; at most 4194304]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l exec -d 'The program and its arguments: must come last' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l accept-failure -d 'Write the policy even when the learning run did not end OK (a policy learned from a failed run covers only what it did until then)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l silent -d 'Print no report'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l paranoid -d 'Paranoid mode with the shipped default policy'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l ns -d 'PID, IPC and UTS namespaces and a fresh /proc (the default when root)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l no-ns -d 'No PID, IPC or UTS namespace, no fresh /proc'
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l no-filter -d 'Classic mode without its default seccomp filter (which refuses user namespaces, kernel keys, perf events, userfaultfd, bpf, io_uring, kexec, module loading, ptrace and personality changes)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l cgroup -d 'A per-run cgroup even for a single-process run (by default only runs that may create processes, --nproc > 0, get one)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l no-cgroup -d 'No per-run cgroup: accounting from wait4 and /proc only'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l show-config -d 'Print the run\'s effective configuration (limits, policy, jail, cgroup, the administrator\'s bounds) as one JSON object on stdout, after every check a run makes before it starts, and exit without running the program'
