@@ -4,14 +4,12 @@
 //! the exit status and report, and a scan of /proc for the run's uid.
 
 mod common;
-#[path = "common/oracles.rs"]
-mod oracles;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oracles::*;
+use common::*;
 
 const UIDPLUS: u32 = safeexec::config::DEFAULT_UIDPLUS;
 
@@ -19,7 +17,7 @@ const UIDPLUS: u32 = safeexec::config::DEFAULT_UIDPLUS;
 /// the program wrote its start file, SIGKILLs the supervisor, and asserts
 /// that within 1 s no process of the run's uid is left.
 fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
-    let d = workdir();
+    let d = work_dir();
     let started = d.path().join("started");
     let mut args: Vec<String> = vec![];
     if let Some(p) = policy {
@@ -79,7 +77,7 @@ fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
 
 #[test]
 fn killed_supervisor_leaves_no_fork_heavy_run() {
-    let d = workdir();
+    let d = work_dir();
     let procs = procs_policy(d.path());
     kill_supervisor_mid_run("forky", None);
     kill_supervisor_mid_run("forky", Some(&procs));
@@ -87,7 +85,7 @@ fn killed_supervisor_leaves_no_fork_heavy_run() {
 
 #[test]
 fn killed_supervisor_leaves_no_threads() {
-    let d = workdir();
+    let d = work_dir();
     let procs = procs_policy(d.path());
     kill_supervisor_mid_run("churn", None);
     kill_supervisor_mid_run("churn", Some(&procs));
@@ -139,7 +137,7 @@ fn report_file_on_a_full_file_system_is_a_clear_error() {
         let _ = f.sync_all();
     }
     let report = fs.path().join("r.txt");
-    let d = workdir();
+    let d = work_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
         .args(["--usage", report.to_str().unwrap(), "--exec_dir"])
         .arg(d.path())
@@ -171,7 +169,7 @@ fn report_file_on_a_full_file_system_is_a_clear_error() {
 
 #[test]
 fn closed_stdout_is_a_sigpipe_verdict() {
-    let d = workdir();
+    let d = work_dir();
     for mode in [&[][..], &["--paranoid"][..]] {
         let (rd, wr) = std::io::pipe().unwrap();
         drop(rd); // nobody will ever read
@@ -195,7 +193,8 @@ fn closed_stdout_is_a_sigpipe_verdict() {
             .unwrap()
             .read_to_string(&mut err)
             .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&err[err.find('{').unwrap()..]).unwrap();
+        let v = find_json(&err);
+        assert!(v.is_object(), "{mode:?}: no report: {err}");
         assert_eq!(st, 1, "{mode:?}: {err}");
         assert_eq!(v["verdict"]["code"], "SIG", "{mode:?}: {err}");
         assert_eq!(v["verdict"]["signal"], 13, "{mode:?}: {err}");
@@ -206,7 +205,7 @@ fn closed_stdout_is_a_sigpipe_verdict() {
 
 #[test]
 fn stdin_that_never_ends_is_wall_tle() {
-    let d = workdir();
+    let d = work_dir();
     for mode in [&[][..], &["--paranoid"][..]] {
         let (rd, wr) = std::io::pipe().unwrap();
         let t0 = Instant::now();
@@ -231,7 +230,8 @@ fn stdin_that_never_ends_is_wall_tle() {
             .unwrap()
             .read_to_string(&mut err)
             .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&err[err.find('{').unwrap()..]).unwrap();
+        let v = find_json(&err);
+        assert!(v.is_object(), "{mode:?}: no report: {err}");
         assert_eq!(st, 1, "{err}");
         assert_eq!(v["verdict"]["code"], "TLE", "{mode:?}: {err}");
         assert_eq!(v["verdict"]["kind"], "wall", "{mode:?}: {err}");
@@ -242,7 +242,7 @@ fn stdin_that_never_ends_is_wall_tle() {
 
 #[test]
 fn leaving_the_process_group_is_tle_and_nothing_left() {
-    let d = workdir();
+    let d = work_dir();
     let procs = procs_policy(d.path());
     for mode in [vec![], vec!["--policy", procs.as_str()]] {
         let mut a = mode.clone();
@@ -260,7 +260,7 @@ fn leaving_the_process_group_is_tle_and_nothing_left() {
             .iter()
             .map(|s| if *s == "PROG" { prog.as_str() } else { s })
             .collect();
-        let r = run(&a);
+        let r = run_json(&a);
         assert_eq!(r.code(), "TLE", "{r}");
         assert!(r.elapsed < Duration::from_secs(5), "{r}");
         assert_nothing_left(&r);
@@ -290,7 +290,7 @@ fn mix(i: usize, dir: &Path) -> (Vec<String>, &'static str) {
 
 #[test]
 fn twelve_concurrent_runs_do_not_disturb_each_other() {
-    let dirs: Vec<_> = (0..12).map(|_| workdir()).collect();
+    let dirs: Vec<_> = (0..12).map(|_| work_dir()).collect();
     let mut runs = Vec::new();
     for (i, d) in dirs.iter().enumerate() {
         let (a, want) = mix(i, d.path());
@@ -298,7 +298,7 @@ fn twelve_concurrent_runs_do_not_disturb_each_other() {
             want,
             std::thread::spawn(move || {
                 let a: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-                run(&a)
+                run_json(&a)
             }),
         ));
     }
