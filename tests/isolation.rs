@@ -1,11 +1,10 @@
 //! Isolation end to end: network, PID/IPC/UTS namespaces, the jail built
 //! from binds, and per-run cgroups, judged from outside the program.
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
@@ -13,9 +12,7 @@ use common::*;
 
 /// Whether a victim connecting to a real listener on 127.0.0.1 gets through.
 fn connects(net: &str) -> bool {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
-    let port = l.local_addr().unwrap().port().to_string();
+    let l = Listener::new();
     let v = victim("iso_connect");
     let out = run(&[
         "--net",
@@ -26,25 +23,15 @@ fn connects(net: &str) -> bool {
         "json",
         "--exec",
         v.to_str().unwrap(),
-        &port,
+        &l.port(),
     ]);
     // Bounded accept: the victim has finished; a connection is queued or not.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        match l.accept() {
-            Ok((mut s, _)) => {
-                let mut b = [0u8; 1];
-                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-                let _ = s.read(&mut b);
-                assert_eq!(out.json_report()["exit_code"], 0);
-                return true;
-            }
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => {
-                assert_eq!(out.json_report()["exit_code"], 3, "{out}");
-                return false;
-            }
-        }
+    if l.got_connection_within(Duration::from_secs(2)) {
+        assert_eq!(out.json_report()["exit_code"], 0, "{out}");
+        true
+    } else {
+        assert_eq!(out.json_report()["exit_code"], 3, "{out}");
+        false
     }
 }
 

@@ -6,8 +6,11 @@
 //! uid, a TCP listener, canary files, a process of another uid that must
 //! survive).
 //!
-//! Every test file does `mod common; use common::*;`. Table-driven tests use
-//! [`Row`]-named cases: a failure message always starts with the row's name.
+//! Every test file does `mod common;` and uses what it needs. Tables: a
+//! [`Case`] is one row of a verdict table, run by [`check_case`];
+//! `table_tests!` declares one #[test] per row (of a `Case` or of a file's
+//! own row type), so every case keeps its name in the test list and in its
+//! failure message.
 #![allow(dead_code, unused_imports, unused_macros)]
 
 use std::collections::HashMap;
@@ -842,33 +845,6 @@ impl Drop for Canary {
 // ---------------------------------------------------------------------------
 // Tables
 // ---------------------------------------------------------------------------
-
-/// Runs `check` on every row of a table, one after the other (as the loop
-/// it replaces did), and panics once at the end, naming every row of the
-/// table and each failed row with its message.
-pub fn table<T>(rows: &[(&str, T)], mut check: impl FnMut(&str, &T)) {
-    let mut failed = Vec::new();
-    for (name, row) in rows {
-        if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(name, row)))
-        {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failed.push(format!("row `{name}` failed: {msg}"));
-        }
-    }
-    let names: Vec<&str> = rows.iter().map(|(n, _)| *n).collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} rows failed (rows: {}):\n{}",
-        failed.len(),
-        rows.len(),
-        names.join(", "),
-        failed.join("\n")
-    );
-}
 
 /// One #[test] per row of a table: `table_tests! { check; name => row, ... }`
 /// declares `fn name() { check("name", row) }` for every row, so each case
