@@ -14,9 +14,11 @@
 //! git diff tests/cmd/
 //! ```
 //!
-//! Overwriting replaces the `[..]` wildcards of a changed case with this
-//! run's numbers: put them back in the lines that vary (elapsed, memory, cpu,
-//! uid, gid, wall_ms, ...).
+//! Overwriting leaves the files of the cases that still pass alone; a case
+//! that fails is rewritten with this run's output, wildcards included: put
+//! `[..]` back in its lines that vary (elapsed, memory, cpu, uid, gid,
+//! wall_ms, ...). A new case starts as NAME.toml (bin.name, args,
+//! status.code) with empty NAME.stdout and NAME.stderr for overwrite to fill.
 //!
 //! Cases named `run-*` start a program, which needs root (CI runs as root);
 //! they are skipped otherwise.
