@@ -11,6 +11,16 @@
 //! `table_tests!` declares one #[test] per row (of a `Case` or of a file's
 //! own row type), so every case keeps its name in the test list and in its
 //! failure message.
+//!
+//! Tests written against the former tests/common/oracles.rs move over as:
+//! `workdir()` -> `work_dir()`; `run(args)` (which added `--report json`) ->
+//! `run_json(args)` (plain `run` adds nothing); `run_env(args, env)` ->
+//! `run_json_with(args, Opts { env, ..Opts::default() })`; `r.stdout` (a
+//! String) -> `r.stdout_str()`; `r.status` (an i32) -> `r.status` (an
+//! `Option<i32>`, None when killed by a signal) or `r.code_or_signal()`.
+//! `r.code()`, `r.uid()`, `r.syscall()`, `r.report`, `assert_nothing_left`,
+//! `procs_of_uid`, `Listener`, `Sleeper`, `Canary`, `policy` and
+//! `procs_policy` keep their names.
 #![allow(dead_code, unused_imports, unused_macros)]
 
 use std::collections::HashMap;
