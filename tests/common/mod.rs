@@ -241,10 +241,11 @@ impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "status {:?} verdict {} syscall `{}`\n--- stdout:\n{}\n--- stderr:\n{}",
+            "status {:?} verdict {} syscall `{}` after {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
             self.status,
             self.code(),
             self.syscall(),
+            self.elapsed,
             self.stdout_str().chars().take(2000).collect::<String>(),
             self.stderr_str().chars().take(8000).collect::<String>(),
         )
