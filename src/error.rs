@@ -27,6 +27,11 @@ pub const EXIT_INTERNAL: i32 = 7;
 /// The administrator's configuration (/etc/safeexec.conf) is unsafe (not
 /// owned by root, writable by group or others) or invalid: nothing runs.
 pub const EXIT_CONFIG: i32 = 8;
+/// The administrator's configuration does not allow what was asked (a limit
+/// above its maximum, a directory outside allowed_dirs, the run's uid
+/// outside uid_min..uid_max, classic mode where a policy is required,
+/// --trace or --net host without the permission).
+pub const EXIT_REFUSED: i32 = 9;
 
 /// Everything that can make the sandbox itself fail.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +57,7 @@ pub enum SandboxError {
     GidTaken { gid: u32, name: String },
 
     #[error("{0}")]
-    Policy(String),
+    Policy(#[source] crate::policy::PolicyError),
 
     #[error("{what} {path}: {source}")]
     Path {
@@ -99,6 +104,10 @@ pub enum SandboxError {
         code: i32,
     },
 
+    /// The administrator's configuration does not allow what was asked.
+    #[error("{0}")]
+    Refused(String),
+
     #[error("administrator's configuration {0}")]
     AdminConf(String),
 }
@@ -108,6 +117,7 @@ impl SandboxError {
     pub fn exit_code(&self) -> i32 {
         match self {
             SandboxError::Usage(_) => EXIT_USAGE,
+            SandboxError::Refused(_) => EXIT_REFUSED,
             SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }

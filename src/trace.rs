@@ -154,7 +154,7 @@ impl TraceWriter {
     /// Creates (truncates) the trace file, before the run, so a bad path
     /// fails early (exit status 6).
     pub fn open(path: &Path, level: TraceLevel) -> Result<TraceWriter, SandboxError> {
-        let f = crate::supervisor::open_output("trace file", path)?;
+        let f = crate::files::open_output("trace file", path)?;
         Ok(TraceWriter {
             out: BufWriter::with_capacity(64 * 1024, f),
             path: path.to_path_buf(),

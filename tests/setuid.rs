@@ -215,12 +215,12 @@ fn chroot_to_slash_is_refused() {
     need_root!();
     let _c = ConfGuard::with(None);
     let o = run_as_caller(&["--chroot_dir", "/", "--exec", "/bin/true"]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
     // Even when the administrator allows some directories.
     drop(_c);
     let _c = ConfGuard::with(Some("allowed_dirs = /srv/jails\n"));
     let o = run_as_caller(&["--chroot_dir", "/", "--exec", "/bin/true"]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn run_uid_outside_the_configured_range_is_refused() {
     let _c = ConfGuard::with(Some("uid_min = 100000\nuid_max = 200000\n"));
     // uid = uidplus + pid: far above uid_max whatever the pid.
     let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/bin/true"]);
-    refused(&o, 2, "outside uid_min..uid_max");
+    refused(&o, 9, "outside uid_min..uid_max");
     // And below uid_min (pids stay under 4194304 < 100000 is not guaranteed,
     // so only the upper side is pinned down here).
 }
@@ -246,11 +246,11 @@ fn limits_above_the_configured_maximum_are_refused() {
     need_root!();
     let _c = ConfGuard::with(Some("max_cpu = 5\nmax_memory = 64M\nmax_nproc = 2\n"));
     let o = run_as_caller(&["--cpu", "6", "--exec", "/bin/true"]);
-    refused(&o, 2, "--cpu 6 s is above max_cpu 5 s");
+    refused(&o, 9, "--cpu 6 s is above max_cpu 5 s");
     let o = run_as_caller(&["--mem", "100000", "--exec", "/bin/true"]);
-    refused(&o, 2, "above max_memory 65536 KiB");
+    refused(&o, 9, "above max_memory 65536 KiB");
     let o = run_as_caller(&["--nproc", "3", "--exec", "/bin/true"]);
-    refused(&o, 2, "above max_nproc 2");
+    refused(&o, 9, "above max_nproc 2");
     let o = run_as_caller(&["--cpu", "5", "--nproc", "2", "--exec", "/bin/true"]);
     assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // Root is not bounded.
@@ -457,10 +457,10 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
         "--exec",
         "/bin/true",
     ]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
     // A working directory outside any chroot must be allowed too.
     let o = run_as_caller(&["--exec_dir", "/tmp", "--exec", "/bin/true"]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
 }
 
 /// A setup failure (here: no such program, as root, so the check happens in
@@ -486,4 +486,33 @@ fn a_setup_failure_does_not_wait_for_the_guard() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The bounds the binary once checked on its own (require_policy,
+/// allow_full_trace, allow_net_host) now come from the library's
+/// resolution: refused with exit 9, and `--show-config` says they apply.
+#[test]
+fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
+    need_root!();
+    let _c = ConfGuard::with(Some("require_policy = default\n"));
+    let o = run_as_caller(&["--exec", "/bin/true"]);
+    refused(&o, 9, "requires one of these policies: default");
+    let o = run_as_caller(&["--policy", "python3", "--exec", "/bin/true"]);
+    refused(&o, 9, "requires one of these policies: default");
+    let o = run_as_caller(&[
+        "--paranoid",
+        "--trace",
+        "/tmp/x.trace",
+        "--exec",
+        "/bin/true",
+    ]);
+    refused(&o, 9, "allow_full_trace");
+    let o = run_as_caller(&["--paranoid", "--net", "host", "--exec", "/bin/true"]);
+    refused(&o, 9, "allow_net_host");
+    let o = run_as_caller(&["--paranoid", "--show-config", "--exec", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bounds"]["apply"], true, "{v}");
+    assert_eq!(v["bounds"]["source"], CONF, "{v}");
+    assert_eq!(v["policy"]["name"], "default", "{v}");
 }

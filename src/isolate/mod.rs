@@ -20,92 +20,10 @@
 
 pub mod cgroup;
 pub mod mounts;
+pub(crate) mod plan;
 pub mod profiles;
 
-use std::path::PathBuf;
-
-/// `--net`: the program's network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Net {
-    /// A new, empty network namespace (only a down loopback): nothing is reachable.
-    #[default]
-    None,
-    /// The host's network.
-    Host,
-}
-
-/// One `--bind` / `--ro-bind`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bind {
-    pub src: PathBuf,
-    pub dst: PathBuf,
-    pub writable: bool,
-}
-
-impl Bind {
-    /// Parses `SRC[:DST]`.
-    pub fn parse(s: &str, writable: bool) -> Result<Bind, String> {
-        let (src, dst) = match s.split_once(':') {
-            Some((a, b)) => (a, b),
-            None => (s, s),
-        };
-        if !src.starts_with('/') || !dst.starts_with('/') {
-            return Err(format!("`{s}`: SRC and DST must be absolute paths"));
-        }
-        if dst.split('/').any(|c| c == "..") {
-            return Err(format!("`{s}`: DST may not contain `..`"));
-        }
-        Ok(Bind {
-            src: src.into(),
-            dst: dst.into(),
-            writable,
-        })
-    }
-}
-
-/// What isolation a run asks for (plain data, validated with the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct IsolationConfig {
-    pub net: Net,
-    /// PID, IPC and UTS namespaces (and a mount namespace with a fresh /proc).
-    pub namespaces: bool,
-    /// A shipped jail profile (`c`, `python3`, `java`).
-    pub jail: Option<String>,
-    pub binds: Vec<Bind>,
-    pub tmpfs: Vec<PathBuf>,
-    /// Per-run cgroups for whole-tree accounting (when root and mounted).
-    pub cgroups: bool,
-}
-
-impl Default for IsolationConfig {
-    fn default() -> Self {
-        IsolationConfig {
-            net: Net::None,
-            namespaces: true,
-            jail: None,
-            binds: Vec::new(),
-            tmpfs: Vec::new(),
-            cgroups: true,
-        }
-    }
-}
-
-impl IsolationConfig {
-    /// No namespaces, no jail, no cgroups: the classic behaviour.
-    pub fn none() -> Self {
-        IsolationConfig {
-            net: Net::Host,
-            namespaces: false,
-            cgroups: false,
-            ..Default::default()
-        }
-    }
-
-    /// Whether the run gets a jail root built from binds.
-    pub fn has_jail(&self) -> bool {
-        self.jail.is_some() || !self.binds.is_empty() || !self.tmpfs.is_empty()
-    }
-}
+pub use crate::config::{Bind, IsolationConfig, Net};
 
 /// The namespaces of one run, decided before fork.
 #[derive(Debug, Clone, Copy, Default)]

@@ -33,8 +33,8 @@ pub use compile::{
 };
 pub use groups::{expand as expand_group, group_names, GROUPS};
 pub use model::{
-    errno_name, Action, Call, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp, PathRule,
-    Policy, Rule,
+    errno_name, Action, Call, Cause, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp,
+    PathRule, Policy, Rule,
 };
 pub use parser::{parse_errno, Diagnostic, Diagnostics, PolicyError, MAX_INCLUDE_DEPTH};
 pub use paths::{
@@ -127,21 +127,22 @@ impl Policy {
             return Decision {
                 action: Action::Deny(libc::ENOSYS),
                 origin: None,
-                reason: "built-in: clone3 answers ENOSYS (libc falls back to clone)".into(),
+                cause: Cause::BuiltIn("clone3 answers ENOSYS (libc falls back to clone)".into()),
             };
         }
         if s == Sysno::clone && (call.args[0] as u32) & CLONE_FORBIDDEN != 0 {
             return Decision {
                 action: Action::Deny(libc::EPERM),
                 origin: None,
-                reason: "built-in: clone with CLONE_UNTRACED or a namespace flag answers EPERM"
-                    .into(),
+                cause: Cause::BuiltIn(
+                    "clone with CLONE_UNTRACED or a namespace flag answers EPERM".into(),
+                ),
             };
         }
-        let (action, origin, reason) =
+        let (action, origin, cause) =
             match self.rules.iter().rev().find(|r| r.matches(s, &call.args)) {
-                Some(r) => (r.action, Some(r.origin.clone()), "rule"),
-                None => (self.default, self.default_origin.clone(), "default"),
+                Some(r) => (r.action, Some(r.origin.clone()), Cause::Rule),
+                None => (self.default, self.default_origin.clone(), Cause::Default),
             };
         if action.runs() {
             for (op, path) in call.paths {
@@ -149,7 +150,10 @@ impl Policy {
                     return Decision {
                         action: self.on_path_violation,
                         origin: self.on_path_violation_origin.clone(),
-                        reason: format!("path {} not allowed for {op}", path.display()),
+                        cause: Cause::PathViolation {
+                            op: *op,
+                            path: path.clone(),
+                        },
                     };
                 }
             }
@@ -157,7 +161,7 @@ impl Policy {
         Decision {
             action,
             origin,
-            reason: reason.into(),
+            cause,
         }
     }
 
@@ -400,7 +404,7 @@ mod tests {
             &read_shadow,
         ));
         assert_eq!(d.action, Action::Deny(libc::EACCES));
-        assert_eq!(d.reason, "path /etc/shadow not allowed for read");
+        assert_eq!(d.reason(), "path /etc/shadow not allowed for read");
         let write_cwd = [(PathOp::Write, PathBuf::from("/home/run/out.txt"))];
         assert_eq!(
             p.decide(&call(
@@ -464,7 +468,7 @@ mod tests {
             &[],
         ));
         assert_eq!(d.action, Action::Deny(libc::EPERM));
-        assert!(d.reason.starts_with("built-in"));
+        assert!(matches!(d.cause, Cause::BuiltIn(_)), "{d:?}");
     }
 
     #[test]
@@ -552,7 +556,7 @@ mod tests {
                     d.action.runs(),
                     "{name}: {c} -> {:?} ({})",
                     d.action,
-                    d.reason
+                    d.reason()
                 );
             }
             let tcgets = [1, libc::TCGETS, 0, 0, 0, 0];

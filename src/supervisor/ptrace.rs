@@ -21,10 +21,14 @@ use super::watchdog::{KillReason, Shared};
 use super::Outcome;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
-use crate::policy::{self, Action, Call, Decision, PathOp, PathOpSpec, Policy};
+use crate::policy::{self, Action, Call, Cause, Decision, PathOp, PathOpSpec, Policy};
 use crate::report::Restricted;
 use crate::sys::{self, ptrace as pt, SockFilter};
 use crate::trace::{self, Event, SyscallRecord, TraceLevel, TraceWriter};
+
+/// The paths a call names (op and resolved path), and the raw bytes read
+/// from the tracee for each path argument (index, bytes).
+type PathsRead = (Vec<(PathOp, PathBuf)>, Vec<(usize, Vec<u8>)>);
 
 /// SECCOMP_FILTER_FLAG_SPEC_ALLOW: do not force the speculative-store-bypass
 /// mitigation on the program (docs/performance.md explains the trade).
@@ -42,7 +46,7 @@ pub(crate) fn filter_for(
         Some(TraceLevel::Denied) => p.compile_denials_traced(),
         None => p.compile(),
     }
-    .map_err(|e| SandboxError::Policy(e.to_string()))?;
+    .map_err(SandboxError::Policy)?;
     let prog = prog
         .into_iter()
         .map(|i| SockFilter {
@@ -416,6 +420,7 @@ impl Tracer<'_> {
     }
 
     /// The record of one call at its entry.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         pid: Pid,
@@ -426,19 +431,16 @@ impl Tracer<'_> {
         raw: &[(usize, Vec<u8>)],
         d: &Decision,
     ) -> SyscallRecord {
-        let (rule, reason) = if d.reason.starts_with("built-in") {
-            ("built-in".to_string(), Some(d.reason.clone()))
-        } else if d.reason == "default" {
-            ("default".to_string(), None)
-        } else if d.reason == "rule" {
-            let r = d.origin.as_ref().map(|o| o.to_string());
-            (r.unwrap_or_else(|| "rule".into()), None)
-        } else {
-            let r = d.origin.as_ref().map(|o| o.to_string());
-            (
-                r.unwrap_or_else(|| "on-path-violation".into()),
-                Some(d.reason.clone()),
-            )
+        let origin = |none: &str| {
+            d.origin
+                .as_ref()
+                .map_or_else(|| none.to_string(), |o| o.to_string())
+        };
+        let (rule, reason) = match &d.cause {
+            Cause::BuiltIn(_) => ("built-in".to_string(), Some(d.reason())),
+            Cause::Default => ("default".to_string(), None),
+            Cause::Rule => (origin("rule"), None),
+            Cause::PathViolation { .. } => (origin("on-path-violation"), Some(d.reason())),
         };
         SyscallRecord {
             t_us: self.now_us(),
@@ -516,7 +518,7 @@ impl Tracer<'_> {
                 let d = Decision {
                     action: Action::Allow,
                     origin: None,
-                    reason: "built-in: the exec of the program".into(),
+                    cause: Cause::BuiltIn("the exec of the program".into()),
                 };
                 let rec = self.record(pid, tgid, sysno, &info.args, &[], &[], &d);
                 self.begin(pid, rec, sysno, &info.args);
@@ -539,7 +541,8 @@ impl Tracer<'_> {
             if let Some((_, p)) = paths.iter().find(|(_, p)| foreign_proc_secret(p)) {
                 decision.action = Action::Deny(libc::EACCES);
                 decision.origin = None;
-                decision.reason = format!("built-in: {} belongs to another process", p.display());
+                decision.cause =
+                    Cause::BuiltIn(format!("{} belongs to another process", p.display()));
             }
         }
         // A full trace records every call; `denied` what a rule did not
@@ -566,7 +569,7 @@ impl Tracer<'_> {
                 log::debug!(
                     "{sysno} by {pid} {paths:?}: deny {} ({})",
                     policy::errno_name(e),
-                    decision.reason
+                    decision.cause
                 );
                 self.o.denied += 1;
                 if let Some(mut rec) = rec {
@@ -583,7 +586,7 @@ impl Tracer<'_> {
             Action::Kill => {
                 let rule = match &decision.origin {
                     Some(o) => format!("{o}"),
-                    None => decision.reason.clone(),
+                    None => decision.cause.to_string(),
                 };
                 log::debug!("{sysno} by {pid}: kill ({rule})");
                 if let Some(rec) = rec {
@@ -623,13 +626,7 @@ impl Tracer<'_> {
     /// The call's paths, resolved as the tracee sees them, and the bytes
     /// read for each (by argument index, for the trace record). A path that
     /// cannot be read is given as "<unreadable>", which no rule allows.
-    fn read_paths(
-        &mut self,
-        pid: Pid,
-        tgid: Pid,
-        sysno: Sysno,
-        args: &[u64; 6],
-    ) -> (Vec<(PathOp, PathBuf)>, Vec<(usize, Vec<u8>)>) {
+    fn read_paths(&mut self, pid: Pid, tgid: Pid, sysno: Sysno, args: &[u64; 6]) -> PathsRead {
         let specs = policy::path_args(sysno);
         if specs.is_empty() {
             return (Vec::new(), Vec::new());
