@@ -510,7 +510,7 @@ fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
     let o = run_as_caller(&["--paranoid", "--net", "host", "--exec", "/bin/true"]);
     refused(&o, 9, "allow_net_host");
     let o = run_as_caller(&["--paranoid", "--show-config", "--exec", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["bounds"]["apply"], true, "{v}");
     assert_eq!(v["bounds"]["source"], CONF, "{v}");
