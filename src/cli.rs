@@ -22,7 +22,8 @@ use crate::trace::TraceLevel;
 2 bad command line; 3 not root; 4 bad policy; 5 the program could not be started; \
 6 an output file could not be written; 7 the supervisor failed during the run; \
 8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid; \
-9 the administrator's configuration does not allow what was asked.",
+9 the administrator's configuration does not allow what was asked; \
+10 audit or policy learn --from was given a file that is not a trace.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -80,6 +81,15 @@ pub enum NetArg {
     None,
     /// The host's network.
     Host,
+}
+
+/// `--landlock`: what a kernel without Landlock means for path rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LandlockArg {
+    /// A policy with read, write or exec path rules refuses to run.
+    Required,
+    /// The supervisor's ptrace check alone, with a warning.
+    Optional,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,6 +178,16 @@ pub struct RunArgs {
     /// No PID, IPC or UTS namespace, no fresh /proc
     #[arg(long = "no-ns", overrides_with = "ns")]
     pub no_ns: bool,
+    /// Paranoid mode on a kernel without Landlock: `required` refuses a
+    /// policy with path rules, `optional` runs with the supervisor's check
+    /// alone and a warning (as `landlock optional` in the policy)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = LandlockArg::Required)]
+    pub landlock: LandlockArg,
+    /// Classic mode without its default seccomp filter (which refuses user
+    /// namespaces, kernel keys, perf events, userfaultfd, bpf, io_uring,
+    /// kexec, module loading, ptrace and personality changes)
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
     /// A jail root built from read-only binds for a runtime: c, python3, java
     #[arg(long, value_name = "PROFILE")]
     pub jail: Option<String>,
@@ -202,6 +222,11 @@ pub struct RunArgs {
     /// running the program
     #[arg(long = "show-config")]
     pub show_config: bool,
+    /// Largest --trace file, KiB: past it a final `truncated` record is
+    /// written and recording stops (the run goes on, its verdict unchanged)
+    /// [default: the --fsize value; at most 4194304]
+    #[arg(long, value_name = "KBYTES", value_parser = clap::value_parser!(u64).range(1..=crate::trace::MAX_TRACE_LIMIT_KIB))]
+    pub trace_limit: Option<u64>,
     /// Debug logging of each setup step (RUST_LOG works too, except in a
     /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -328,6 +353,8 @@ impl RunArgs {
             None
         };
         r.trace = trace;
+        r.classic_filter = !self.no_filter;
+        r.landlock_optional = self.landlock == LandlockArg::Optional;
         if let Some(list) = &self.env_vars {
             r.env = parse_env(list)?;
         }

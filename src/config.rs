@@ -240,6 +240,9 @@ pub struct IsolationConfig {
     /// None: decided when the run is resolved (only when nproc > 0: a
     /// single process's figures are exact without one).
     pub cgroups: Option<bool>,
+    /// Classic mode: the default seccomp filter (src/policy/baseline.rs);
+    /// `--no-filter` turns it off.
+    pub classic_filter: bool,
 }
 
 impl Default for IsolationConfig {
@@ -251,6 +254,7 @@ impl Default for IsolationConfig {
             binds: Vec::new(),
             tmpfs: Vec::new(),
             cgroups: None,
+            classic_filter: true,
         }
     }
 }

@@ -32,6 +32,9 @@ pub const EXIT_CONFIG: i32 = 8;
 /// outside uid_min..uid_max, classic mode where a policy is required,
 /// --trace or --net host without the permission).
 pub const EXIT_REFUSED: i32 = 9;
+/// The file given to `audit` or `policy learn --from` is not a trace: not a
+/// regular file, over the bound for a trace, or without one valid record.
+pub const EXIT_NOT_TRACE: i32 = 10;
 
 /// Everything that can make the sandbox itself fail.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +113,14 @@ pub enum SandboxError {
 
     #[error("administrator's configuration {0}")]
     AdminConf(String),
+
+    /// `audit` or `policy learn --from` of a file that is not a trace.
+    #[error("{} is not a trace: {why}", path.display())]
+    NotATrace { path: PathBuf, why: String },
+    /// The policy has path rules and the kernel cannot enforce them with
+    /// Landlock; the policy or command line did not say `landlock optional`.
+    #[error("the policy's path rules need Landlock and {why}; run on Linux 5.13 or later with Landlock enabled, or say `landlock optional` in the policy (or --landlock optional) to rely on the supervisor's ptrace check alone")]
+    NoLandlock { why: String },
 }
 
 impl SandboxError {
@@ -118,7 +129,9 @@ impl SandboxError {
         match self {
             SandboxError::Usage(_) => EXIT_USAGE,
             SandboxError::Refused(_) => EXIT_REFUSED,
-            SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
+            SandboxError::NotRoot { .. }
+            | SandboxError::NoUserNs { .. }
+            | SandboxError::NoLandlock { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }
@@ -127,6 +140,7 @@ impl SandboxError {
             SandboxError::Output { .. } => EXIT_OUTPUT,
             SandboxError::Inaccessible { code, .. } => *code,
             SandboxError::AdminConf(_) => EXIT_CONFIG,
+            SandboxError::NotATrace { .. } => EXIT_NOT_TRACE,
             SandboxError::Sys { .. } | SandboxError::Internal(_) | SandboxError::Interrupted(_) => {
                 EXIT_INTERNAL
             }

@@ -144,10 +144,21 @@ fn execute(
         print!("{}", resolved.effective().json());
         return Ok(None);
     }
+    if trace.is_none() && a.trace_limit.is_some() {
+        return Err(fail(&SandboxError::Usage(
+            "--trace-limit needs --trace FILE".into(),
+        )));
+    }
     // Like the report file, the trace is opened before the run.
     let mut tracer = match &trace {
         Some((p, level)) => match TraceWriter::open(p, *level) {
-            Ok(t) => Some(t),
+            Ok(mut t) => {
+                // Without it, the library bounds the trace by --fsize.
+                if let Some(kib) = a.trace_limit {
+                    t.set_limit(kib << 10);
+                }
+                Some(t)
+            }
             Err(e) => return Err(fail(&e)),
         },
         None => None,
@@ -172,6 +183,9 @@ fn execute(
     };
     if let Some(e) = tracer.as_ref().and_then(|t| t.error()) {
         eprintln!("safeexec: {e}");
+    }
+    for w in &report.warnings {
+        eprintln!("safeexec: warning: {w}");
     }
     if !a.silent && print_report {
         let text = match a.report {

@@ -102,6 +102,11 @@ pub struct RunRequest {
     /// A trace will be written at this level (paranoid mode; the shipped
     /// `audit` policy when no policy is asked for).
     pub trace: Option<TraceLevel>,
+    /// Classic mode: the default seccomp filter (`--no-filter`: false).
+    pub classic_filter: bool,
+    /// Path rules may fall back to the supervisor's ptrace check alone when
+    /// the kernel has no Landlock (`--landlock optional`).
+    pub landlock_optional: bool,
 }
 
 macro_rules! setter {
@@ -135,6 +140,8 @@ impl RunRequest {
             tmpfs: Vec::new(),
             cgroup: None,
             trace: None,
+            classic_filter: true,
+            landlock_optional: false,
         }
     }
 
@@ -310,9 +317,15 @@ impl RunRequest {
             // v1 cgroups is most of a run's start-up cost
             // (docs/performance.md): only a tree needs one.
             cgroups: Some(self.cgroup.unwrap_or(limits.nproc > 0)),
+            classic_filter: self.classic_filter,
         };
         cfg.limits = limits;
         cfg.policy = policy;
+        if self.landlock_optional {
+            if let Some(p) = cfg.policy.as_mut() {
+                p.set_landlock_optional(true);
+            }
+        }
         cfg.validate()?;
         Resolved::new(cfg, conf, choice, self.trace)
     }
@@ -635,7 +648,8 @@ pub fn load_policy(name: &str) -> Result<(Policy, bool)> {
         }
         if caller.is_some() {
             // Open it here first, so a missing and a forbidden file read alike.
-            if let Err(e) = std::fs::File::open(path) {
+            // Without blocking: a FIFO must not hang the open (src/input.rs).
+            if let Err(e) = crate::input::open_regular(path, true) {
                 if crate::files::hidden(&e) {
                     return Err(SandboxError::Inaccessible {
                         what: "policy file",

@@ -285,6 +285,59 @@ fn policy_the_caller_cannot_read_reads_like_a_missing_one() {
     );
 }
 
+/// `--policy /dev/zero` (or /dev/urandom, or a FIFO of the caller's, or an
+/// include bomb) through the setuid install: refused within a second, one
+/// line, the policy exit status, under 64 MiB of memory (it used to read
+/// /dev/zero until the host's OOM killer came); `audit` of them: exit 9.
+#[test]
+fn policy_or_trace_from_a_device_or_fifo_fails_at_once_for_a_caller() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    let fifo = d.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::os::unix::fs::chown(&fifo, Some(CALLER), Some(CALLER)).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let bomb = d.path().join("bomb");
+    fs::create_dir(&bomb).unwrap();
+    for i in 0..10 {
+        fs::write(
+            bomb.join(format!("f{i}.policy")),
+            format!("include ./f{}.policy\n", i + 1).repeat(8),
+        )
+        .unwrap();
+    }
+    fs::write(bomb.join("f10.policy"), "include default\n").unwrap();
+    let bomb = bomb.join("f0.policy");
+    let measured = |args: &[&str]| common::run_measured(as_caller(args), Duration::from_secs(5));
+    let check = |m: &common::Measured, code: i32, want: &str| {
+        assert_eq!(m.code, Some(code), "{m:?}");
+        assert!(m.elapsed < Duration::from_secs(1), "{m:?}");
+        assert!(m.max_rss_kib < 64 * 1024, "{m:?}");
+        assert_eq!(m.stderr.lines().count(), 1, "{m:?}");
+        assert!(
+            m.stderr.starts_with("safeexec: ") && m.stderr.contains(want),
+            "{m:?}"
+        );
+    };
+    for (p, want) in [
+        ("/dev/zero", "not a regular file (a character device)"),
+        ("/dev/urandom", "not a regular file (a character device)"),
+        (fifo, "not a regular file (a FIFO)"),
+        (
+            bomb.to_str().unwrap(),
+            "more than 64 files parsed for one policy",
+        ),
+    ] {
+        let m = measured(&["--policy", p, "--exec", "/bin/true"]);
+        check(&m, 4, want);
+    }
+    for p in ["/dev/zero", fifo] {
+        let m = measured(&["audit", p]);
+        check(&m, 10, "is not a trace: not a regular file");
+    }
+}
+
 #[test]
 fn program_the_caller_cannot_execute_is_refused() {
     need_root!();

@@ -15,8 +15,10 @@
 //!
 //! Format reference: docs/policy.md.
 
+mod baseline;
 mod compile;
 mod groups;
+mod landlock;
 mod model;
 mod parser;
 mod paths;
@@ -26,12 +28,14 @@ use std::path::Path;
 
 use syscalls::Sysno;
 
+pub use baseline::{classic_filter, REFUSED as CLASSIC_REFUSED};
 pub use compile::{
     run_filter, SockFilter, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
     CLONE_FORBIDDEN, MAX_INSNS, NATIVE_AUDIT_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_DATA,
     SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_TRACE, X32_SYSCALL_BIT,
 };
 pub use groups::{expand as expand_group, group_names, GROUPS};
+pub use landlock::{hierarchy as landlock_hierarchy, KernelLandlock, LandlockPlan, LlRule};
 pub use model::{
     errno_name, Action, Call, Cause, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp,
     PathRule, Policy, Rule,
@@ -54,12 +58,16 @@ impl Policy {
         p.finish()
     }
 
-    /// Read and parse a policy file.
+    /// Read and parse a policy file: a regular file of at most
+    /// [`crate::input::MAX_POLICY_BYTES`] (1 MiB), opened without blocking;
+    /// its includes are bounded too (see [`crate::input`]).
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::input::read_bounded(path, crate::input::MAX_POLICY_BYTES, "a policy file")
+                .map_err(|source| PolicyError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         Policy::parse(&text, &path.display().to_string())
     }
 
@@ -96,14 +104,6 @@ impl Policy {
 
     /// Can a call of `s` have a path that path rules restrict?
     pub fn sys_path_restricted(&self, s: Sysno) -> bool {
-        // chdir and fchdir stop whenever any path rule applies, so the
-        // supervisor always knows each process's working directory (it
-        // resolves relative paths against it without asking /proc again).
-        if matches!(s, Sysno::chdir | Sysno::fchdir) {
-            return [PathOp::Read, PathOp::Write, PathOp::Exec, PathOp::Stat]
-                .into_iter()
-                .any(|op| self.op_restricted(op));
-        }
         path_args(s)
             .iter()
             .any(|a| a.possible_ops().iter().any(|op| self.op_restricted(*op)))
@@ -310,6 +310,7 @@ impl Policy {
             self.on_path_violation,
             at(&self.on_path_violation_origin)
         );
+        o.push_str(&self.show_landlock(KernelLandlock::detect()));
         o
     }
 }
@@ -515,6 +516,73 @@ mod tests {
                 .contains("t.policy:1:9: cannot read included file"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn policy_include_fan_out_and_size_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // f0 includes f1 eight times, f1 includes f2 eight times, ... 16
+        // levels: 8^15 parses without a bound on files.
+        for i in 0..16 {
+            std::fs::write(
+                d.join(format!("f{i}.policy")),
+                format!("include ./f{}.policy\n", i + 1).repeat(8),
+            )
+            .unwrap();
+        }
+        std::fs::write(d.join("f16.policy"), "allow read\n").unwrap();
+        let t = std::time::Instant::now();
+        let e = Policy::load(&d.join("f0.policy")).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(e.diagnostics().len(), 1, "{e}");
+        assert!(
+            e.to_string()
+                .contains("more than 64 files parsed for one policy"),
+            "{e}"
+        );
+        // a shipped policy included again and again counts too
+        let e = Policy::parse(&"include base\n".repeat(100), "t").unwrap_err();
+        assert!(e.to_string().contains("more than 64 files"), "{e}");
+        // one file over 1 MiB, as the policy and as an include
+        let big = d.join("big.policy");
+        std::fs::write(&big, "# padding\n".repeat(110_000)).unwrap();
+        let e = Policy::load(&big).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("larger than 1 MiB, the bound for a policy file"),
+            "{e}"
+        );
+        std::fs::write(d.join("inc.policy"), "include ./big.policy\n").unwrap();
+        let e = Policy::load(&d.join("inc.policy")).unwrap_err();
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
+        // five files of 0.9 MiB: over 4 MiB in total
+        std::fs::write(d.join("m.policy"), "# padding\n".repeat(90_000)).unwrap();
+        std::fs::write(d.join("m2.policy"), "# padding\n".repeat(90_000)).unwrap();
+        std::fs::write(
+            d.join("many.policy"),
+            "include ./m.policy\ninclude ./m2.policy\n".repeat(3),
+        )
+        .unwrap();
+        let e = Policy::load(&d.join("many.policy")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("more than 4 MiB of policy text with its includes"),
+            "{e}"
+        );
+        // a file of junk within the bound: 100 problems listed, then one
+        // saying the rest was not read
+        std::fs::write(d.join("junk.policy"), "x\n".repeat(500_000)).unwrap();
+        let t = std::time::Instant::now();
+        let e = Policy::load(&d.join("junk.policy")).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(e.diagnostics().len(), 101);
+        assert!(e.diagnostics()[100]
+            .message
+            .contains("more than 100 problems"));
+        // /dev/zero is refused at once
+        let e = Policy::load(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("a character device"), "{e}");
     }
 
     #[test]

@@ -197,6 +197,9 @@ pub struct Policy {
     pub(crate) path_rules: Vec<PathRule>,
     pub(crate) on_path_violation: Action,
     pub(crate) on_path_violation_origin: Option<Origin>,
+    /// `landlock optional`: on a kernel without Landlock, run with the
+    /// supervisor's path check only (and a warning) instead of refusing.
+    pub(crate) landlock_optional: Option<Origin>,
 }
 
 impl Policy {
@@ -211,6 +214,7 @@ impl Policy {
             path_rules: Vec::new(),
             on_path_violation: Action::Deny(libc::EACCES),
             on_path_violation_origin: None,
+            landlock_optional: None,
         }
     }
 
@@ -241,6 +245,18 @@ impl Policy {
     }
     pub fn path_rules(&self) -> &[PathRule] {
         &self.path_rules
+    }
+    /// Whether the policy says `landlock optional`.
+    pub fn landlock_optional(&self) -> bool {
+        self.landlock_optional.is_some()
+    }
+    /// `--landlock optional` on the command line: as if the policy said so.
+    pub fn set_landlock_optional(&mut self, optional: bool) {
+        self.landlock_optional = optional.then(|| Origin {
+            file: "command line".into(),
+            line: 0,
+            text: "--landlock optional".into(),
+        });
     }
 }
 

@@ -26,6 +26,7 @@ use crate::sys::{self, Fork};
 use crate::trace::TraceWriter;
 
 mod classic;
+pub mod landlock;
 mod lifecycle;
 pub mod paths;
 mod ptrace;
@@ -123,7 +124,7 @@ fn run_prepared(
     let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless)?;
     let launched = launch(&mut prepared, trace.as_deref_mut())?;
     let supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
-    finish(cfg, &prepared, launched, supervised, trace)
+    finish(cfg, &mut prepared, launched, supervised, trace)
 }
 
 /// Everything decided and opened before the fork.
@@ -150,6 +151,9 @@ struct Prepared {
     go: Option<(OwnedFd, OwnedFd)>,
     /// Rootless: the child waits on it until its id maps are written.
     gate: Option<(OwnedFd, OwnedFd)>,
+    /// Landlock for the policy's path rules: the ruleset (closed after the
+    /// fork) and what the report says of it.
+    landlock: landlock::Prepared,
 }
 
 /// Plan: the caller's directories checked (with its rights), output files
@@ -185,9 +189,13 @@ fn plan(
     let paranoid = cfg.policy.is_some();
     let seccomp = match &cfg.policy {
         Some(p) => Some(ptrace::filter_for(p, trace.map(|t| t.level))?),
+        // Classic mode: user namespaces, keys, perf, bpf, io_uring, ... refused.
+        None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
     let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
+    // Landlock for the path rules (or a refusal when the kernel lacks it).
+    let mut ll = landlock::prepare(cfg)?;
     let cgroup = plan::run_cgroup(cfg, &iso.ns, me.as_raw() as u32, rootless);
     let pipe = || sys::pipe().map_err(|e| SandboxError::sys("pipe2", e));
     let (err_r, err_w) = pipe()?;
@@ -231,6 +239,7 @@ fn plan(
             .collect(),
         mounts: iso.mounts,
         userns_gate: gate.as_ref().map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
+        landlock: ll.child.take(),
     };
     let desc = PlanDescription {
         program: cfg.program.display().to_string(),
@@ -252,6 +261,7 @@ fn plan(
             .as_ref()
             .map(|m| m.desc.clone())
             .unwrap_or_default(),
+        landlock: std::mem::take(&mut ll.paths),
     };
     log::debug!("namespaces: {:?}", plan.ns);
     log::debug!(
@@ -280,6 +290,7 @@ fn plan(
         status_pipe,
         go,
         gate,
+        landlock: ll,
     })
 }
 
@@ -350,6 +361,7 @@ fn launch(p: &mut Prepared, trace: Option<&mut TraceWriter>) -> Result<Launched>
         Fork::Parent(pid) => pid,
     };
     p.err.1.take();
+    drop(p.landlock.ruleset.take());
     // Rootless: map the caller to the inside id, then let the child go on.
     let mut userns = 0;
     if let Some((gate_r, gate_w)) = p.gate.take() {
@@ -531,7 +543,7 @@ fn supervise(
 /// otherwise the verdict and the report, the trace's last record.
 fn finish(
     cfg: &RunConfig,
-    p: &Prepared,
+    p: &mut Prepared,
     l: Launched,
     s: Supervised,
     trace: Option<&mut TraceWriter>,
@@ -554,7 +566,10 @@ fn finish(
     let mut report = build_report(
         cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless,
     );
+    report.paths = p.landlock.enforcement.take();
+    report.warnings.extend(p.landlock.warning.take());
     if let Some(t) = trace {
+        report.warnings.extend(t.warning());
         if let Err(message) = write_verdict(t, &report) {
             report.verdict = Verdict::IE { message };
             report.status = report.verdict.to_string();

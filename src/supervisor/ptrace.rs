@@ -59,6 +59,21 @@ pub(crate) fn filter_for(
     Ok((prog, SECCOMP_FILTER_FLAG_SPEC_ALLOW))
 }
 
+/// Classic mode's default filter (src/policy/baseline.rs), with the same
+/// flags as a policy's (no speculation mitigations forced by seccomp).
+pub(crate) fn classic_filter() -> (Vec<SockFilter>, libc::c_ulong) {
+    let prog = crate::policy::classic_filter()
+        .into_iter()
+        .map(|i| SockFilter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect();
+    (prog, SECCOMP_FILTER_FLAG_SPEC_ALLOW)
+}
+
 #[derive(Default)]
 struct Tracee {
     /// A thread (not the leader of its thread group).
@@ -99,9 +114,6 @@ struct Tracer<'a> {
     /// The run's root as the supervisor sees it, read once: the program
     /// cannot chroot (no CAP_SYS_CHROOT), so it does not change after exec.
     view_root: Option<PathBuf>,
-    /// Working directory of each process (by tgid, tracee view). chdir and
-    /// fchdir stop whenever path rules apply and clear it.
-    cwds: HashMap<Pid, PathBuf>,
 }
 
 pub(crate) fn trace_loop(
@@ -125,10 +137,12 @@ pub(crate) fn trace_loop(
         trace,
         all,
         view_root: None,
-        cwds: HashMap::new(),
     };
     t.tracees.insert(root, Tracee::default());
     if let Some(w) = t.trace.as_deref_mut() {
+        // Without --trace-limit the trace is bounded like one file the
+        // program writes (--fsize).
+        w.default_limit(cfg.limits.fsize_kib);
         let start = Event::Start {
             t_us: w.now_us(),
             pid: root.as_raw(),
@@ -161,7 +175,6 @@ pub(crate) fn trace_loop(
         let (pid, status) = (w.pid, w.status);
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
             let tr = t.tracees.remove(&pid).unwrap_or_default();
-            t.cwds.remove(&pid);
             shared.remove_live(pid);
             if t.trace.is_some() && t.on_gone(pid, status, tr.thread, tr.pending).is_err() {
                 break;
@@ -526,10 +539,6 @@ impl Tracer<'_> {
             return self.resume(pid, 0).map_err(|_| false);
         }
         let (paths, raw) = self.read_paths(pid, tgid, sysno, &info.args);
-        if matches!(sysno, Sysno::chdir | Sysno::fchdir) {
-            // After read_paths, which may have cached the directory being left.
-            self.cwds.clear();
-        }
         let call = Call {
             sysno,
             args: info.args,
@@ -635,18 +644,15 @@ impl Tracer<'_> {
             .view_root
             .get_or_insert_with(|| View::root_of(pid))
             .clone();
-        let mut view = View {
+        // No cached working directory: a relative path starts at the
+        // calling thread's own cwd, read now (threads without CLONE_FS,
+        // chdir by another thread and renamed directories included).
+        let view = View {
             root,
             tgid,
             tid: pid,
-            cwd: self.cwds.get(&tgid).cloned(),
+            cwd: None,
         };
-        if view.cwd.is_none() {
-            view.cwd = view.read_cwd();
-            if let Some(c) = &view.cwd {
-                self.cwds.insert(tgid, c.clone());
-            }
-        }
         let follow = !matches!(
             sysno,
             Sysno::unlinkat

@@ -220,6 +220,8 @@ pub(crate) fn build_report(
             },
         ),
         denied_calls: o.denied,
+        paths: None,
+        warnings: Vec::new(),
         logged_calls: o.logged,
         mode: if paranoid { "paranoid" } else { "classic" }.into(),
         uid,

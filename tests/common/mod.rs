@@ -15,7 +15,7 @@
 //! Tests written against the former tests/common/oracles.rs move over as:
 //! `workdir()` -> `work_dir()`; `run(args)` (which added `--report json`) ->
 //! `run_json(args)` (plain `run` adds nothing); `run_env(args, env)` ->
-//! `run_json_with(args, Opts { env, ..Opts::default() })`; `r.stdout` (a
+//! `run_json_env(args, env)`; `r.stdout` (a
 //! String) -> `r.stdout_str()`; `r.status` (an i32) -> `r.status` (an
 //! `Option<i32>`, None when killed by a signal) or `r.code_or_signal()`.
 //! `r.code()`, `r.uid()`, `r.syscall()`, `r.report`, `assert_nothing_left`,
@@ -309,6 +309,17 @@ pub fn run_json_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run 
     let mut a: Vec<std::ffi::OsString> = vec!["--report".into(), "json".into()];
     a.extend(args.iter().map(|s| s.as_ref().to_owned()));
     run_with(&a, o)
+}
+
+/// [`run_json`] with `env` added to safeexec's environment.
+pub fn run_json_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Run {
+    run_json_with(
+        args,
+        Opts {
+            env: env.to_vec(),
+            ..Opts::default()
+        },
+    )
 }
 
 /// Spawns a thread reading `r` to the end, keeping the first [`KEEP`] bytes.
@@ -959,4 +970,84 @@ pub fn check_case(name: &str, c: Case) -> Run {
         panic!("{name}: {msg}");
     }
     r
+}
+
+// ---------------------------------------------------------------------------
+// Measuring a process
+// ---------------------------------------------------------------------------
+
+/// What a process measured by [`run_measured`] did.
+#[derive(Debug)]
+pub struct Measured {
+    pub code: Option<i32>,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// Its peak resident memory (wait4's ru_maxrss), KiB.
+    pub max_rss_kib: u64,
+}
+
+/// Runs `cmd` (stdin and stdout null, stderr captured) and reaps it with
+/// wait4 for its own peak resident memory; killed after `limit`. It runs
+/// under `prlimit --as=4G` (kept across a setuid exec), so a regression
+/// that reads /dev/zero without bound fails the test instead of calling
+/// the host's OOM killer.
+// The child is reaped by wait4 below (for its rusage), not by std.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(cmd: Command, limit: Duration) -> Measured {
+    let mut w = Command::new("prlimit");
+    w.arg(format!("--as={}", 4u64 << 30))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        w.current_dir(d);
+    }
+    let start = Instant::now();
+    let mut child = w
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let err = reader(child.stderr.take().expect("stderr"));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut killed = false;
+    loop {
+        // SAFETY: pid is our own unreaped child (std never waits for it:
+        // `child` is only dropped); status and ru are valid for writes.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break;
+        }
+        assert!(
+            r == 0,
+            "wait4({pid}) => {}",
+            std::io::Error::last_os_error()
+        );
+        if !killed && start.elapsed() > limit {
+            let _ = child.kill();
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = start.elapsed();
+    let stderr = err
+        .recv_timeout(Duration::from_secs(5))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Measured {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stderr,
+        elapsed,
+        max_rss_kib: ru.ru_maxrss as u64,
+    }
 }
