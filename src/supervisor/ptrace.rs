@@ -666,7 +666,7 @@ impl Tracer<'_> {
         for spec in specs {
             let op = match spec.op {
                 PathOpSpec::FromOpenHow { how_arg } => {
-                    let flags = read_u64(pid, args[how_arg]).unwrap_or(u64::MAX);
+                    let flags = pt::read_u64(pid, args[how_arg]).unwrap_or(u64::MAX);
                     policy::open_flags_op(flags)
                 }
                 _ => spec.op_for(args).unwrap_or(PathOp::Write),
@@ -710,20 +710,6 @@ fn open_flags(s: Sysno, args: &[u64; 6]) -> u64 {
         Sysno::open => args[1],
         Sysno::openat => args[2],
         _ => 0,
-    }
-}
-
-fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
-    let mut buf = [0u8; 8];
-    let local = [std::io::IoSliceMut::new(&mut buf)];
-    let remote = [nix::sys::uio::RemoteIoVec {
-        base: addr as usize,
-        len: 8,
-    }];
-    let mut local = local;
-    match nix::sys::uio::process_vm_readv(pid, &mut local, &remote) {
-        Ok(8) => Some(u64::from_ne_bytes(buf)),
-        _ => None,
     }
 }
 

@@ -33,12 +33,17 @@ pub fn is_setid() -> bool {
 /// threads start, and keep the guard's scope short.
 pub struct CallerFs {
     active: bool,
+    /// Not Send: the guard must be dropped on the thread whose fs ids it
+    /// changed (setfsuid is per thread).
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 fn set_fs_ids(uid: u32, gid: u32) -> Result<(), Errno> {
-    // SAFETY: setfsgid/setfsuid take integers and change only this thread's
-    // credentials. They report no error, so each is checked by a second call
-    // with an invalid id, which changes nothing and returns the current value.
+    // SAFETY: setfsgid/setfsuid take integers, pass no memory and change only
+    // the calling thread's credentials (glibc does not broadcast them to
+    // other threads), which is what CallerFs documents. They report no
+    // error, so each is checked by a second call with an invalid id, which
+    // changes nothing and returns the current value.
     unsafe {
         libc::setfsgid(gid);
         if libc::setfsgid(u32::MAX) as u32 != gid {
@@ -59,9 +64,15 @@ impl CallerFs {
         match caller {
             Some((uid, gid)) => {
                 set_fs_ids(uid, gid)?;
-                Ok(CallerFs { active: true })
+                Ok(CallerFs {
+                    active: true,
+                    _thread: std::marker::PhantomData,
+                })
             }
-            None => Ok(CallerFs { active: false }),
+            None => Ok(CallerFs {
+                active: false,
+                _thread: std::marker::PhantomData,
+            }),
         }
     }
 }
@@ -70,7 +81,9 @@ impl Drop for CallerFs {
     fn drop(&mut self) {
         if self.active {
             // uid first: setfsgid needs the capability that fsuid 0 restores.
-            // SAFETY: as in set_fs_ids.
+            // SAFETY: as in set_fs_ids: integers only, this thread's
+            // credentials only, and it is the thread that entered (CallerFs
+            // is not Send).
             unsafe {
                 libc::setfsuid(0);
                 libc::setfsgid(0);
@@ -111,7 +124,11 @@ pub fn open_path_at(
         mode: 0,
         resolve: if in_root { RESOLVE_IN_ROOT } else { 0 },
     };
-    // SAFETY: c is NUL-terminated, how is a valid open_how of the size passed.
+    // SAFETY: `c` is a CString (NUL-terminated) and `how` a local open_how
+    // (the kernel's struct: three u64, repr(C)), both alive for the call;
+    // the size passed is exactly size_of::<OpenHow>(), so the kernel reads
+    // no more than `how`. `dirfd` is the caller's open descriptor or
+    // AT_FDCWD; a stale one only makes the call fail with EBADF.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat2,
@@ -124,14 +141,16 @@ pub fn open_path_at(
     if fd < 0 {
         return Err(Errno::last());
     }
-    // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
+    // SAFETY: `fd` is >= 0, just returned by openat2: open, and known to
+    // nothing else, so the OwnedFd is its only owner.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// faccessat2(fd, "", mode, AT_EMPTY_PATH | AT_EACCESS): whether the current
 /// file-system identity (see [`CallerFs`]) may access the opened file.
 pub fn access_fd(fd: &OwnedFd, mode: i32) -> Result<(), Errno> {
-    // SAFETY: an empty NUL-terminated path and a descriptor we own.
+    // SAFETY: c"" is a static NUL-terminated empty path (AT_EMPTY_PATH); `fd`
+    // is a borrowed OwnedFd, open for the whole call. No memory is written.
     let r = unsafe {
         libc::syscall(
             libc::SYS_faccessat2,
