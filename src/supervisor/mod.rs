@@ -333,6 +333,8 @@ fn run_prepared(
             .as_ref()
             .map(|m| m.desc.clone())
             .unwrap_or_default(),
+        rlimits: jail::describe_rlimits(&plan.rlimits),
+        cgroup_files: jail::describe_files(&plan.cgroup_procs),
     };
     log::debug!("namespaces: {:?}", plan.ns);
     log::debug!(
