@@ -584,7 +584,12 @@ fn assert_fails(r: &Run, status: i32, what: &str) {
     let err = r.stderr_str();
     assert_eq!(r.status, Some(status), "{what}: stderr {err:?}");
     assert!(err.starts_with("safeexec:"), "{what}: {err:?}");
-    assert_eq!(err.lines().count(), 1, "{what}: not one line: {err:?}");
+    // One line naming the problem; clap's detail (allowed values, the
+    // option meant, the missing argument) may follow, indented.
+    assert!(
+        err.lines().skip(1).all(|l| l.starts_with("  ")),
+        "{what}: not one line and its indented detail: {err:?}"
+    );
     assert!(err.ends_with('\n'), "{what}: {err:?}");
     for p in ["panicked", "RUST_BACKTRACE"] {
         assert!(!err.contains(p), "{what}: {err:?}");

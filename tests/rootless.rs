@@ -308,7 +308,7 @@ fn killing_the_supervisor_kills_the_run() {
 #[test]
 fn killing_the_paranoid_supervisor_kills_the_run() {
     // The audit policy lets the program fork (and records every call).
-    killed_supervisor_leaves_nothing(&["--paranoid", "--policy", "audit"]);
+    killed_supervisor_leaves_nothing(&["--policy", "audit"]);
 }
 
 #[test]

@@ -720,7 +720,7 @@ fn dev_shm_hog_is_refused_or_private() {
     let v = vpath("a_res");
     let tag = format!("safeexec-shm-{}", std::process::id());
     let d = workdir();
-    for mode in [PARANOID, &["--tmpfs", "/dev/shm"][..]] {
+    for mode in [PARANOID, &["--jail", "c", "--tmpfs", "/dev/shm"][..]] {
         let mut a = mode.to_vec();
         a.extend(["--mem", "65536"]);
         let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["shm", &tag]));
@@ -908,7 +908,7 @@ fn private_tmpfs_and_policy_keep_world_writable_places_clean() {
     let tag = format!("safeexec-stash-{}", std::process::id());
     let d = workdir_outside_tmp();
     let tmpfs = [
-        "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm",
+        "--jail", "c", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm",
     ];
     for mode in [PARANOID, &tmpfs[..]] {
         let r = run(&args(
