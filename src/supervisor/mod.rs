@@ -50,6 +50,9 @@ pub(crate) struct Outcome {
     pub logged: u64,
     /// A run process died of SIGSYS from the kernel's filter (non-native ABI).
     pub seccomp_killed: Option<Pid>,
+    /// The guard killed the run at the wall clock (the supervisor was
+    /// stopped or far behind).
+    pub guard_deadline: bool,
 }
 
 /// Runs the program as `cfg` says and reports what happened, within the
@@ -178,7 +181,7 @@ pub fn run_with(
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
     // The guard kills the run's uid if the supervisor dies before the end.
-    let (guard, guard_pipe) = sys::spawn_guard(uid)
+    let (guard, guard_pipe) = sys::spawn_guard(uid, cfg.limits.clock)
         .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
     let guard = Guard {
         pid: guard,
@@ -249,7 +252,10 @@ fn run_prepared(
     // A stale cgroup of a dead supervisor must not linger; ours is removed
     // when `cgroup` drops, whatever way run() returns.
     // Rootless: no cgroup (creating one needs root); wait4 and /proc instead.
-    let cgroup = if cfg.isolation.cgroups && !rootless {
+    // A caller other than root always gets one: it may stop this process
+    // (SIGSTOP), and then only the kernel's limit on the cgroup bounds the
+    // run's memory (page tables, tmpfs and pipe pages included).
+    let cgroup = if (cfg.isolation.cgroups || caller.is_some()) && !rootless {
         crate::isolate::cgroup::remove_stale();
         let l = &cfg.limits;
         // Slightly above --mem: the kernel stops a runaway tree, while the
@@ -296,7 +302,13 @@ fn run_prepared(
         gid: in_gid,
         // Rootless with an init: RLIMIT_NPROC counts per (user namespace,
         // uid), and the init has the program's uid there.
-        rlimits: rlimits(cfg, (rootless && iso.ns.has_init()) as u64),
+        rlimits: {
+            let mut r = rlimits(cfg, (rootless && iso.ns.has_init()) as u64);
+            if let Some(space) = stopped_memory_backstop(cfg, caller.is_some(), cgroup.is_some()) {
+                r.push((libc::RLIMIT_AS, space, space));
+            }
+            r
+        },
         niceness: cfg.niceness,
         stderr_fd: stderr_file.as_ref().map(|f| f.as_raw_fd()),
         error_pipe: err_w.as_raw_fd(),
@@ -352,6 +364,11 @@ fn run_prepared(
     sys::set_child_subreaper()
         .map_err(|e| SandboxError::sys("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
     let start = Instant::now();
+    // The guard's copy of the wall clock starts now too: it kills the run
+    // past --clock even if this process is stopped (SIGSTOP by the caller).
+    if let Some(g) = &guard {
+        g.start_clock();
+    }
     if let Some(t) = trace.as_deref_mut() {
         t.set_start(start);
     }
@@ -464,16 +481,9 @@ fn run_prepared(
         // With an init the program is not our child: find it by its uid.
         // Rootless: by descent from this supervisor (the uid is the caller's).
         init: ns_init,
-        tmpfs: match ns_init {
-            Some(i) => private_tmp
-                .iter()
-                .map(|t| {
-                    std::path::Path::new(&format!("/proc/{i}/root"))
-                        .join(t.strip_prefix("/").unwrap_or(t))
-                })
-                .collect(),
-            None => Vec::new(),
-        },
+        tmpfs: private_tmp.clone(),
+        page_tables: cgroup.is_none(),
+        cgroup: cgroup.as_ref().and_then(|c| c.memory_probe()),
         scan: (!paranoid && (cfg.limits.nproc > 0 || plan.ns.has_init())).then_some(if rootless {
             watchdog::Scan::Descendants(me)
         } else {
@@ -509,6 +519,12 @@ fn run_prepared(
     }
     let guard_pid = guard.map(Guard::finish);
     drain(&mut outcome, &shared, guard_pid, init, trace.as_deref_mut());
+    if outcome.guard_deadline {
+        // This process was stopped or far behind: the guard ended the run
+        // at the wall clock.
+        log::debug!("the guard killed the run at the wall clock");
+        shared.set_reason(KillReason::WallTime);
+    }
     // With an init, the program's own wait status came over the pipe (in
     // paranoid mode the tracer saw the program's status and every process
     // itself: the init may have been killed before it wrote).
@@ -533,6 +549,11 @@ fn run_prepared(
     shared.done.store(true, Ordering::SeqCst);
     waiter.wake();
     let _ = dog.join();
+    // Files left on the run's tmpfs, measured by the watchdog at the end
+    // (a run without an init has no one else to measure them).
+    outcome.tmpfs_end_kib = outcome
+        .tmpfs_end_kib
+        .max(shared.tmpfs_end_kib.load(Ordering::SeqCst));
 
     // A setup failure in paranoid mode shows up only now.
     if paranoid
@@ -755,13 +776,17 @@ fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<Iso
             writable: false,
         });
     }
-    let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    let mut spec =
+        profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    // Each tmpfs of the jail is RAM of the run: the kernel bounds it at
+    // --mem, and the watchdog counts what it holds (private_tmp).
+    spec.tmpfs_kib = cfg.limits.memory_kib;
     log::debug!("jail: {spec:?}");
     Ok(IsoPlan {
         ns,
         mounts: Some(MountPlan::jail(&spec, rootless).map_err(SandboxError::Usage)?),
         workdir: Some(workdir),
-        private_tmp: Vec::new(),
+        private_tmp: spec.tmpfs.clone(),
     })
 }
 
@@ -772,6 +797,13 @@ struct Guard {
 }
 
 impl Guard {
+    /// Starts the guard's copy of the wall clock.
+    fn start_clock(&self) {
+        if let Some(p) = &self.pipe {
+            let _ = nix::unistd::write(p, b"g");
+        }
+    }
+
     /// Lets the guard make its last sweep; returns its pid (to be reaped).
     fn finish(mut self) -> Pid {
         self.pipe.take();
@@ -800,7 +832,10 @@ fn drain(
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
-            Ok(Some(w)) if Some(w.pid) == guard => {}
+            Ok(Some(w)) if Some(w.pid) == guard => {
+                outcome.guard_deadline = libc::WIFEXITED(w.status)
+                    && libc::WEXITSTATUS(w.status) == sys::GUARD_DEADLINE_EXIT;
+            }
             Ok(Some(w)) if Some(w.pid) == init => shared.remove_live(w.pid),
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
@@ -1014,6 +1049,28 @@ fn check_as_caller(cfg: &RunConfig, conf: &AdminConf, ids: (u32, u32)) -> Result
     Ok(root)
 }
 
+/// For a caller other than root whose run got no cgroup (cgroups not
+/// mounted or not writable here): an address-space limit, in bytes, so
+/// that the kernel still bounds the run's memory while the caller keeps
+/// this process stopped. Generous (twice --mem, at least --mem + 64 MiB)
+/// because address space is not memory; it also bounds page tables (at
+/// most 1/512 of it). None when --space already sets one, for root, and
+/// when the kernel's cgroup limit applies.
+fn stopped_memory_backstop(cfg: &RunConfig, unprivileged: bool, cgroup: bool) -> Option<u64> {
+    let l = &cfg.limits;
+    if !unprivileged || cgroup || l.space_kib > 0 || l.memory_kib == 0 {
+        return None;
+    }
+    let kib = l
+        .memory_kib
+        .saturating_mul(2)
+        .max(l.memory_kib + (64 << 10));
+    log::debug!(
+        "no cgroup for this caller's run: RLIMIT_AS {kib} KiB bounds its memory if safeexec is stopped"
+    );
+    Some(kib.saturating_mul(1024))
+}
+
 /// `extra`: processes of the run's uid that are not the program's (the
 /// rootless init).
 fn rlimits(cfg: &RunConfig, extra: u64) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
@@ -1100,23 +1157,25 @@ fn build_report(
     } else {
         o.reaped.max_rss_kib
     };
-    // The sampled sum (resident memory of the run's processes plus its
-    // private tmpfs) is an estimate: it is reported when the watchdog ended
-    // the run by it, or when it is the only whole-tree figure (several
-    // processes, no cgroup). A single process's own high-water mark is exact.
+    // The sampled sum (resident memory and page tables of the run's
+    // processes plus its private tmpfs, or what its cgroup pins) is an
+    // estimate: it is reported when the watchdog ended the run by it, or
+    // when it is the only whole-tree figure (a cgroup; several processes).
+    // A single process's own high-water mark is exact.
     let judged_by_sample = shared.reason() == KillReason::Memory;
+    let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
     let memory = match tree_peak {
-        // The tree's peak, but never below one process's own high-water mark
-        // (file pages charged to another cgroup are not in the peak).
-        Some(p) if judged_by_sample => p.max(hwm).max(sampled),
-        Some(p) => p.max(hwm),
+        // The kernel's peak holds page cache, which it reclaims at the limit
+        // and is not the program's: it is the figure only when the kernel's
+        // OOM killer ended the run.
+        Some(p) if hit_limit => p.max(hwm).max(sampled),
+        Some(_) => hwm.max(sampled),
         None if judged_by_sample || o.reaped.count > 1 => hwm.max(sampled),
         None => hwm,
     }
     // Files left on the private tmpfs are memory the program held at its
     // end, on top of its own peak at most.
     .max(hwm + o.tmpfs_end_kib);
-    let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
     let (exit_code, signal) = match o.root_status {
         Some(s) if libc::WIFEXITED(s) => (Some(libc::WEXITSTATUS(s)), None),
         Some(s) if libc::WIFSIGNALED(s) => (None, Some(libc::WTERMSIG(s))),
@@ -1178,13 +1237,24 @@ fn build_report(
             Sources {
                 memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
                     format!(
-                        "{}: the run's cgroup peak (whole tree, page cache included)",
-                        t.source
+                        "{}: the run's cgroup, sampled (its charge less page cache: resident \
+                         memory, page tables, tmpfs, pipe buffers), max with {}; its peak if \
+                         the kernel's OOM killer acted",
+                        t.source,
+                        if o.max_hwm_kib > 0 {
+                            "VmHWM at each exit stop"
+                        } else {
+                            "wait4 ru_maxrss of each reaped process"
+                        }
                     )
                 } else if o.max_hwm_kib > 0 {
-                    "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
+                    "VmHWM at each exit stop, max with sampled /proc sum (RSS + VmPTE) + private \
+                     tmpfs (fstatfs)"
+                        .into()
                 } else {
-                    "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
+                    "wait4 ru_maxrss of each reaped process, max with sampled /proc sum (RSS + \
+                     VmPTE) + private tmpfs (fstatfs)"
+                        .into()
                 },
                 cpu: match (tree_cpu, &tree) {
                     (Some(_), Some(t)) => {
