@@ -240,7 +240,7 @@ pub fn open_run_tmpfs(pid: Pid, path: &std::path::Path) -> Option<std::fs::File>
 pub fn tmpfs_fd_used_kib(f: &std::fs::File) -> u64 {
     nix::sys::statfs::fstatfs(f)
         .map(|st| {
-            let used = (st.blocks() as u64).saturating_sub(st.blocks_free() as u64);
+            let used = st.blocks().saturating_sub(st.blocks_free());
             used.saturating_mul(st.block_size() as u64) / 1024
         })
         .unwrap_or(0)

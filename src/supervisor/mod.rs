@@ -1175,7 +1175,10 @@ fn build_report(
     }
     // Files left on the private tmpfs are memory the program held at its
     // end, on top of its own peak at most.
-    .max(hwm + o.tmpfs_end_kib);
+    .max(hwm + o.tmpfs_end_kib)
+    // Page tables and tmpfs, which no high-water mark sees: the largest sum
+    // sampled is memory the run held at that instant.
+    .max(shared.peak_unseen_kib.load(Ordering::SeqCst));
     let (exit_code, signal) = match o.root_status {
         Some(s) if libc::WIFEXITED(s) => (Some(libc::WEXITSTATUS(s)), None),
         Some(s) if libc::WIFSIGNALED(s) => (None, Some(libc::WTERMSIG(s))),

@@ -54,6 +54,9 @@ pub struct Shared {
     /// What the run's private tmpfs mounts held at the end, KiB (sampled
     /// once more after the last process, through descriptors kept open).
     pub tmpfs_end_kib: AtomicU64,
+    /// Largest sum of the memory that no high-water mark sees (page tables,
+    /// private tmpfs), KiB: at that instant the run held at least as much.
+    pub peak_unseen_kib: AtomicU64,
     pub done: AtomicBool,
     /// The run's uid (unique to it); 0 until known. Kills by pid check it.
     pub run_uid: AtomicU32,
@@ -72,6 +75,7 @@ impl Shared {
             signal: AtomicI32::new(0),
             peak_rss_kib: AtomicU64::new(0),
             tmpfs_end_kib: AtomicU64::new(0),
+            peak_unseen_kib: AtomicU64::new(0),
             done: AtomicBool::new(false),
             run_uid: AtomicU32::new(0),
             run_userns: AtomicU64::new(0),
@@ -206,7 +210,7 @@ pub fn run(w: Watch) {
             }
         }
         let (mut rss, mut cpu) = (0u64, reaped);
-        rss += tmpfs.used_kib(w.init.or_else(|| pids.first().copied()), w.init.is_some());
+        let mut unseen = tmpfs.used_kib(w.init.or_else(|| pids.first().copied()), w.init.is_some());
         for p in &pids {
             if Some(*p) == w.init {
                 continue;
@@ -215,10 +219,12 @@ pub fn run(w: Watch) {
                 rss += s.rss_kib;
                 cpu += s.cpu + s.reaped_children_cpu;
                 if w.page_tables {
-                    rss += measure::page_tables_kib(*p, &mut status_buf).unwrap_or(0);
+                    unseen += measure::page_tables_kib(*p, &mut status_buf).unwrap_or(0);
                 }
             }
         }
+        sh.peak_unseen_kib.fetch_max(unseen, Ordering::SeqCst);
+        rss += unseen;
         if let Some(pinned) = w.cgroup.as_ref().and_then(|c| c.pinned_kib()) {
             rss = rss.max(pinned);
         }
@@ -261,6 +267,7 @@ pub fn run(w: Watch) {
     // and what its cgroup still pins are memory it used until its end.
     let left = tmpfs.used_kib(None, false);
     sh.tmpfs_end_kib.store(left, Ordering::SeqCst);
+    sh.peak_unseen_kib.fetch_max(left, Ordering::SeqCst);
     let pinned = w.cgroup.as_ref().and_then(|c| c.pinned_kib()).unwrap_or(0);
     sh.peak_rss_kib
         .fetch_max(left.max(pinned), Ordering::SeqCst);
