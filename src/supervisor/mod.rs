@@ -941,7 +941,9 @@ pub fn hidden(e: &std::io::Error) -> bool {
 /// Limits above the administrator's maxima: refused for a caller other than
 /// root, logged for root.
 fn check_limits(cfg: &RunConfig, conf: &AdminConf, unprivileged: bool) -> Result<()> {
-    let over = conf.limits_over(&cfg.limits);
+    let mut over = conf.limits_over(&cfg.limits);
+    let iso = &cfg.isolation;
+    over.extend(conf.counts_over(iso.tmpfs.len(), iso.binds.len(), cfg.args.len()));
     if over.is_empty() {
         return Ok(());
     }
