@@ -519,12 +519,6 @@ fn run_prepared(
     }
     let guard_pid = guard.map(Guard::finish);
     drain(&mut outcome, &shared, guard_pid, init, trace.as_deref_mut());
-    if outcome.guard_deadline {
-        // This process was stopped or far behind: the guard ended the run
-        // at the wall clock.
-        log::debug!("the guard killed the run at the wall clock");
-        shared.set_reason(KillReason::WallTime);
-    }
     // With an init, the program's own wait status came over the pipe (in
     // paranoid mode the tracer saw the program's status and every process
     // itself: the init may have been killed before it wrote).
@@ -538,6 +532,13 @@ fn run_prepared(
         if rec.len() >= 16 {
             outcome.tmpfs_end_kib = u64::from_le_bytes(rec[8..16].try_into().unwrap_or_default());
         }
+    }
+    let killed = |s: i32| libc::WIFSIGNALED(s) && libc::WTERMSIG(s) == libc::SIGKILL;
+    if outcome.guard_deadline && outcome.root_status.is_none_or(killed) {
+        // This process was stopped or far behind: the guard ended the run
+        // at the wall clock.
+        log::debug!("the guard killed the run at the wall clock");
+        shared.set_reason(KillReason::WallTime);
     }
     let tree = cgroup.as_ref().map(|cg| TreeFigures {
         peak_kib: cg.peak_kib(),

@@ -666,7 +666,8 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
                     libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
                     ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000
                 };
-                // Kills every process of uid from a child that takes it.
+                // Kills every process of uid from a child that takes it;
+                // true if there was one (kill(-1) fails with ESRCH if not).
                 let sweep = || {
                     let pid = libc::fork();
                     if pid == 0 {
@@ -675,15 +676,17 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
                         {
                             libc::_exit(2);
                         }
-                        for _ in 0..3 {
+                        let found = libc::kill(-1, libc::SIGKILL) == 0;
+                        for _ in 0..2 {
                             libc::kill(-1, libc::SIGKILL);
                         }
-                        libc::_exit(0);
+                        libc::_exit(if found { 0 } else { 1 });
                     }
+                    let mut st = 1 << 8;
                     if pid > 0 {
-                        let mut st = 0;
                         while libc::waitpid(pid, &mut st, 0) < 0 && Errno::last() == Errno::EINTR {}
                     }
+                    libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0
                 };
                 let mut deadline: Option<i64> = None;
                 let mut killed = false;
@@ -707,8 +710,7 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
                     if n == 0 {
                         // The wall clock ran out and the run is still there:
                         // the supervisor is stopped or far behind.
-                        sweep();
-                        killed = true;
+                        killed |= sweep();
                         deadline = Some(now_ms() + 200);
                         continue;
                     }
