@@ -1283,3 +1283,35 @@ fn build_report(
 pub fn errno_text(e: Errno) -> String {
     format!("{e:?} ({})", e.desc())
 }
+
+#[cfg(test)]
+mod memory_backstop_tests {
+    use super::stopped_memory_backstop;
+    use crate::config::RunConfig;
+
+    #[test]
+    fn rlimit_as_only_for_callers_without_a_cgroup() {
+        let mut cfg = RunConfig::new("/bin/true");
+        cfg.limits.memory_kib = 65536;
+        // Twice --mem, at least --mem + 64 MiB, in bytes.
+        assert_eq!(
+            stopped_memory_backstop(&cfg, true, false),
+            Some(131072 * 1024)
+        );
+        cfg.limits.memory_kib = 1 << 20;
+        assert_eq!(
+            stopped_memory_backstop(&cfg, true, false),
+            Some((2 << 20) * 1024)
+        );
+        cfg.limits.memory_kib = 1024;
+        assert_eq!(
+            stopped_memory_backstop(&cfg, true, false),
+            Some((1024 + 65536) * 1024)
+        );
+        // Root, a run with a cgroup, or --space given: none.
+        assert_eq!(stopped_memory_backstop(&cfg, false, false), None);
+        assert_eq!(stopped_memory_backstop(&cfg, true, true), None);
+        cfg.limits.space_kib = 4096;
+        assert_eq!(stopped_memory_backstop(&cfg, true, false), None);
+    }
+}
