@@ -795,10 +795,12 @@ fn sigstop_to_safeexec_does_not_lift_the_memory_limit() {
         max >> 20
     );
     caller_signals("-CONT", child.id());
+    let pid = child.id();
     let (code, err) = finish(child);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("Memory Limit Exceeded"), "{err}");
     assert_eq!(entries_of_uid(uid), Vec::<i32>::new(), "left behind");
+    assert_eq!(run_cgroup_memory(pid), None, "the run's cgroup is left");
 }
 
 /// What a caller makes safeexec set up is bounded by the administrator:
