@@ -326,7 +326,9 @@ pub struct MemoryProbe {
 
 impl MemoryProbe {
     /// The cgroup's charge less its file cache (active_file + inactive_file,
-    /// which the kernel reclaims at the limit), KiB: anonymous memory,
+    /// which the kernel reclaims at the limit, and on v2 slab_reclaimable:
+    /// dentries and inodes of files the run made; v1 does not show it), KiB:
+    /// anonymous memory,
     /// tmpfs and shared memory (shmem is on the anonymous lists), page
     /// tables, kernel stacks and other kernel memory charged to the run
     /// (pipe buffers; socket buffers on v2). None when it cannot be read.
@@ -340,7 +342,7 @@ impl MemoryProbe {
             .lines()
             .filter_map(|l| {
                 let (k, v) = l.split_once(' ')?;
-                matches!(k, "active_file" | "inactive_file")
+                matches!(k, "active_file" | "inactive_file" | "slab_reclaimable")
                     .then(|| v.trim().parse::<u64>().ok())
                     .flatten()
             })
