@@ -181,14 +181,6 @@ impl Reaped {
     }
 }
 
-/// Space in use on the tmpfs at `path`, KiB (0 when it cannot be read).
-pub fn tmpfs_used_kib(path: &std::path::Path) -> u64 {
-    use std::os::unix::ffi::OsStrExt;
-    CString::new(path.as_os_str().as_bytes())
-        .map(|c| sys::ns::fs_used_kib(&c))
-        .unwrap_or(0)
-}
-
 /// The page tables of a live process (`VmPTE` in /proc/PID/status), KiB.
 /// Neither RSS nor the high-water marks count them, yet a process that
 /// maps a large sparse area and reads one byte per 2 MiB holds one 4 KiB
