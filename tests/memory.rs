@@ -55,7 +55,8 @@ fn page_tables_count_as_memory() {
     // 320 MiB of page tables (one read per 2 MiB of a 160 GiB mapping),
     // almost nothing resident.
     let pt = v("ptables");
-    for mode in [CLASSIC, PARANOID] {
+    // With a cgroup too: its figures hold no page tables on v1 (VmPTE).
+    for mode in [CLASSIC, PARANOID, &["--cgroup"][..]] {
         // It reaches: under 1 GiB it holds them, and the figure shows them.
         let mut a = mode.to_vec();
         a.extend(["--mem", "1048576", "--exec", &pt, "320"]);
@@ -134,9 +135,20 @@ fn jail_tmpfs_mounts_count_as_memory_and_are_sized_by_mem() {
     assert_eq!(r.stdout_str(), "wrote 40 MiB\n");
     assert!(kib(&j) >= 40 << 10, "figure {} KiB: {j}", kib(&j));
     a.extend(["--exec", &prog, "40", "/t1", "/t2", "/t3", "/t4"]);
-    let (r, j) = run_json(&a);
-    assert_eq!(code(&j), "MLE", "{j}\n{}", r.stderr_str());
-    assert!(kib(&j) > 65_536, "figure {} KiB: {j}", kib(&j));
+    for cgroup in [false, true] {
+        // A cgroup charges tmpfs pages to the run: counted there too.
+        let mut a = a.clone();
+        if cgroup {
+            a.insert(0, "--cgroup");
+        }
+        let (r, j) = run_json(&a);
+        assert_eq!(code(&j), "MLE", "cgroup {cgroup}: {j}\n{}", r.stderr_str());
+        assert!(
+            kib(&j) > 65_536,
+            "cgroup {cgroup}: figure {} KiB: {j}",
+            kib(&j)
+        );
+    }
     // The kernel bounds each at --mem: 100 MiB do not fit in one, and the
     // run is MLE whether the watchdog or the full tmpfs stops it.
     let (r, j) = run_json(&[

@@ -201,7 +201,7 @@ fn plan(
     let mut ll = landlock::prepare(cfg)?;
     // A caller other than root always gets one: it may stop this process
     // (SIGSTOP), and then only the kernel's limit on the cgroup bounds the
-    // run's memory (page tables, tmpfs and pipe pages included).
+    // run's memory (tmpfs, page tables and pipe buffers are charged to it).
     let cgroup = plan::run_cgroup(cfg, &iso.ns, me.as_raw() as u32, rootless, caller.is_some());
     let pipe = || sys::pipe().map_err(|e| SandboxError::sys("pipe2", e));
     let (err_r, err_w) = pipe()?;
@@ -495,7 +495,7 @@ fn supervise(
         // Rootless: by descent from this supervisor (the uid is the caller's).
         init: ns_init,
         tmpfs: p.private_tmp.clone(),
-        page_tables: p.cgroup.is_none(),
+        page_tables: true,
         cgroup: p.cgroup.as_ref().and_then(|c| c.memory_probe()),
         scan: (!p.paranoid && (cfg.limits.nproc > 0 || has_init)).then_some(if p.rootless {
             watchdog::Scan::Descendants(me)

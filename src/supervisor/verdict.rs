@@ -208,9 +208,9 @@ pub(crate) fn build_report(
             Sources {
                 memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
                     format!(
-                        "{}: the run's cgroup, sampled (its charge less page cache: resident \
-                         memory, page tables, tmpfs, pipe buffers), max with {}; its peak if \
-                         the kernel's OOM killer acted",
+                        "{}: the run's cgroup, sampled (anonymous memory and tmpfs/shmem, not \
+                         its page cache) + VmPTE of each process, max with {}; its peak if the \
+                         kernel's OOM killer acted",
                         t.source,
                         if o.max_hwm_kib > 0 {
                             "VmHWM at each exit stop"

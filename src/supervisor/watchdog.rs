@@ -153,11 +153,11 @@ pub struct Watch {
     /// (after its exec, so the mounts are final) and then measured with
     /// fstatfs, also after the run's last process has ended.
     pub tmpfs: Vec<std::path::PathBuf>,
-    /// Sample each process's page tables (VmPTE): a run without a cgroup,
-    /// whose kernel figures would not include them.
+    /// Sample each process's page tables (VmPTE), which no high-water mark
+    /// and no cgroup v1 figure shows.
     pub page_tables: bool,
-    /// The run's memory cgroup, sampled for what it pins (page cache
-    /// excluded): page tables, tmpfs, pipe buffers and kernel memory too.
+    /// The run's memory cgroup, sampled for what it pins: anonymous memory
+    /// and shmem (tmpfs), not its reclaimable caches.
     pub cgroup: Option<crate::isolate::cgroup::MemoryProbe>,
     /// Sleeps between ticks; woken early by a stop signal or by the end of
     /// the run.
@@ -210,8 +210,8 @@ pub fn run(w: Watch) {
                 }
             }
         }
-        let (mut rss, mut cpu) = (0u64, reaped);
-        let mut unseen = tmpfs.used_kib(w.init.or_else(|| pids.first().copied()), w.init.is_some());
+        let (mut rss, mut cpu, mut pte) = (0u64, reaped, 0u64);
+        let tmpfs_kib = tmpfs.used_kib(w.init.or_else(|| pids.first().copied()), w.init.is_some());
         for p in &pids {
             if Some(*p) == w.init {
                 continue;
@@ -220,14 +220,17 @@ pub fn run(w: Watch) {
                 rss += s.rss_kib;
                 cpu += s.cpu + s.reaped_children_cpu;
                 if w.page_tables {
-                    unseen += measure::page_tables_kib(*p, &mut status_buf).unwrap_or(0);
+                    pte += measure::page_tables_kib(*p, &mut status_buf).unwrap_or(0);
                 }
             }
         }
+        let unseen = tmpfs_kib + pte;
         sh.peak_unseen_kib.fetch_max(unseen, Ordering::SeqCst);
         rss += unseen;
         if let Some(pinned) = w.cgroup.as_ref().and_then(|c| c.pinned_kib()) {
-            rss = rss.max(pinned);
+            // The cgroup's anon + shmem covers processes a scan has not
+            // found yet and the run's tmpfs; page tables come from VmPTE.
+            rss = rss.max(pinned + pte);
         }
         sh.peak_rss_kib.fetch_max(rss, Ordering::SeqCst);
         let now = Instant::now();
