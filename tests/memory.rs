@@ -6,14 +6,11 @@
 //! the figure says so). These tests need root (CI runs as root).
 
 mod common;
-#[path = "common/oracles.rs"]
-mod oracles;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use common::*;
-use oracles::workdir;
 
 macro_rules! need_root {
     () => {
@@ -38,7 +35,7 @@ fn kib(j: &serde_json::Value) -> u64 {
 
 /// Runs with `--report json` in a scratch working directory.
 fn run_json(args: &[&str]) -> (Run, serde_json::Value) {
-    let d = workdir();
+    let d = work_dir();
     let mut a = vec!["--report", "json", "--exec_dir", d.path().to_str().unwrap()];
     a.extend_from_slice(args);
     let r = run(&a);
@@ -180,7 +177,7 @@ fn an_ordinary_run_is_not_mle() {
 #[test]
 fn python3_under_its_policy_stays_ok() {
     need_root!();
-    let d = workdir();
+    let d = work_dir();
     let prog = d.path().join("sol.py");
     std::fs::write(&prog, "import json\nprint(json.dumps(list(range(3))))\n").unwrap();
     std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -234,7 +231,7 @@ fn reading_a_large_file_in_a_cgroup_is_not_mle() {
     // 160 MiB read through the page cache under --mem 65536, in a cgroup
     // whose limit the cache reaches: the kernel reclaims it; it is not the
     // program's memory.
-    let d = workdir();
+    let d = work_dir();
     let input = uncached_file(d.path(), 160);
     assert!(input.ends_with("input"));
     let r = run(&[

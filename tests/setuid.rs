@@ -645,7 +645,7 @@ fn sigstop_to_paranoid_safeexec_does_not_stop_the_wall_clock() {
     let start = Instant::now();
     let uid = 10_000 + child.id();
     // Started: a process of the run's uid that runs the spinner.
-    while !pids_of_uid(uid)
+    while !procs_of_uid(uid)
         .iter()
         .any(|p| fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == spin))
     {
@@ -694,7 +694,7 @@ fn stopped_safeexec_still_ends_at_the_clock(
     min: usize,
 ) {
     let uid = 10_000 + child.id();
-    let victims = pids_of_uid(uid);
+    let victims = procs_of_uid(uid);
     assert!(
         victims.len() >= min,
         "run processes of uid {uid}: {victims:?}"
@@ -793,7 +793,7 @@ fn sigstop_to_safeexec_does_not_lift_the_memory_limit() {
     .unwrap();
     let uid = 10_000 + child.id();
     let start = Instant::now();
-    while pids_of_uid(uid).is_empty() {
+    while procs_of_uid(uid).is_empty() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "the run did not start"
@@ -855,7 +855,7 @@ fn tmpfs_binds_and_arguments_are_capped_for_callers() {
     refused(&o, 9, "4 program arguments are more than max_args 3");
     // Within the bounds it runs.
     let o = run_as_caller(&["--exec", "/bin/echo", "1", "2", "3"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     drop(_c);
     // The defaults (no file): 4 --tmpfs, 32 binds.
     let _c = ConfGuard::with(None);
