@@ -866,7 +866,7 @@ fn tmpfs_binds_and_arguments_are_capped_for_callers() {
     a.extend(["--exec", "/bin/true"]);
     let o = run_as_caller(&a);
     refused(&o, 9, "more than max_tmpfs 4");
-    let mut a: Vec<String> = Vec::new();
+    let mut a: Vec<String> = vec!["--jail".into(), "c".into()];
     for i in 0..33 {
         a.extend(["--ro-bind".into(), format!("/usr:/b{i}")]);
     }
