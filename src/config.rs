@@ -72,7 +72,7 @@ pub const DEFAULT_UIDPLUS: u32 = 10_000;
 pub struct RunConfig {
     /// The program to execute (as seen inside the chroot, if any).
     pub program: PathBuf,
-    /// Its arguments, without argv[0] (argv[0] is `program`).
+    /// Its arguments, without `argv[0]` (`argv[0]` is `program`).
     pub args: Vec<OsString>,
     pub limits: Limits,
     /// Added to the program's niceness (0..=19).
