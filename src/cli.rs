@@ -44,6 +44,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Judge submissions against a problem package: compile, run every test
+    /// under the language's policy, compare, report verdicts (docs/judge.md)
+    Judge(Box<crate::judge::JudgeArgs>),
 }
 
 #[derive(Debug, Subcommand)]

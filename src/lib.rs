@@ -28,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod isolate;
 pub mod jail;
+pub mod judge;
 pub mod learn;
 pub mod measure;
 pub mod policy;

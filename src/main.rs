@@ -113,6 +113,7 @@ fn real_main() -> i32 {
         }
         Some(Command::Policy(cmd)) => return policy_command(cmd),
         Some(Command::Audit { trace, json }) => return audit_command(trace, *json),
+        Some(Command::Judge(j)) => return safeexec::judge::main(j),
         None => {}
     }
     let Some((program, args)) = parsed.program.clone() else {
