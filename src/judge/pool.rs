@@ -249,7 +249,9 @@ fn judge_in(
             ((limits.memory_mib as f64 * l.memory_multiplier) as u64 + l.memory_extra_mib) * 1024;
         let run_limits = Limits {
             cpu: Duration::from_secs_f64(cpu),
-            clock: Duration::from_secs_f64(cpu * 2.0 + 1.0),
+            // Generous: on a busy machine the wall clock runs ahead of the
+            // CPU; the CPU limit is the one that judges.
+            clock: Duration::from_secs_f64(cpu * 3.0 + 2.0),
             memory_kib: mem_kib.min(crate::config::MAX_KIB),
             fsize_kib: limits.output_mib * 1024,
             // As the package format: the stack may use the whole memory.
@@ -705,7 +707,13 @@ fn test(
     res.message = r.status.clone();
     res.verdict = match &r.verdict {
         Verdict::OK => Code::AC,
-        Verdict::TLE { .. } => Code::TLE,
+        Verdict::TLE { kind } => {
+            res.message = match kind {
+                crate::report::TimeKind::Cpu => "Time Limit Exceeded (CPU)".into(),
+                crate::report::TimeKind::Wall => "Time Limit Exceeded (wall clock)".into(),
+            };
+            Code::TLE
+        }
         Verdict::MLE => Code::MLE,
         Verdict::OLE => Code::OLE,
         Verdict::RE { .. } | Verdict::SIG { .. } => {
