@@ -68,7 +68,10 @@ fn show(t: &[u8]) -> String {
 }
 
 /// Splits into (whitespace before, token) pairs, plus the trailing space.
-fn tokens(b: &[u8]) -> (Vec<(&[u8], &[u8])>, &[u8]) {
+/// (white space before, token).
+type Token<'a> = (&'a [u8], &'a [u8]);
+
+fn tokens(b: &[u8]) -> (Vec<Token<'_>>, &[u8]) {
     let mut out = Vec::new();
     let mut i = 0;
     loop {

@@ -102,11 +102,12 @@ fn parse(text: &str, file: &str) -> Result<BTreeMap<String, Language>, JudgeErro
             )));
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(l.time_multiplier)
-            || !positive(l.memory_multiplier)
-            || !positive(l.compile_cpu)
-            || !(l.time_extra.is_finite() && l.time_extra >= 0.0)
-        {
+        let all_ok = positive(l.time_multiplier)
+            && positive(l.memory_multiplier)
+            && positive(l.compile_cpu)
+            && l.time_extra.is_finite()
+            && l.time_extra >= 0.0;
+        if !all_ok {
             return Err(JudgeError::Language(format!(
                 "{file}: [{key}] multipliers and compile_cpu must be positive numbers"
             )));

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -286,6 +286,6 @@ pub fn table(doc: &Document) -> String {
 }
 
 /// Where a submission's label comes from: its path as given.
-pub fn label(p: &PathBuf) -> String {
+pub fn label(p: &Path) -> String {
     p.display().to_string()
 }

@@ -38,6 +38,8 @@ struct Submission {
     /// Its build directory: sources copied in, compiled there.
     build: PathBuf,
     limits: Limits,
+    /// The problem's memory limit, MiB ({memory_mib}).
+    memory_mib: u64,
     policy: Option<Policy>,
     policy_name: Option<String>,
 }
@@ -250,8 +252,9 @@ fn judge_in(
         let run_limits = Limits {
             cpu: Duration::from_secs_f64(cpu),
             // Generous: on a busy machine the wall clock runs ahead of the
-            // CPU; the CPU limit is the one that judges.
-            clock: Duration::from_secs_f64(cpu * 3.0 + 2.0),
+            // CPU; the CPU limit is the one that judges a busy program, the
+            // wall clock only one that sleeps or waits.
+            clock: Duration::from_secs_f64(cpu * 4.0 + 5.0),
             memory_kib: mem_kib.min(crate::config::MAX_KIB),
             fsize_kib: limits.output_mib * 1024,
             // As the package format: the stack may use the whole memory.
@@ -272,6 +275,7 @@ fn judge_in(
             main,
             build,
             limits: run_limits,
+            memory_mib: limits.memory_mib,
             policy: p,
             policy_name: pname,
         });
@@ -894,7 +898,7 @@ impl Pool {
                     files: &s.files,
                     main: &s.main,
                     binary: BINARY,
-                    memory_mib: s.limits.memory_kib / 1024,
+                    memory_mib: s.memory_mib,
                 };
                 let spec = compile_spec(
                     &s.lang,
