@@ -791,6 +791,17 @@ fn bad_input_gets_one_line_naming_the_file_and_its_own_status() {
         21,
         "unknown language `cobol`",
     );
+    // The JSON file is opened before judging: a bad path fails first.
+    check(
+        &[
+            pkg.as_os_str(),
+            src.as_os_str(),
+            "--json".as_ref(),
+            "/nonexistent-safeexec-dir/x.json".as_ref(),
+        ],
+        6,
+        "JSON file /nonexistent-safeexec-dir/x.json",
+    );
     let odd = r.join("prog.xyz");
     write(&odd, "");
     check(&[pkg.as_os_str(), odd.as_os_str()], 21, "prog.xyz");

@@ -130,8 +130,17 @@ impl Document {
     }
 }
 
+/// Opens (creates, truncates) the JSON file: before judging, so a bad
+/// path fails first.
+pub fn open_json(path: &Path) -> Result<std::fs::File, JudgeError> {
+    Ok(crate::supervisor::open_output("JSON file", path)?)
+}
+
 pub fn write_json(path: &Path, text: &str) -> Result<(), JudgeError> {
-    let mut f = crate::supervisor::open_output("JSON file", path)?;
+    write_json_to(open_json(path)?, path, text)
+}
+
+pub fn write_json_to(mut f: std::fs::File, path: &Path, text: &str) -> Result<(), JudgeError> {
     f.write_all(text.as_bytes())
         .and_then(|_| f.flush())
         .map_err(|e| JudgeError::Output(format!("cannot write JSON file {}: {e}", path.display())))
@@ -211,6 +220,13 @@ impl Progress {
                     }
                 );
             }
+        }
+    }
+
+    /// `n` tests will not run (a group stopped, a compile failed).
+    pub fn skip(&mut self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(b.length().unwrap_or(0).saturating_sub(n));
         }
     }
 

@@ -169,6 +169,10 @@ pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
         ));
     }
     let conf = sandbox::admin_conf()?;
+    let json = match &a.json {
+        Some(p) => Some((output::open_json(p)?, p.clone())),
+        None => None,
+    };
 
     // The scratch directory: searchable by the runs' uids, each build and
     // run directory writable by them (the sandbox's working directory).
@@ -180,7 +184,7 @@ pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
     }
     mkdir(&scratch, 0o755)?;
     let result = judge_in(
-        a, &problem, &languages, sources, limits, flags, jobs, conf, &scratch,
+        a, &problem, &languages, sources, limits, flags, jobs, conf, &scratch, json,
     );
     if a.keep {
         eprintln!(
@@ -204,6 +208,7 @@ fn judge_in(
     jobs: usize,
     conf: AdminConf,
     scratch: &Path,
+    json: Option<(std::fs::File, PathBuf)>,
 ) -> Result<i32, JudgeError> {
     mkdir(&scratch.join("out"), 0o700)?;
     let mut policies: HashMap<String, Policy> = HashMap::new();
@@ -351,6 +356,7 @@ fn judge_in(
     let compiled_ok = |i: usize| compiles[i].as_ref().is_none_or(|c| c.ok);
     for un in units.iter_mut() {
         if !compiled_ok(un.sub) {
+            progress.skip(un.tests.len() as u64);
             un.next = un.tests.len();
         }
     }
@@ -374,6 +380,9 @@ fn judge_in(
             progress.test(&subs[units[unit].sub].label, &t);
             let un = &mut units[unit];
             if t.verdict != Code::AC {
+                if un.first_fail.is_none() && !a.all {
+                    progress.skip((un.tests.len() - un.next) as u64);
+                }
                 un.first_fail = Some(un.first_fail.map_or(local, |f| f.min(local)));
             }
             un.results[local] = Some(t);
@@ -440,8 +449,8 @@ fn judge_in(
     };
     doc.summarise();
     print!("{}", output::table(&doc));
-    if let Some(p) = &a.json {
-        output::write_json(p, &doc.to_json())?;
+    if let Some((f, p)) = json {
+        output::write_json_to(f, &p, &doc.to_json())?;
     }
     Ok(doc.exit_status())
 }
