@@ -70,7 +70,12 @@ fn real_main() -> i32 {
             }
             // One line: clap's first line names the problem.
             let text = e.render().to_string();
-            let line = text.lines().next().unwrap_or("bad command line");
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut line = lines.next().unwrap_or("bad command line").to_string();
+            if line.ends_with(':') {
+                // "required arguments were not provided:" names them next.
+                line = format!("{line} {}", lines.next().unwrap_or(""));
+            }
             eprintln!("safeexec: {}", line.trim_start_matches("error: "));
             return EXIT_USAGE;
         }

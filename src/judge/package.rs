@@ -290,7 +290,13 @@ pub fn submissions(root: &Path) -> Result<Vec<(String, PathBuf)>, JudgeError> {
         let d = dir.join(sub);
         if d.is_dir() {
             for e in sorted_entries(&d)? {
-                out.push((verdict.to_string(), e));
+                // .gitignore and the like are not submissions.
+                let hidden = e
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if !hidden {
+                    out.push((verdict.to_string(), e));
+                }
             }
         }
     }
