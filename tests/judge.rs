@@ -555,6 +555,56 @@ fn custom_output_validator_decides_and_its_failure_is_a_judge_error() {
     );
 }
 
+/// A compiler can be attacked: it runs in the sandbox under its own limits
+/// (here lowered with a languages file), and the attack is a CE.
+#[test]
+fn compiler_attacks_are_compile_errors_within_the_compile_limits() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let p = package("");
+    let r = p.path();
+    let langs = r.join("langs.toml");
+    write(
+        &langs,
+        "[c]\nextensions = [\"c\"]\ncompile = [\"/usr/bin/gcc\", \"-O2\", \"-o\", \"{binary}\", \"{files}\"]\nrun = [\"./{binary}\"]\ncompile_cpu = 2\ncompile_memory_mib = 256\n",
+    );
+    let zero = sub(
+        r,
+        "x",
+        "zero.c",
+        "#include \"/dev/zero\"\nint main(void){return 0;}\n",
+    );
+    let ok = sub(r, "x", "ok.c", C_AC);
+    let json = r.join("doc.json");
+    let run = judge(&[
+        r.as_os_str(),
+        zero.as_os_str(),
+        ok.as_os_str(),
+        "--languages".as_ref(),
+        langs.as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ]);
+    assert_eq!(
+        run.status,
+        Some(1),
+        "{}{}",
+        run.stdout_str(),
+        run.stderr_str()
+    );
+    let doc = read_json(&json);
+    let c = &doc["submissions"][0]["compile"];
+    assert_eq!(doc["submissions"][0]["verdict"], "CE", "{c}");
+    let m = c["message"].as_str().unwrap();
+    assert!(m.contains("Limit Exceeded"), "{m}");
+    // Within the compile limits: 256 MiB (plus the cgroup's margin).
+    assert!(c["memory_kib"].as_u64().unwrap() < 300 * 1024, "{c}");
+    // The other submission, compiled by the same languages file, is judged.
+    assert_eq!(doc["submissions"][1]["verdict"], "AC");
+}
+
 #[test]
 fn float_tolerance_from_validator_flags() {
     if !common::is_root() {

@@ -288,10 +288,14 @@ pub fn table(doc: &Document) -> String {
         .map(|(c, n)| format!("{c} {n}"))
         .collect();
     out += &format!(
-        "{} submission(s), {} test run(s): {}{}\n",
+        "{} submission(s), {} test run(s){}{}\n",
         s.submissions,
         s.tests,
-        tally.join(", "),
+        if tally.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", tally.join(", "))
+        },
         if doc.verify {
             format!("; {} mismatch(es)", s.mismatches)
         } else {

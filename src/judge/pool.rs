@@ -546,7 +546,7 @@ fn compile_spec(
             clock: Duration::from_secs_f64(l.compile_cpu * 2.0 + 5.0),
             memory_kib: l.compile_memory_mib * 1024,
             nproc: l.compile_nproc,
-            fsize_kib: 256 * 1024,
+            fsize_kib: 64 * 1024,
             nfile: 256,
             ..Limits::default()
         },
