@@ -507,9 +507,22 @@ fn build_validator(dir: &Path, languages: &Languages, ctx: &Ctx) -> Result<Valid
             &ctx.scratch.join("out/validator"),
             None,
         );
-        let c = in_worker(None, || WorkResult::Compile(compile(&spec, ctx)))?;
+        let file = ctx.scratch.join("out/validator.json");
+        let c = in_worker(&file, || WorkResult::Compile(compile(&spec, ctx)))?;
         match c {
             WorkResult::Compile(c) if c.ok => {}
+            WorkResult::Compile(CompileResult {
+                error_status: Some(code),
+                message,
+                ..
+            }) => {
+                return Err(JudgeError::Sandbox(crate::error::SandboxError::Internal(
+                    format!(
+                        "building the output validator {}: {message} (status {code})",
+                        dir.display()
+                    ),
+                )))
+            }
             WorkResult::Compile(c) => {
                 return Err(bad(format!(
                     "does not build: {}",
@@ -809,13 +822,11 @@ fn test(
 }
 
 /// Runs `f` in a worker process and returns what it produced.
-fn in_worker(cpu: Option<usize>, f: impl FnOnce() -> WorkResult) -> Result<WorkResult, JudgeError> {
-    let _ = cpu;
-    let file = std::env::temp_dir().join(format!("safeexec-judge-{}-w.json", std::process::id()));
-    let pid = spawn(&file, f)?;
+fn in_worker(file: &Path, f: impl FnOnce() -> WorkResult) -> Result<WorkResult, JudgeError> {
+    let pid = spawn(file, f)?;
     nix::sys::wait::waitpid(pid, None)
         .map_err(|e| JudgeError::Sandbox(crate::error::SandboxError::sys("waitpid(worker)", e)))?;
-    collect(&file)
+    collect(file)
 }
 
 fn spawn(file: &Path, f: impl FnOnce() -> WorkResult) -> Result<nix::unistd::Pid, JudgeError> {
