@@ -100,20 +100,25 @@ pub fn load() -> Result<AdminConf, SandboxError> {
 }
 
 /// Loads `path`: absent = defaults; refused unless a regular file owned by
-/// root and not writable by group or others.
+/// root and not writable by group or others, of at most
+/// [`crate::input::MAX_CONF_BYTES`] (64 KiB).
 pub fn load_from(path: &Path) -> Result<AdminConf, SandboxError> {
     let bad = |m: String| SandboxError::AdminConf(format!("{}: {m}", path.display()));
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
+    // Opened once, without following a last symbolic link and without
+    // blocking (a FIFO cannot hang the start); every check is on this
+    // descriptor, and the read is bounded (src/input.rs).
+    let (f, meta) = match crate::input::open_regular(path, false) {
+        Ok(x) => x,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             log::debug!("no {}: built-in defaults apply", path.display());
             return Ok(AdminConf::default());
         }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(bad("not a regular file (symbolic links are refused)".into()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Err(bad(e.to_string())),
         Err(e) => return Err(bad(format!("cannot read: {e}"))),
     };
-    if !meta.file_type().is_file() {
-        return Err(bad("not a regular file (symbolic links are refused)".into()));
-    }
     if meta.uid() != 0 {
         return Err(bad(format!(
             "owned by uid {}, not root: refusing to run (chown root {})",
@@ -128,7 +133,13 @@ pub fn load_from(path: &Path) -> Result<AdminConf, SandboxError> {
             path.display()
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let text = crate::input::read_open(
+        f,
+        &meta,
+        crate::input::MAX_CONF_BYTES,
+        "the administrator's configuration",
+    )
+    .map_err(|e| bad(format!("cannot read: {e}")))?;
     let mut c = parse(&text, &path.display().to_string()).map_err(SandboxError::AdminConf)?;
     c.source = Some(path.to_path_buf());
     Ok(c)

@@ -4,17 +4,18 @@
 //! tree with each exec, files opened for reading and for writing, network
 //! attempts, and every denied or killed call with its rule.
 //!
-//! The trace is streamed line by line; it is never loaded whole.
+//! The trace is streamed record by record by [`TraceReader`]; it is never
+//! loaded whole. A file with no trace record is an error
+//! ([`SandboxError::NotATrace`], exit status 10), not an empty summary.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::error::SandboxError;
-use crate::trace::{Event, Record, SyscallRecord};
+use crate::trace::{Event, Record, SyscallRecord, TraceReader};
 
 /// Lists of single calls (network, denied) keep at most this many entries;
 /// the counts stay exact.
@@ -104,6 +105,10 @@ pub struct Summary {
     pub verdict: Option<serde_json::Value>,
     /// Lines that were not trace records (e.g. a last line cut short).
     pub unreadable_lines: u64,
+    /// The trace reached its bound (`--trace-limit`, bytes) and ends with a
+    /// `truncated` record: later calls and the verdict are not in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<u64>,
 }
 
 /// Network system calls.
@@ -159,11 +164,7 @@ fn call_use(r: &SyscallRecord) -> CallUse {
 
 /// Reads a trace line by line into a summary.
 pub fn summarise(path: &Path) -> Result<Summary, SandboxError> {
-    let f = std::fs::File::open(path).map_err(|source| SandboxError::Path {
-        what: "trace file",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut reader = TraceReader::open(path)?;
     let mut s = Summary::default();
     let mut stats: HashMap<String, SyscallStat> = HashMap::new();
     let mut procs: Vec<Process> = Vec::new();
@@ -179,23 +180,7 @@ pub fn summarise(path: &Path) -> Result<Summary, SandboxError> {
             procs.len() - 1
         })
     };
-    let reader = std::io::BufReader::new(f);
-    for line in reader.lines() {
-        let line = line.map_err(|source| SandboxError::Path {
-            what: "trace file",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let rec: Record = match serde_json::from_str(&line) {
-            Ok(r) => r,
-            Err(_) => {
-                s.unreadable_lines += 1;
-                continue;
-            }
-        };
+    while let Some(rec) = reader.next_record()? {
         match rec {
             Record::Syscall(r) => {
                 let st = stats
@@ -298,6 +283,7 @@ pub fn summarise(path: &Path) -> Result<Summary, SandboxError> {
                         _ => "gone".into(),
                     });
                 }
+                Event::Truncated { limit, .. } => s.truncated = Some(limit),
                 Event::Verdict { report, .. } => {
                     s.status = report
                         .get("status")
@@ -308,6 +294,7 @@ pub fn summarise(path: &Path) -> Result<Summary, SandboxError> {
             },
         }
     }
+    s.unreadable_lines = reader.finish()?;
     let mut v: Vec<SyscallStat> = stats.into_values().collect();
     v.sort_by(|a, b| {
         b.time_us
@@ -363,6 +350,13 @@ impl Summary {
         }
         if let Some(st) = &self.status {
             let _ = writeln!(o, "verdict: {st}");
+        }
+        if let Some(limit) = self.truncated {
+            let _ = writeln!(
+                o,
+                "truncated: the trace reached its bound of {} (--trace-limit); later calls and the verdict are not recorded",
+                crate::input::human_size(limit)
+            );
         }
         let _ = writeln!(o, "\nsystem calls:");
         let _ = writeln!(

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{parse_seconds, Limits, RunConfig, DEFAULT_UIDPLUS};
+use crate::config::{parse_seconds, DEFAULT_UIDPLUS};
 use crate::error::SandboxError;
+use crate::resolve::{LimitRequest, PolicyRequest, RunRequest};
 use crate::trace::TraceLevel;
 
 #[derive(Debug, Parser)]
@@ -20,7 +21,9 @@ use crate::trace::TraceLevel;
     after_help = "Exit status: 0 OK; 1 a verdict about the program (TLE, MLE, OLE, RE, signal, RF); \
 2 bad command line; 3 not root; 4 bad policy; 5 the program could not be started; \
 6 an output file could not be written; 7 the supervisor failed during the run; \
-8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid.",
+8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid; \
+9 the administrator's configuration does not allow what was asked; \
+10 audit or policy learn --from was given a file that is not a trace.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -81,6 +84,15 @@ pub enum NetArg {
     None,
     /// The host's network.
     Host,
+}
+
+/// `--landlock`: what a kernel without Landlock means for path rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LandlockArg {
+    /// A policy with read, write or exec path rules refuses to run.
+    Required,
+    /// The supervisor's ptrace check alone, with a warning.
+    Optional,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,6 +181,16 @@ pub struct RunArgs {
     /// No PID, IPC or UTS namespace, no fresh /proc
     #[arg(long = "no-ns", overrides_with = "ns")]
     pub no_ns: bool,
+    /// Paranoid mode on a kernel without Landlock: `required` refuses a
+    /// policy with path rules, `optional` runs with the supervisor's check
+    /// alone and a warning (as `landlock optional` in the policy)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = LandlockArg::Required)]
+    pub landlock: LandlockArg,
+    /// Classic mode without its default seccomp filter (which refuses user
+    /// namespaces, kernel keys, perf events, userfaultfd, bpf, io_uring,
+    /// kexec, module loading, ptrace and personality changes)
+    #[arg(long = "no-filter")]
+    pub no_filter: bool,
     /// A jail root built from read-only binds for a runtime: c, python3, java
     #[arg(long, value_name = "PROFILE")]
     pub jail: Option<String>,
@@ -197,6 +219,17 @@ pub struct RunArgs {
     /// simply allow (fast: allowed calls never stop)
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
     pub trace_level: TraceLevel,
+    /// Print the run's effective configuration (limits, policy, jail,
+    /// cgroup, the administrator's bounds) as one JSON object on stdout,
+    /// after every check a run makes before it starts, and exit without
+    /// running the program
+    #[arg(long = "show-config")]
+    pub show_config: bool,
+    /// Largest --trace file, KiB: past it a final `truncated` record is
+    /// written and recording stops (the run goes on, its verdict unchanged)
+    /// [default: the --fsize value; at most 4194304]
+    #[arg(long, value_name = "KBYTES", value_parser = clap::value_parser!(u64).range(1..=crate::trace::MAX_TRACE_LIMIT_KIB))]
+    pub trace_limit: Option<u64>,
     /// Debug logging of each setup step (RUST_LOG works too, except in a
     /// setuid start, where it is ignored and -v shows safeexec's own lines only)
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -264,62 +297,70 @@ pub fn parse_env(list: &str) -> Result<Vec<(OsString, OsString)>, SandboxError> 
 }
 
 impl RunArgs {
-    /// The run configuration: command line over policy limits over defaults.
-    pub fn to_config(
+    /// The request this command line makes (resolved with the policy and
+    /// the administrator's configuration by [`crate::resolve`]). `trace`:
+    /// the level of the trace that will be written, if any.
+    pub fn to_request(
         &self,
         program: OsString,
         args: Vec<OsString>,
-        policy_limits: Option<&Limits>,
-    ) -> Result<RunConfig, SandboxError> {
-        let mut c = RunConfig::new(PathBuf::from(program));
-        c.args = args;
-        let base = policy_limits.cloned().unwrap_or_default();
-        c.limits = Limits {
-            cpu: self.cpu.unwrap_or(base.cpu),
-            memory_kib: self.mem.unwrap_or(base.memory_kib),
-            space_kib: self.space.unwrap_or(base.space_kib),
-            clock: self.clock.unwrap_or(base.clock),
-            nproc: self.nproc.unwrap_or(base.nproc),
-            fsize_kib: self.fsize.unwrap_or(base.fsize_kib),
-            nfile: self.nfile.unwrap_or(base.nfile),
-            stack_kib: self.stack.unwrap_or(base.stack_kib),
-            core_kib: self.core.unwrap_or(base.core_kib),
+        trace: Option<TraceLevel>,
+    ) -> Result<RunRequest, SandboxError> {
+        let mut r = RunRequest::new(PathBuf::from(program));
+        r.args = args;
+        r.limits = LimitRequest {
+            cpu: self.cpu,
+            memory_kib: self.mem,
+            space_kib: self.space,
+            clock: self.clock,
+            nproc: self.nproc,
+            fsize_kib: self.fsize,
+            nfile: self.nfile,
+            stack_kib: self.stack,
+            core_kib: self.core,
         };
-        c.niceness = self.niceness;
-        c.uidplus = self.uidplus;
-        c.gid = self.gid;
-        c.chroot_dir = self.chroot_dir.clone();
-        c.exec_dir = self.exec_dir.clone();
-        c.error_file = self.error.clone();
-        c.isolation = crate::isolate::IsolationConfig {
-            net: match self.net {
-                NetArg::None => crate::isolate::Net::None,
-                NetArg::Host => crate::isolate::Net::Host,
-            },
-            namespaces: !self.no_ns,
-            jail: self.jail.clone(),
-            binds: self
-                .ro_bind
-                .iter()
-                .map(|b| crate::isolate::Bind::parse(b, false))
-                .chain(
-                    self.bind
-                        .iter()
-                        .map(|b| crate::isolate::Bind::parse(b, true)),
-                )
-                .collect::<Result<_, _>>()
-                .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?,
-            tmpfs: self.tmpfs.clone(),
-            // A single process's figures are exact without a cgroup (its
-            // VmHWM / ru_maxrss and rusage), and creating and removing the
-            // v1 cgroups is most of a run's start-up cost
-            // (docs/performance.md): only a tree needs one.
-            cgroups: !self.no_cgroup && (self.cgroup || c.limits.nproc > 0),
+        r.niceness = self.niceness;
+        r.uidplus = self.uidplus;
+        r.gid = self.gid;
+        r.chroot_dir = self.chroot_dir.clone();
+        r.exec_dir = self.exec_dir.clone();
+        r.error_file = self.error.clone();
+        r.policy = match (&self.policy, self.paranoid) {
+            (Some(name), _) => PolicyRequest::Named(name.clone()),
+            (None, true) => PolicyRequest::Paranoid,
+            (None, false) => PolicyRequest::None,
         };
+        r.net = match self.net {
+            NetArg::None => crate::isolate::Net::None,
+            NetArg::Host => crate::isolate::Net::Host,
+        };
+        r.namespaces = !self.no_ns;
+        r.jail = self.jail.clone();
+        r.binds = self
+            .ro_bind
+            .iter()
+            .map(|b| crate::isolate::Bind::parse(b, false))
+            .chain(
+                self.bind
+                    .iter()
+                    .map(|b| crate::isolate::Bind::parse(b, true)),
+            )
+            .collect::<Result<_, _>>()
+            .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?;
+        r.tmpfs = self.tmpfs.clone();
+        r.cgroup = if self.no_cgroup {
+            Some(false)
+        } else if self.cgroup {
+            Some(true)
+        } else {
+            None
+        };
+        r.trace = trace;
+        r.classic_filter = !self.no_filter;
+        r.landlock_optional = self.landlock == LandlockArg::Optional;
         if let Some(list) = &self.env_vars {
-            c.env = parse_env(list)?;
+            r.env = parse_env(list)?;
         }
-        c.validate()?;
-        Ok(c)
+        Ok(r)
     }
 }

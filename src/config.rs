@@ -89,7 +89,7 @@ pub struct RunConfig {
     /// The syscall policy; None = classic mode (no ptrace).
     pub policy: Option<crate::policy::Policy>,
     /// Namespaces, jail binds and cgroups.
-    pub isolation: crate::isolate::IsolationConfig,
+    pub isolation: IsolationConfig,
 }
 
 impl RunConfig {
@@ -159,14 +159,6 @@ impl RunConfig {
             }
         }
         let iso = &self.isolation;
-        if let Some(j) = &iso.jail {
-            if !crate::isolate::profiles::NAMES.contains(&j.as_str()) {
-                return bad(format!(
-                    "--jail: unknown profile `{j}` (known: {})",
-                    crate::isolate::profiles::NAMES.join(", ")
-                ));
-            }
-        }
         if iso.has_jail() && self.chroot_dir.is_some() {
             return bad(
                 "--chroot_dir cannot be combined with --jail, --bind, --ro-bind or --tmpfs".into(),
@@ -189,6 +181,98 @@ impl RunConfig {
             .checked_add(pid)
             .filter(|u| *u < u32::MAX - 1)
             .ok_or_else(|| SandboxError::Usage(format!("--uidplus {} is too large", self.uidplus)))
+    }
+}
+
+// The isolation a run asks for: plain data here, planned by
+// crate::isolate (which depends on this module, not the reverse).
+
+/// `--net`: the program's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Net {
+    /// A new, empty network namespace (only a down loopback): nothing is reachable.
+    #[default]
+    None,
+    /// The host's network.
+    Host,
+}
+
+/// One `--bind` / `--ro-bind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub src: PathBuf,
+    pub dst: PathBuf,
+    pub writable: bool,
+}
+
+impl Bind {
+    /// Parses `SRC[:DST]`.
+    pub fn parse(s: &str, writable: bool) -> Result<Bind, String> {
+        let (src, dst) = match s.split_once(':') {
+            Some((a, b)) => (a, b),
+            None => (s, s),
+        };
+        if !src.starts_with('/') || !dst.starts_with('/') {
+            return Err(format!("`{s}`: SRC and DST must be absolute paths"));
+        }
+        if dst.split('/').any(|c| c == "..") {
+            return Err(format!("`{s}`: DST may not contain `..`"));
+        }
+        Ok(Bind {
+            src: src.into(),
+            dst: dst.into(),
+            writable,
+        })
+    }
+}
+
+/// What isolation a run asks for (plain data, validated with the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsolationConfig {
+    pub net: Net,
+    /// PID, IPC and UTS namespaces (and a mount namespace with a fresh /proc).
+    pub namespaces: bool,
+    /// A shipped jail profile (`c`, `python3`, `java`).
+    pub jail: Option<String>,
+    pub binds: Vec<Bind>,
+    pub tmpfs: Vec<PathBuf>,
+    /// Per-run cgroups for whole-tree accounting (when root and mounted).
+    /// None: decided when the run is resolved (only when nproc > 0: a
+    /// single process's figures are exact without one).
+    pub cgroups: Option<bool>,
+    /// Classic mode: the default seccomp filter (src/policy/baseline.rs);
+    /// `--no-filter` turns it off.
+    pub classic_filter: bool,
+}
+
+impl Default for IsolationConfig {
+    fn default() -> Self {
+        IsolationConfig {
+            net: Net::None,
+            namespaces: true,
+            jail: None,
+            binds: Vec::new(),
+            tmpfs: Vec::new(),
+            cgroups: None,
+            classic_filter: true,
+        }
+    }
+}
+
+impl IsolationConfig {
+    /// No namespaces, no jail, no cgroups: the classic behaviour.
+    pub fn none() -> Self {
+        IsolationConfig {
+            net: Net::Host,
+            namespaces: false,
+            cgroups: Some(false),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the run gets a jail root built from binds.
+    pub fn has_jail(&self) -> bool {
+        self.jail.is_some() || !self.binds.is_empty() || !self.tmpfs.is_empty()
     }
 }
 

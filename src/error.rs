@@ -27,6 +27,14 @@ pub const EXIT_INTERNAL: i32 = 7;
 /// The administrator's configuration (/etc/safeexec.conf) is unsafe (not
 /// owned by root, writable by group or others) or invalid: nothing runs.
 pub const EXIT_CONFIG: i32 = 8;
+/// The administrator's configuration does not allow what was asked (a limit
+/// above its maximum, a directory outside allowed_dirs, the run's uid
+/// outside uid_min..uid_max, classic mode where a policy is required,
+/// --trace or --net host without the permission).
+pub const EXIT_REFUSED: i32 = 9;
+/// The file given to `audit` or `policy learn --from` is not a trace: not a
+/// regular file, over the bound for a trace, or without one valid record.
+pub const EXIT_NOT_TRACE: i32 = 10;
 
 /// Everything that can make the sandbox itself fail.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +60,7 @@ pub enum SandboxError {
     GidTaken { gid: u32, name: String },
 
     #[error("{0}")]
-    Policy(String),
+    Policy(#[source] crate::policy::PolicyError),
 
     #[error("{what} {path}: {source}")]
     Path {
@@ -99,8 +107,20 @@ pub enum SandboxError {
         code: i32,
     },
 
+    /// The administrator's configuration does not allow what was asked.
+    #[error("{0}")]
+    Refused(String),
+
     #[error("administrator's configuration {0}")]
     AdminConf(String),
+
+    /// `audit` or `policy learn --from` of a file that is not a trace.
+    #[error("{} is not a trace: {why}", path.display())]
+    NotATrace { path: PathBuf, why: String },
+    /// The policy has path rules and the kernel cannot enforce them with
+    /// Landlock; the policy or command line did not say `landlock optional`.
+    #[error("the policy's path rules need Landlock and {why}; run on Linux 5.13 or later with Landlock enabled, or say `landlock optional` in the policy (or --landlock optional) to rely on the supervisor's ptrace check alone")]
+    NoLandlock { why: String },
 }
 
 impl SandboxError {
@@ -108,7 +128,10 @@ impl SandboxError {
     pub fn exit_code(&self) -> i32 {
         match self {
             SandboxError::Usage(_) => EXIT_USAGE,
-            SandboxError::NotRoot { .. } | SandboxError::NoUserNs { .. } => EXIT_PRIVILEGE,
+            SandboxError::Refused(_) => EXIT_REFUSED,
+            SandboxError::NotRoot { .. }
+            | SandboxError::NoUserNs { .. }
+            | SandboxError::NoLandlock { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }
@@ -117,6 +140,7 @@ impl SandboxError {
             SandboxError::Output { .. } => EXIT_OUTPUT,
             SandboxError::Inaccessible { code, .. } => *code,
             SandboxError::AdminConf(_) => EXIT_CONFIG,
+            SandboxError::NotATrace { .. } => EXIT_NOT_TRACE,
             SandboxError::Sys { .. } | SandboxError::Internal(_) | SandboxError::Interrupted(_) => {
                 EXIT_INTERNAL
             }

@@ -61,6 +61,7 @@ steps!(
     InitFork,
     UserNs,
     Caps,
+    Landlock,
 );
 
 impl Step {
@@ -111,6 +112,20 @@ pub struct ChildPlan {
     /// Rootless mode: (read end, write end) of the pipe the supervisor
     /// writes one byte to once the child's uid_map and gid_map are written.
     pub userns_gate: Option<(RawFd, RawFd)>,
+    /// Paranoid mode with path rules: the Landlock ruleset to fill and enforce.
+    pub landlock: Option<ChildLandlock>,
+}
+
+/// The child's part of Landlock: a ruleset created before fork (its
+/// handled rights), and the rules to add once the run's mounts and working
+/// directory are in place.
+pub struct ChildLandlock {
+    /// The ruleset descriptor (close-on-exec).
+    pub ruleset: RawFd,
+    /// (path, rights) per rule; a relative path starts at the working directory.
+    pub rules: Vec<(CString, u64)>,
+    /// Rights a rule on a file that is not a directory may keep.
+    pub file_access: u64,
 }
 
 fn fail_rec(fd: RawFd, step: Step, e: Errno, index: u16) -> ! {
@@ -233,8 +248,8 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     }
     // Nothing but 0, 1, 2 may reach the program.
     step(Step::CloseFds, child::cloexec_from(3));
-    // Namespaces that need no fork (paranoid mode: the seized process must
-    // be the program, so there is no init and no PID namespace).
+    // Namespaces that need no fork (--no-ns: network, and a mount
+    // namespace for a jail; no init and no PID namespace).
     if plan.ns.unshare_flags != 0 {
         step(Step::Namespaces, ns::unshare(plan.ns.unshare_flags));
     }
@@ -309,6 +324,22 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
     step(Step::Nice, child::set_nice(plan.niceness));
     // No setuid binary or file capability can give the run privileges back.
     step(Step::NoNewPrivs, child::no_new_privs());
+    // Landlock after the mounts and the chdir (the paths are the run's own,
+    // /proc/self is the program), before seccomp: from here on the kernel
+    // checks every file access of every thread and process of the run on
+    // the object it resolved, whatever the supervisor was shown.
+    if let Some(ll) = &plan.landlock {
+        for (i, (path, access)) in ll.rules.iter().enumerate() {
+            if let Err(e) = sys::landlock::add_path_rule(ll.ruleset, path, *access, ll.file_access)
+            {
+                fail_rec(plan.error_pipe, Step::Landlock, e, i as u16)
+            }
+        }
+        if let Err(e) = sys::landlock::restrict_self(ll.ruleset) {
+            fail_rec(plan.error_pipe, Step::Landlock, e, u16::MAX)
+        }
+        ns::close(ll.ruleset);
+    }
     if let Some(fd) = plan.go_pipe {
         // Wait until the supervisor has seized us with every ptrace option.
         match child::read_byte(fd) {
@@ -358,6 +389,10 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::WaitSeize) => "waiting for the supervisor".into(),
         Some(Step::UserNs) => "waiting for the user namespace's id maps".into(),
         Some(Step::Caps) => "capset(empty) in the user namespace".into(),
+        Some(Step::Landlock) => match plan_desc.landlock.get(index) {
+            Some(p) => format!("landlock_add_rule({p})"),
+            None => "landlock_restrict_self".into(),
+        },
         Some(s) => format!("{s:?}"),
         None => "child setup".into(),
     };
@@ -376,6 +411,8 @@ pub struct PlanDescription {
     pub niceness: i32,
     /// One description per mount step.
     pub mounts: Vec<String>,
+    /// One path per Landlock rule.
+    pub landlock: Vec<String>,
 }
 
 #[cfg(test)]

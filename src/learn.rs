@@ -8,11 +8,12 @@
 //! `./**`, and `kill socket` / `kill ptrace` said explicitly when the run
 //! made none. Every op (read, write, exec, stat) gets at least one path
 //! rule, so an op the run never did stays restricted. Each rule has a
-//! comment saying what needed it. The trace is streamed line by line.
+//! comment saying what needed it. The trace is streamed record by record
+//! ([`TraceReader`]). A trace cut at its bound (`truncated`) gives a policy
+//! that says so in its header: calls after the cut are missing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -20,7 +21,7 @@ use syscalls::Sysno;
 
 use crate::error::SandboxError;
 use crate::policy::{expand_group, GROUPS};
-use crate::trace::{Event, Record, SyscallRecord};
+use crate::trace::{Event, Record, SyscallRecord, TraceReader};
 
 struct Use {
     count: u64,
@@ -112,11 +113,7 @@ fn collapse(pats: BTreeMap<String, Use>) -> BTreeMap<String, Use> {
 
 /// Writes the learned policy of the trace at `path`.
 pub fn learn(path: &Path) -> Result<String, SandboxError> {
-    let f = std::fs::File::open(path).map_err(|source| SandboxError::Path {
-        what: "trace file",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut reader = TraceReader::open(path)?;
     let mut cwd = PathBuf::from("/");
     let mut program = String::new();
     let mut calls: BTreeMap<String, Use> = BTreeMap::new();
@@ -126,15 +123,7 @@ pub fn learn(path: &Path) -> Result<String, SandboxError> {
     let mut paths: BTreeMap<String, BTreeMap<String, Use>> = BTreeMap::new();
     let mut records = 0u64;
     let mut std_fd_stat: Option<String> = None;
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line.map_err(|source| SandboxError::Path {
-            what: "trace file",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let Ok(rec) = serde_json::from_str::<Record>(&line) else {
-            continue;
-        };
+    while let Some(rec) = reader.next_record()? {
         match rec {
             Record::Event(Event::Start {
                 cwd: c, program: p, ..
@@ -224,6 +213,7 @@ pub fn learn(path: &Path) -> Result<String, SandboxError> {
             }
         }
     }
+    reader.finish()?;
     if records == 0 {
         return Err(SandboxError::Usage(format!(
             "{}: no system call records: learn needs a full trace (--trace FILE, level all)",
@@ -245,6 +235,13 @@ pub fn learn(path: &Path) -> Result<String, SandboxError> {
         o,
         "# It allows what that run needed and nothing else; review before use."
     );
+    if let Some(limit) = reader.truncated() {
+        let _ = writeln!(
+            o,
+            "# WARNING: the trace was cut at its bound of {} (--trace-limit): calls after the cut are missing.",
+            crate::input::human_size(limit)
+        );
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,

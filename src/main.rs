@@ -4,10 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
-
-use safeexec::policy::Policy;
-use safeexec::Limits;
 
 use safeexec::cli::{self, Command, PolicyCmd, ReportFormat};
 use safeexec::error::{SandboxError, EXIT_INTERNAL, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE};
@@ -45,16 +41,8 @@ fn clean_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     captured
 }
 
-/// Runs `f` with the caller's file-system rights (a setuid start), so a
-/// file the caller names is read as the caller would read it.
-fn as_caller<T>(f: impl FnOnce() -> Result<T, SandboxError>) -> Result<T, SandboxError> {
-    let _fs = safeexec::sys::setuid::CallerFs::enter(safeexec::supervisor::unprivileged_caller())
-        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
-    f()
-}
-
 fn real_main() -> i32 {
-    let setid = safeexec::sys::setuid::is_setid();
+    let setid = safeexec::caller::is_setid();
     let captured = if setid {
         clean_environment()
     } else {
@@ -128,7 +116,8 @@ fn real_main() -> i32 {
     };
     let trace = a.trace.clone().map(|p| (p, a.trace_level));
     match execute(a, program, args, trace, true) {
-        Ok(r) => exit_status(&r),
+        Ok(Some(r)) => exit_status(&r),
+        Ok(None) => EXIT_OK,
         Err(code) => code,
     }
 }
@@ -143,54 +132,39 @@ fn exit_status(report: &safeexec::Report) -> i32 {
     }
 }
 
-/// One run: policy, configuration, trace and report files opened before
-/// it, the report printed after it. Err: the exit status of a failure.
+/// One run: the request resolved (policy, administrator's bounds), trace
+/// and report files opened before it, the report printed after it.
+/// Err: the exit status of a failure.
 fn execute(
     a: &cli::RunArgs,
     program: std::ffi::OsString,
     args: Vec<std::ffi::OsString>,
     trace: Option<(std::path::PathBuf, TraceLevel)>,
     print_report: bool,
-) -> Result<safeexec::Report, i32> {
-    // A trace needs paranoid mode: without a policy, the shipped audit
-    // policy (every call runs and is recorded).
-    let conf = safeexec::adminconf::load().map_err(|e| fail(&e))?;
-    let default_policy = if a.paranoid { "default" } else { "audit" };
-    let (policy, chosen) = match (&a.policy, a.paranoid || trace.is_some()) {
-        (Some(name), _) => match load_policy(name) {
-            Ok((p, builtin)) => (Some(p), Some((name.as_str(), builtin))),
-            Err(e) => return Err(fail(&e)),
-        },
-        (None, true) => match load_policy(default_policy) {
-            Ok((p, builtin)) => (Some(p), Some((default_policy, builtin))),
-            Err(e) => return Err(fail(&e)),
-        },
-        (None, false) => (None, None),
-    };
-    if safeexec::supervisor::unprivileged_caller().is_some() {
-        let refuse = |m: String| fail(&SandboxError::Usage(format!("{m} ({})", conf.origin())));
-        conf.policy_allowed(chosen).map_err(refuse)?;
-        if trace.is_some() && !conf.allow_full_trace {
-            return Err(refuse(
-                "--trace: the administrator does not allow it (allow_full_trace)".into(),
-            ));
-        }
-        if a.net == cli::NetArg::Host && !conf.allow_net_host {
-            return Err(refuse(
-                "--net host: the administrator does not allow it (allow_net_host)".into(),
-            ));
-        }
+) -> Result<Option<safeexec::Report>, i32> {
+    let resolved = a
+        .to_request(program, args, trace.as_ref().map(|(_, l)| *l))
+        .and_then(|r| r.resolve())
+        .map_err(|e| fail(&e))?;
+    if a.show_config {
+        print!("{}", resolved.effective().json());
+        return Ok(None);
     }
-    let limits = policy.as_ref().map(policy_limits);
-    let mut cfg = match a.to_config(program, args, limits.as_ref()) {
-        Ok(c) => c,
-        Err(e) => return Err(fail(&e)),
-    };
-    cfg.policy = policy;
+    if trace.is_none() && a.trace_limit.is_some() {
+        return Err(fail(&SandboxError::Usage(
+            "--trace-limit needs --trace FILE".into(),
+        )));
+    }
     // Like the report file, the trace is opened before the run.
     let mut tracer = match &trace {
         Some((p, level)) => match TraceWriter::open(p, *level) {
-            Ok(t) => Some(t),
+            Ok(mut t) => {
+                // Without it, the library bounds the trace by --fsize.
+                if let Some(kib) = a.trace_limit {
+                    t.set_limit(kib << 10);
+                }
+                Some(t)
+            }
             Err(e) => return Err(fail(&e)),
         },
         None => None,
@@ -198,13 +172,13 @@ fn execute(
 
     // The report file is opened before the run, so a bad path fails early.
     let mut usage = match &a.usage {
-        Some(p) if !a.silent => match safeexec::supervisor::open_output("report file", p) {
+        Some(p) if !a.silent => match safeexec::files::open_output("report file", p) {
             Ok(f) => Some(f),
             Err(e) => return Err(fail(&e)),
         },
         _ => None,
     };
-    let report = match safeexec::run_with(&cfg, &conf, tracer.as_mut()) {
+    let report = match resolved.run(tracer.as_mut()) {
         Ok(r) => r,
         Err(e) => {
             if let (Some(f), SandboxError::ChildSetup { .. }) = (usage.as_mut(), &e) {
@@ -215,6 +189,9 @@ fn execute(
     };
     if let Some(e) = tracer.as_ref().and_then(|t| t.error()) {
         eprintln!("safeexec: {e}");
+    }
+    for w in &report.warnings {
+        eprintln!("safeexec: warning: {w}");
     }
     if !a.silent && print_report {
         let text = match a.report {
@@ -234,12 +211,12 @@ fn execute(
             }));
         }
     }
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// `safeexec audit TRACE [--json]`.
 fn audit_command(trace: &Path, json: bool) -> i32 {
-    match as_caller(|| safeexec::audit::summarise(trace)) {
+    match safeexec::caller::as_caller(|| safeexec::audit::summarise(trace)) {
         Ok(s) => {
             let text = if json { s.json() } else { s.text() };
             print!("{text}");
@@ -277,10 +254,10 @@ fn learn_command(
                 ),
             };
             // The policy goes to stdout: the program's stdout goes to stderr.
-            let saved = match l.output {
-                None => safeexec::sys::stdout_to_stderr(),
-                Some(_) => None,
-            };
+            let saved = l
+                .output
+                .is_none()
+                .then(safeexec::files::StdoutToStderr::begin);
             let r = execute(
                 &l.run,
                 program,
@@ -288,24 +265,23 @@ fn learn_command(
                 Some((path.clone(), TraceLevel::All)),
                 false,
             );
-            if let Some(fd) = saved {
-                safeexec::sys::restore_stdout(fd);
-            }
+            drop(saved);
             match r {
-                Ok(r) if r.verdict.is_internal() => {
+                Ok(None) => return EXIT_OK,
+                Ok(Some(r)) if r.verdict.is_internal() => {
                     if temporary {
                         let _ = std::fs::remove_file(&path);
                     }
                     eprintln!("safeexec: the learning run failed: {}", r.status);
                     return EXIT_INTERNAL;
                 }
-                Ok(r) if r.verdict != safeexec::Verdict::OK => {
+                Ok(Some(r)) if r.verdict != safeexec::Verdict::OK => {
                     eprintln!(
                         "safeexec: warning: the learning run ended with `{}`; the policy covers what it did until then",
                         r.status
                     );
                 }
-                Ok(_) => {}
+                Ok(Some(_)) => {}
                 Err(code) => {
                     if temporary {
                         let _ = std::fs::remove_file(&path);
@@ -316,7 +292,7 @@ fn learn_command(
             (path, temporary)
         }
     };
-    let learned = as_caller(|| safeexec::learn::learn(&trace));
+    let learned = safeexec::caller::as_caller(|| safeexec::learn::learn(&trace));
     if temporary {
         let _ = std::fs::remove_file(&trace);
     }
@@ -326,7 +302,7 @@ fn learn_command(
     };
     match &l.output {
         Some(p) => {
-            let r = safeexec::supervisor::open_output("policy file", p).and_then(|mut f| {
+            let r = safeexec::files::open_output("policy file", p).and_then(|mut f| {
                 f.write_all(text.as_bytes())
                     .map_err(|source| SandboxError::Output {
                         what: "policy file",
@@ -343,85 +319,17 @@ fn learn_command(
     EXIT_OK
 }
 
-/// A policy by path, or by shipped name when no such file exists; true
-/// when the shipped one was taken. Files are read with the caller's rights,
-/// and a missing file reads the same as one the caller may not read.
-fn load_policy(name: &str) -> Result<(Policy, bool), SandboxError> {
-    let caller = safeexec::supervisor::unprivileged_caller();
-    let _fs = safeexec::sys::setuid::CallerFs::enter(caller)
-        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
-    let path = Path::new(name);
-    let looks_like_path = name.contains('/') || name.ends_with(".policy");
-    if !looks_like_path || !path.exists() {
-        if let Some(p) = Policy::builtin(name) {
-            return p
-                .map(|p| (p, true))
-                .map_err(|e| SandboxError::Policy(e.to_string()));
-        }
-    }
-    if caller.is_some() {
-        // Open it here first, so a missing and a forbidden file read alike.
-        if let Err(e) = std::fs::File::open(path) {
-            if safeexec::supervisor::hidden(&e) {
-                return Err(SandboxError::Inaccessible {
-                    what: "policy file",
-                    path: path.to_path_buf(),
-                    code: safeexec::error::EXIT_POLICY,
-                });
-            }
-        }
-    }
-    Policy::load(path).map(|p| (p, false)).map_err(|e| {
-        let mut text = e.to_string();
-        if caller.is_some() {
-            // Included files: the same single wording.
-            for errno in [
-                libc::ENOENT,
-                libc::EACCES,
-                libc::EPERM,
-                libc::ELOOP,
-                libc::ENOTDIR,
-            ] {
-                let os = std::io::Error::from_raw_os_error(errno).to_string();
-                text = text.replace(&os, "no such file or not permitted");
-            }
-        }
-        SandboxError::Policy(text)
-    })
-}
-
-/// The policy's limits over the classic defaults.
-fn policy_limits(p: &Policy) -> Limits {
-    let l = p.limits();
-    let d = Limits::default();
-    let secs = |v: Option<f64>, d: Duration| v.map(Duration::from_secs_f64).unwrap_or(d);
-    Limits {
-        cpu: secs(l.cpu, d.cpu),
-        memory_kib: l.memory.unwrap_or(d.memory_kib),
-        space_kib: l.space.unwrap_or(d.space_kib),
-        clock: secs(l.clock, d.clock),
-        nproc: l.nproc.unwrap_or(d.nproc),
-        fsize_kib: l.fsize.unwrap_or(d.fsize_kib),
-        nfile: l.nfile.unwrap_or(d.nfile),
-        stack_kib: l.stack.unwrap_or(d.stack_kib),
-        core_kib: l.core.unwrap_or(d.core_kib),
-    }
-}
-
 fn policy_command(cmd: &PolicyCmd) -> i32 {
     let result = match cmd {
-        PolicyCmd::Check { file } => load_policy(file).and_then(|(p, _)| {
-            let n = p
-                .compile()
-                .map_err(|e| SandboxError::Policy(e.to_string()))?
-                .len();
+        PolicyCmd::Check { file } => safeexec::resolve::load_policy(file).and_then(|(p, _)| {
+            let n = p.compile().map_err(SandboxError::Policy)?.len();
             Ok(format!(
                 "{file}: ok (policy {}, {} rules, filter of {n} instructions)\n",
                 p.name(),
                 p.rules().len()
             ))
         }),
-        PolicyCmd::Show { file } => load_policy(file).map(|(p, _)| p.show()),
+        PolicyCmd::Show { file } => safeexec::resolve::load_policy(file).map(|(p, _)| p.show()),
         PolicyCmd::Learn(_) => Ok(String::new()),
     };
     match result {

@@ -140,6 +140,14 @@ pub struct Report {
     /// Run without root, in an unprivileged user namespace (see
     /// docs/security.md, "Rootless mode").
     pub rootless: bool,
+    /// Paranoid mode: which layers enforced the policy's path rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<crate::supervisor::landlock::PathEnforcement>,
+    /// What the caller should know that does not change the verdict: the
+    /// trace reached its bound (`--trace-limit`) and was cut, a protection
+    /// weaker than asked (path rules without Landlock), ...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -185,6 +193,8 @@ mod tests {
             uid: 10_001,
             gid: 10_001,
             rootless: false,
+            paths: None,
+            warnings: Vec::new(),
         }
     }
 

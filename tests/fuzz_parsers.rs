@@ -392,7 +392,11 @@ fn check_cli(args: Vec<OsString>) -> Result<(), String> {
     let r = catch_unwind(AssertUnwindSafe(|| {
         if let Ok(p) = safeexec::cli::parse(args.clone()) {
             if let Some((prog, rest)) = p.program {
-                let _ = p.cli.run.to_config(prog, rest, None);
+                // Policies are not loaded here (no files read): the rest resolves.
+                let _ = p.cli.run.to_request(prog, rest, None).and_then(|mut r| {
+                    r.policy = safeexec::resolve::PolicyRequest::None;
+                    r.resolve_with(safeexec::adminconf::AdminConf::default())
+                });
             }
         }
     }));

@@ -1034,3 +1034,52 @@ fn path_rules_hold_without_threads() {
         assert_nothing_left(&r);
     }
 }
+
+// ------------------------------------------- classic mode's default filter
+
+#[test]
+fn classic_filter_refuses_each_kernel_attack_surface_family() {
+    // One call per family (tests/victims/cl_surface.c). With the default
+    // filter each is refused; with --no-filter the kernel decides for an
+    // unprivileged uid, and on this machine several families work: that
+    // is what the filter closes (asserted where the kernel allows them).
+    let v = vpath("cl_surface");
+    let d = workdir();
+    let wd = d.path().to_str().unwrap();
+    let families = [
+        "userns",
+        "keys",
+        "perf",
+        "uffd",
+        "bpf",
+        "personality",
+        "io_uring",
+        "kexec",
+        "modules",
+        "ptrace",
+    ];
+    let mut with: Vec<&str> = vec!["--nproc", "5", "--exec_dir", wd, "--exec", &v];
+    with.extend_from_slice(&families);
+    let r = run(&with);
+    assert_eq!(r.code(), "OK", "{r}");
+    for f in families {
+        assert!(
+            r.stdout.contains(&format!("{f} errno 1\n")),
+            "{f} not refused with EPERM by the default filter: {r}"
+        );
+    }
+    assert!(r.stdout.contains("userns-clone errno 1\n"), "{r}");
+    let mut without = vec!["--no-filter"];
+    without.extend_from_slice(&with);
+    let r = run(&without);
+    assert_eq!(r.code(), "OK", "{r}");
+    eprintln!("classic --no-filter on this kernel:\n{}", r.stdout);
+    // Families an unprivileged uid gets from this kernel without the filter.
+    for f in ["userns-clone", "userns", "personality", "ptrace"] {
+        assert!(
+            r.stdout.contains(&format!("{f} ok\n")),
+            "{f} refused even without the filter: the test cannot tell: {r}"
+        );
+    }
+    assert_nothing_left(&r);
+}

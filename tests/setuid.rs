@@ -4,6 +4,8 @@
 //! kills the whole run. These tests need root (to install the binary); they
 //! say so and pass when run without it.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -198,12 +200,12 @@ fn chroot_to_slash_is_refused() {
     need_root!();
     let _c = ConfGuard::with(None);
     let o = run_as_caller(&["--chroot_dir", "/", "--exec", "/bin/true"]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
     // Even when the administrator allows some directories.
     drop(_c);
     let _c = ConfGuard::with(Some("allowed_dirs = /srv/jails\n"));
     let o = run_as_caller(&["--chroot_dir", "/", "--exec", "/bin/true"]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
 }
 
 #[test]
@@ -212,7 +214,7 @@ fn run_uid_outside_the_configured_range_is_refused() {
     let _c = ConfGuard::with(Some("uid_min = 100000\nuid_max = 200000\n"));
     // uid = uidplus + pid: far above uid_max whatever the pid.
     let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/bin/true"]);
-    refused(&o, 2, "outside uid_min..uid_max");
+    refused(&o, 9, "outside uid_min..uid_max");
     // And below uid_min (pids stay under 4194304 < 100000 is not guaranteed,
     // so only the upper side is pinned down here).
 }
@@ -229,11 +231,11 @@ fn limits_above_the_configured_maximum_are_refused() {
     need_root!();
     let _c = ConfGuard::with(Some("max_cpu = 5\nmax_memory = 64M\nmax_nproc = 2\n"));
     let o = run_as_caller(&["--cpu", "6", "--exec", "/bin/true"]);
-    refused(&o, 2, "--cpu 6 s is above max_cpu 5 s");
+    refused(&o, 9, "--cpu 6 s is above max_cpu 5 s");
     let o = run_as_caller(&["--mem", "100000", "--exec", "/bin/true"]);
-    refused(&o, 2, "above max_memory 65536 KiB");
+    refused(&o, 9, "above max_memory 65536 KiB");
     let o = run_as_caller(&["--nproc", "3", "--exec", "/bin/true"]);
-    refused(&o, 2, "above max_nproc 2");
+    refused(&o, 9, "above max_nproc 2");
     let o = run_as_caller(&["--cpu", "5", "--nproc", "2", "--exec", "/bin/true"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Root is not bounded.
@@ -269,6 +271,59 @@ fn policy_the_caller_cannot_read_reads_like_a_missing_one() {
         "{}",
         stderr(&c)
     );
+}
+
+/// `--policy /dev/zero` (or /dev/urandom, or a FIFO of the caller's, or an
+/// include bomb) through the setuid install: refused within a second, one
+/// line, the policy exit status, under 64 MiB of memory (it used to read
+/// /dev/zero until the host's OOM killer came); `audit` of them: exit 9.
+#[test]
+fn policy_or_trace_from_a_device_or_fifo_fails_at_once_for_a_caller() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    let fifo = d.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::os::unix::fs::chown(&fifo, Some(CALLER), Some(CALLER)).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let bomb = d.path().join("bomb");
+    fs::create_dir(&bomb).unwrap();
+    for i in 0..10 {
+        fs::write(
+            bomb.join(format!("f{i}.policy")),
+            format!("include ./f{}.policy\n", i + 1).repeat(8),
+        )
+        .unwrap();
+    }
+    fs::write(bomb.join("f10.policy"), "include default\n").unwrap();
+    let bomb = bomb.join("f0.policy");
+    let measured = |args: &[&str]| common::run_measured(as_caller(args), Duration::from_secs(5));
+    let check = |m: &common::Measured, code: i32, want: &str| {
+        assert_eq!(m.code, Some(code), "{m:?}");
+        assert!(m.elapsed < Duration::from_secs(1), "{m:?}");
+        assert!(m.max_rss_kib < 64 * 1024, "{m:?}");
+        assert_eq!(m.stderr.lines().count(), 1, "{m:?}");
+        assert!(
+            m.stderr.starts_with("safeexec: ") && m.stderr.contains(want),
+            "{m:?}"
+        );
+    };
+    for (p, want) in [
+        ("/dev/zero", "not a regular file (a character device)"),
+        ("/dev/urandom", "not a regular file (a character device)"),
+        (fifo, "not a regular file (a FIFO)"),
+        (
+            bomb.to_str().unwrap(),
+            "more than 64 files parsed for one policy",
+        ),
+    ] {
+        let m = measured(&["--policy", p, "--exec", "/bin/true"]);
+        check(&m, 4, want);
+    }
+    for p in ["/dev/zero", fifo] {
+        let m = measured(&["audit", p]);
+        check(&m, 10, "is not a trace: not a regular file");
+    }
 }
 
 #[test]
@@ -479,10 +534,10 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
         "--exec",
         "/bin/true",
     ]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
     // A working directory outside any chroot must be allowed too.
     let o = run_as_caller(&["--exec_dir", "/tmp", "--exec", "/bin/true"]);
-    refused(&o, 2, "allowed_dirs");
+    refused(&o, 9, "allowed_dirs");
 }
 
 /// A setup failure (here: no such program, as root, so the check happens in
@@ -508,4 +563,33 @@ fn a_setup_failure_does_not_wait_for_the_guard() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The bounds the binary once checked on its own (require_policy,
+/// allow_full_trace, allow_net_host) now come from the library's
+/// resolution: refused with exit 9, and `--show-config` says they apply.
+#[test]
+fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
+    need_root!();
+    let _c = ConfGuard::with(Some("require_policy = default\n"));
+    let o = run_as_caller(&["--exec", "/bin/true"]);
+    refused(&o, 9, "requires one of these policies: default");
+    let o = run_as_caller(&["--policy", "python3", "--exec", "/bin/true"]);
+    refused(&o, 9, "requires one of these policies: default");
+    let o = run_as_caller(&[
+        "--paranoid",
+        "--trace",
+        "/tmp/x.trace",
+        "--exec",
+        "/bin/true",
+    ]);
+    refused(&o, 9, "allow_full_trace");
+    let o = run_as_caller(&["--paranoid", "--net", "host", "--exec", "/bin/true"]);
+    refused(&o, 9, "allow_net_host");
+    let o = run_as_caller(&["--paranoid", "--show-config", "--exec", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bounds"]["apply"], true, "{v}");
+    assert_eq!(v["bounds"]["source"], CONF, "{v}");
+    assert_eq!(v["policy"]["name"], "default", "{v}");
 }

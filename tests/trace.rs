@@ -1,6 +1,8 @@
 //! Syscall audit: --trace records, --trace-level denied, `audit`, `policy
 //! learn`, and a trace that cannot be written. Runs the built binary as root.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -413,4 +415,150 @@ fn learn_from_python() {
         &["/usr/bin/python3", "-c", code],
         &["/usr/bin/python3", "-c", bad],
     );
+}
+
+/// A program that opens a 3.8 KiB path in a loop makes records of several
+/// KiB each: the trace stops at its bound (--trace-limit, or --fsize by
+/// default) with a final `truncated` record, the run goes on to its end
+/// with an unchanged verdict, and `audit` still reads the trace.
+#[test]
+fn trace_of_a_long_path_loop_stays_under_its_bound() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let exe = common::victim("longpaths");
+    let dir = tmp();
+    std::fs::create_dir_all(&dir).unwrap();
+    // A policy that allows the opens (and everything the program needs).
+    let policy = dir.join("longpaths.policy");
+    std::fs::write(
+        &policy,
+        "include default\nallow open openat\npath read /**\n",
+    )
+    .unwrap();
+    for (name, bound_opts, bound_kib) in [
+        ("explicit", vec!["--trace-limit", "256"], 256u64),
+        ("fsize", vec!["--fsize", "512"], 512),
+    ] {
+        let trace = dir.join(format!("longpaths-{name}.jsonl"));
+        let _ = std::fs::remove_file(&trace);
+        let mut args = vec![
+            "--policy",
+            policy.to_str().unwrap(),
+            "--report",
+            "json",
+            "--clock",
+            "60",
+            "--cpu",
+            "30",
+            "--trace",
+            trace.to_str().unwrap(),
+        ];
+        args.extend(&bound_opts);
+        args.extend(["--exec", exe.to_str().unwrap(), "2000"]);
+        let out = run(&args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        // The run went on to its end: verdict OK, every open made.
+        assert_eq!(out.status.code(), Some(0), "{name}: {err}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "done 2000 2000\n",
+            "{name}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&err[err.find('{').expect("json report")..]).unwrap();
+        assert_eq!(report["verdict"]["code"], "OK", "{name}: {err}");
+        let warning = report["warnings"][0].as_str().unwrap_or("");
+        assert!(warning.contains("reached its bound"), "{name}: {err}");
+        // Under the bound, and it ends with the truncated record.
+        let size = std::fs::metadata(&trace).unwrap().len();
+        assert!(
+            size <= bound_kib * 1024,
+            "{name}: trace of {size} bytes over its bound of {bound_kib} KiB"
+        );
+        // Not cut absurdly early either: most of the bound is used.
+        assert!(size > bound_kib * 1024 / 2, "{name}: {size} bytes");
+        let recs = records(&trace);
+        match recs.last() {
+            Some(Record::Event(Event::Truncated { limit, records, .. })) => {
+                assert_eq!(*limit, bound_kib * 1024, "{name}");
+                assert_eq!(*records as usize, recs.len() - 1, "{name}");
+            }
+            other => panic!("{name}: last record {other:?}"),
+        }
+        // Some of the long opens are in it, each a record of several KiB.
+        let opens = syscalls(&recs)
+            .into_iter()
+            .filter(|c| c.paths.first().is_some_and(|p| p.path.len() > 3800))
+            .count();
+        assert!(opens > 10 && opens < 2000, "{name}: {opens} long opens");
+        // audit reads it and says it was cut.
+        let out = run(&["audit", trace.to_str().unwrap()], &dir);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        assert!(
+            text.contains("truncated: the trace reached its bound of"),
+            "{text}"
+        );
+        let out = run(&["audit", "--json", trace.to_str().unwrap()], &dir);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["truncated"], bound_kib * 1024, "{name}");
+        // A policy learned from it says the trace was cut.
+        let out = run(
+            &["policy", "learn", "--from", trace.to_str().unwrap()],
+            &dir,
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        assert!(
+            text.contains("# WARNING: the trace was cut at its bound"),
+            "{text}"
+        );
+    }
+}
+
+/// `audit` of a file that is not a trace: an error with its own status
+/// (9) and one line, not an empty summary; a FIFO or a device at once.
+#[test]
+fn audit_of_a_non_trace_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "hello\nworld\n").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    for (p, want) in [
+        (
+            junk.as_path(),
+            "is not a trace: none of its 2 line(s) is a trace record",
+        ),
+        (empty.as_path(), "is not a trace: it has no record"),
+        (
+            fifo.as_path(),
+            "is not a trace: not a regular file (a FIFO)",
+        ),
+        (
+            Path::new("/dev/zero"),
+            "is not a trace: not a regular file (a character device)",
+        ),
+    ] {
+        for cmd in [
+            vec!["audit", p.to_str().unwrap()],
+            vec!["policy", "learn", "--from", p.to_str().unwrap()],
+        ] {
+            let t = std::time::Instant::now();
+            let out = run(&cmd, dir.path());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(10), "{cmd:?}: {err}");
+            assert!(t.elapsed() < std::time::Duration::from_secs(2), "{cmd:?}");
+            assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
+            assert!(
+                err.starts_with("safeexec: ") && err.contains(want),
+                "{cmd:?}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{cmd:?}");
+        }
+    }
 }

@@ -11,101 +11,17 @@
 //! the jail, forks the program (pid 2, normal signal semantics), forwards
 //! the stop signals to it, reaps everything, and reports the program's wait
 //! status over a pipe before it exits (its exit kills whatever is left in
-//! the namespace). In paranoid mode the program must be the process the
-//! supervisor seizes, so no PID namespace is made there (the other
-//! namespaces and the jail still are, and /proc is mounted with hidepid=2).
-//! Rootless runs (no root, no setuid bit) add CLONE_NEWUSER and always have
-//! the PID namespace, paranoid ones included: the supervisor then seizes
-//! the init's child.
+//! the namespace). Paranoid runs get the same PID namespace: the supervisor
+//! seizes the init's child (the program, pid 2), so no pid outside the run
+//! can be named, signalled or probed (sched_getaffinity, prlimit64 answer
+//! ESRCH). Rootless runs (no root, no setuid bit) add CLONE_NEWUSER.
 
 pub mod cgroup;
 pub mod mounts;
+pub(crate) mod plan;
 pub mod profiles;
 
-use std::path::PathBuf;
-
-/// `--net`: the program's network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Net {
-    /// A new, empty network namespace (only a down loopback): nothing is reachable.
-    #[default]
-    None,
-    /// The host's network.
-    Host,
-}
-
-/// One `--bind` / `--ro-bind`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bind {
-    pub src: PathBuf,
-    pub dst: PathBuf,
-    pub writable: bool,
-}
-
-impl Bind {
-    /// Parses `SRC[:DST]`.
-    pub fn parse(s: &str, writable: bool) -> Result<Bind, String> {
-        let (src, dst) = match s.split_once(':') {
-            Some((a, b)) => (a, b),
-            None => (s, s),
-        };
-        if !src.starts_with('/') || !dst.starts_with('/') {
-            return Err(format!("`{s}`: SRC and DST must be absolute paths"));
-        }
-        if dst.split('/').any(|c| c == "..") {
-            return Err(format!("`{s}`: DST may not contain `..`"));
-        }
-        Ok(Bind {
-            src: src.into(),
-            dst: dst.into(),
-            writable,
-        })
-    }
-}
-
-/// What isolation a run asks for (plain data, validated with the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct IsolationConfig {
-    pub net: Net,
-    /// PID, IPC and UTS namespaces (and a mount namespace with a fresh /proc).
-    pub namespaces: bool,
-    /// A shipped jail profile (`c`, `python3`, `java`).
-    pub jail: Option<String>,
-    pub binds: Vec<Bind>,
-    pub tmpfs: Vec<PathBuf>,
-    /// Per-run cgroups for whole-tree accounting (when root and mounted).
-    pub cgroups: bool,
-}
-
-impl Default for IsolationConfig {
-    fn default() -> Self {
-        IsolationConfig {
-            net: Net::None,
-            namespaces: true,
-            jail: None,
-            binds: Vec::new(),
-            tmpfs: Vec::new(),
-            cgroups: true,
-        }
-    }
-}
-
-impl IsolationConfig {
-    /// No namespaces, no jail, no cgroups: the classic behaviour.
-    pub fn none() -> Self {
-        IsolationConfig {
-            net: Net::Host,
-            namespaces: false,
-            cgroups: false,
-            ..Default::default()
-        }
-    }
-
-    /// Whether the run gets a jail root built from binds.
-    pub fn has_jail(&self) -> bool {
-        self.jail.is_some() || !self.binds.is_empty() || !self.tmpfs.is_empty()
-    }
-}
+pub use crate::config::{Bind, IsolationConfig, Net};
 
 /// The namespaces of one run, decided before fork.
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,15 +30,14 @@ pub struct NsPlan {
     /// them): the child is the namespace's init. CLONE_NEWUSER in rootless
     /// mode: the child then waits until the supervisor has written its maps.
     pub clone_flags: libc::c_int,
-    /// Flags for unshare(2) in the child when there is no init (paranoid).
+    /// Flags for unshare(2) in the child when there is no init (--no-ns).
     pub unshare_flags: libc::c_int,
 }
 
 impl NsPlan {
-    /// `rootless`: the run gets a user namespace of its own, and, in paranoid
-    /// mode too, a PID namespace (its only fence between the program and the
-    /// caller's other processes, which share its host uid).
-    pub fn new(iso: &IsolationConfig, paranoid: bool, mount_ns: bool, rootless: bool) -> NsPlan {
+    /// `rootless`: the run gets a user namespace of its own. With
+    /// namespaces, every run (paranoid ones included) gets a PID namespace.
+    pub fn new(iso: &IsolationConfig, _paranoid: bool, mount_ns: bool, rootless: bool) -> NsPlan {
         let mut flags = 0;
         if iso.net == Net::None {
             flags |= libc::CLONE_NEWNET;
@@ -134,7 +49,7 @@ impl NsPlan {
             flags |= libc::CLONE_NEWNS;
         }
         let user = if rootless { libc::CLONE_NEWUSER } else { 0 };
-        if iso.namespaces && (!paranoid || rootless) {
+        if iso.namespaces {
             NsPlan {
                 clone_flags: flags | libc::CLONE_NEWPID | user,
                 unshare_flags: 0,

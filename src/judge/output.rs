@@ -133,7 +133,7 @@ impl Document {
 /// Opens (creates, truncates) the JSON file: before judging, so a bad
 /// path fails first.
 pub fn open_json(path: &Path) -> Result<std::fs::File, JudgeError> {
-    Ok(crate::supervisor::open_output("JSON file", path)?)
+    Ok(crate::files::open_output("JSON file", path)?)
 }
 
 pub fn write_json(path: &Path, text: &str) -> Result<(), JudgeError> {

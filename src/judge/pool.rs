@@ -3,14 +3,13 @@
 //! pid, hence its own uid, and its own stdin, stdout and CPU), at most
 //! `--jobs` at a time.
 
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::adminconf::AdminConf;
-use crate::policy::Policy;
 use crate::report::Verdict;
+use crate::resolve::LimitRequest;
 use crate::Limits;
 
 use super::compare::{self, Flags, Judged, Validator};
@@ -37,10 +36,15 @@ struct Submission {
     main: String,
     /// Its build directory: sources copied in, compiled there.
     build: PathBuf,
+    /// The limits of its tests as the library resolved them (the
+    /// document's `limits`).
     limits: Limits,
+    /// What its test runs ask for: the judge's limits in paranoid mode
+    /// (the others from the policy), every limit in classic mode.
+    request: LimitRequest,
     /// The problem's memory limit, MiB ({memory_mib}).
     memory_mib: u64,
-    policy: Option<Policy>,
+    /// The policy of its test runs (paranoid mode).
     policy_name: Option<String>,
 }
 
@@ -82,13 +86,7 @@ fn mkdir(p: &Path, mode: u32) -> Result<(), JudgeError> {
 
 /// CPUs this process may run on.
 fn cpus() -> Vec<usize> {
-    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0));
-    let v: Vec<usize> = match set {
-        Ok(s) => (0..nix::sched::CpuSet::count())
-            .filter(|&i| s.is_set(i).unwrap_or(false))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let v = crate::sys::allowed_cpus();
     if v.is_empty() {
         vec![0]
     } else {
@@ -108,7 +106,7 @@ fn limit_range(name: &str, v: f64, max: f64) -> Result<(), JudgeError> {
 
 /// `safeexec judge PROBLEM SOURCE...`.
 pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
-    if crate::sys::setuid::is_setid() {
+    if crate::caller::is_setid() {
         return Err(JudgeError::Usage(
             "judge: run it as root or as an ordinary user, not through the setuid bit \
              (it reads the problem package with its own rights)"
@@ -211,20 +209,11 @@ fn judge_in(
     json: Option<(std::fs::File, PathBuf)>,
 ) -> Result<i32, JudgeError> {
     mkdir(&scratch.join("out"), 0o700)?;
-    let mut policies: HashMap<String, Policy> = HashMap::new();
     let mut subs = Vec::new();
     for (i, (expected, src)) in sources.into_iter().enumerate() {
         let files = lang::source_files(&src)?;
         let (key, l) = languages.detect(&files, if a.verify { None } else { a.lang.as_deref() })?;
         let l = l.clone();
-        let policy = match policies.get(&l.policy) {
-            Some(p) => p.clone(),
-            None => {
-                let p = sandbox::load_policy(&l.policy)?;
-                policies.insert(l.policy.clone(), p.clone());
-                p
-            }
-        };
         let build = scratch.join(format!("build-{i}"));
         mkdir(&build, 0o777)?;
         let mut names = Vec::new();
@@ -250,26 +239,47 @@ fn judge_in(
             })
             .cloned()
             .collect();
-        let base = sandbox::policy_limits(&policy);
         let cpu = limits.time_limit_s * l.time_multiplier + l.time_extra;
         let mem_kib =
             ((limits.memory_mib as f64 * l.memory_multiplier) as u64 + l.memory_extra_mib) * 1024;
-        let run_limits = Limits {
-            cpu: Duration::from_secs_f64(cpu),
+        // The limits the judge sets; the others come from the language's
+        // policy (its `limit` lines), then the run command's defaults, as
+        // the library resolves them for `safeexec --policy NAME`.
+        let asked = LimitRequest {
+            cpu: Some(Duration::from_secs_f64(cpu)),
             // Generous: on a busy machine the wall clock runs ahead of the
             // CPU; the CPU limit is the one that judges a busy program, the
             // wall clock only one that sleeps or waits.
-            clock: Duration::from_secs_f64(cpu * 4.0 + 5.0),
-            memory_kib: mem_kib.min(crate::config::MAX_KIB),
-            fsize_kib: limits.output_mib * 1024,
+            clock: Some(Duration::from_secs_f64(cpu * 4.0 + 5.0)),
+            memory_kib: Some(mem_kib.min(crate::config::MAX_KIB)),
+            fsize_kib: Some(limits.output_mib * 1024),
             // As the package format: the stack may use the whole memory.
-            stack_kib: (limits.memory_mib * 1024).min(crate::config::MAX_KIB),
-            nproc: l.nproc.unwrap_or(base.nproc),
-            ..base
+            stack_kib: Some((limits.memory_mib * 1024).min(crate::config::MAX_KIB)),
+            nproc: l.nproc,
+            ..LimitRequest::default()
         };
-        let (p, pname) = match a.mode {
-            Mode::Paranoid => (Some(policy), Some(l.policy.clone())),
-            Mode::Classic => (None, None),
+        // Resolved once here: a bad policy or a refused limit fails before
+        // anything is judged, and the document shows what the tests run
+        // under. Each test run is resolved again the same way (its own
+        // working directory and error file).
+        let probe = Spec {
+            program: l.run.first().cloned().unwrap_or_default().into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            workdir: build.clone(),
+            limits: asked.clone(),
+            policy: Some(l.policy.clone()),
+            jail: l.jail.clone(),
+            stdin: None,
+            stdout: scratch.join("out/probe.out"),
+            stderr: scratch.join("out/probe.err"),
+            cpu: None,
+        };
+        let run_limits = probe.resolve(&conf)?.config().limits.clone();
+        // Classic mode: the same limits, without the policy.
+        let (request, pname) = match a.mode {
+            Mode::Paranoid => (asked, Some(l.policy.clone())),
+            Mode::Classic => (sandbox::every_limit(&run_limits), None),
         };
         subs.push(Submission {
             label: output::label(&src),
@@ -280,8 +290,8 @@ fn judge_in(
             main,
             build,
             limits: run_limits,
+            request,
             memory_mib: limits.memory_mib,
-            policy: p,
             policy_name: pname,
         });
     }
@@ -554,14 +564,14 @@ fn compile_spec(
         args: argv[1..].to_vec(),
         env,
         workdir: build.to_path_buf(),
-        limits: Limits {
-            cpu: Duration::from_secs_f64(l.compile_cpu),
-            clock: Duration::from_secs_f64(l.compile_cpu * 2.0 + 5.0),
-            memory_kib: l.compile_memory_mib * 1024,
-            nproc: l.compile_nproc,
-            fsize_kib: 64 * 1024,
-            nfile: 256,
-            ..Limits::default()
+        limits: LimitRequest {
+            cpu: Some(Duration::from_secs_f64(l.compile_cpu)),
+            clock: Some(Duration::from_secs_f64(l.compile_cpu * 2.0 + 5.0)),
+            memory_kib: Some(l.compile_memory_mib * 1024),
+            nproc: Some(l.compile_nproc),
+            fsize_kib: Some(64 * 1024),
+            nfile: Some(256),
+            ..LimitRequest::default()
         },
         policy: None,
         jail: None,
@@ -706,8 +716,8 @@ fn test(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         workdir: dir.clone(),
-        limits: s.limits.clone(),
-        policy: s.policy.clone(),
+        limits: s.request.clone(),
+        policy: s.policy_name.clone(),
         jail: s.lang.jail.clone(),
         stdin: Some(t.input.clone()),
         stdout: out.with_extension("out"),

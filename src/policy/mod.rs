@@ -15,8 +15,10 @@
 //!
 //! Format reference: docs/policy.md.
 
+mod baseline;
 mod compile;
 mod groups;
+mod landlock;
 mod model;
 mod parser;
 mod paths;
@@ -26,15 +28,17 @@ use std::path::Path;
 
 use syscalls::Sysno;
 
+pub use baseline::{classic_filter, REFUSED as CLASSIC_REFUSED};
 pub use compile::{
     run_filter, SockFilter, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
     CLONE_FORBIDDEN, MAX_INSNS, NATIVE_AUDIT_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_DATA,
     SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_TRACE, X32_SYSCALL_BIT,
 };
 pub use groups::{expand as expand_group, group_names, GROUPS};
+pub use landlock::{hierarchy as landlock_hierarchy, KernelLandlock, LandlockPlan, LlRule};
 pub use model::{
-    errno_name, Action, Call, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp, PathRule,
-    Policy, Rule,
+    errno_name, Action, Call, Cause, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp,
+    PathRule, Policy, Rule,
 };
 pub use parser::{parse_errno, Diagnostic, Diagnostics, PolicyError, MAX_INCLUDE_DEPTH};
 pub use paths::{
@@ -54,12 +58,16 @@ impl Policy {
         p.finish()
     }
 
-    /// Read and parse a policy file.
+    /// Read and parse a policy file: a regular file of at most
+    /// [`crate::input::MAX_POLICY_BYTES`] (1 MiB), opened without blocking;
+    /// its includes are bounded too (see [`crate::input`]).
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::input::read_bounded(path, crate::input::MAX_POLICY_BYTES, "a policy file")
+                .map_err(|source| PolicyError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         Policy::parse(&text, &path.display().to_string())
     }
 
@@ -96,14 +104,6 @@ impl Policy {
 
     /// Can a call of `s` have a path that path rules restrict?
     pub fn sys_path_restricted(&self, s: Sysno) -> bool {
-        // chdir and fchdir stop whenever any path rule applies, so the
-        // supervisor always knows each process's working directory (it
-        // resolves relative paths against it without asking /proc again).
-        if matches!(s, Sysno::chdir | Sysno::fchdir) {
-            return [PathOp::Read, PathOp::Write, PathOp::Exec, PathOp::Stat]
-                .into_iter()
-                .any(|op| self.op_restricted(op));
-        }
         path_args(s)
             .iter()
             .any(|a| a.possible_ops().iter().any(|op| self.op_restricted(*op)))
@@ -127,21 +127,22 @@ impl Policy {
             return Decision {
                 action: Action::Deny(libc::ENOSYS),
                 origin: None,
-                reason: "built-in: clone3 answers ENOSYS (libc falls back to clone)".into(),
+                cause: Cause::BuiltIn("clone3 answers ENOSYS (libc falls back to clone)".into()),
             };
         }
         if s == Sysno::clone && (call.args[0] as u32) & CLONE_FORBIDDEN != 0 {
             return Decision {
                 action: Action::Deny(libc::EPERM),
                 origin: None,
-                reason: "built-in: clone with CLONE_UNTRACED or a namespace flag answers EPERM"
-                    .into(),
+                cause: Cause::BuiltIn(
+                    "clone with CLONE_UNTRACED or a namespace flag answers EPERM".into(),
+                ),
             };
         }
-        let (action, origin, reason) =
+        let (action, origin, cause) =
             match self.rules.iter().rev().find(|r| r.matches(s, &call.args)) {
-                Some(r) => (r.action, Some(r.origin.clone()), "rule"),
-                None => (self.default, self.default_origin.clone(), "default"),
+                Some(r) => (r.action, Some(r.origin.clone()), Cause::Rule),
+                None => (self.default, self.default_origin.clone(), Cause::Default),
             };
         if action.runs() {
             for (op, path) in call.paths {
@@ -149,7 +150,10 @@ impl Policy {
                     return Decision {
                         action: self.on_path_violation,
                         origin: self.on_path_violation_origin.clone(),
-                        reason: format!("path {} not allowed for {op}", path.display()),
+                        cause: Cause::PathViolation {
+                            op: *op,
+                            path: path.clone(),
+                        },
                     };
                 }
             }
@@ -157,7 +161,7 @@ impl Policy {
         Decision {
             action,
             origin,
-            reason: reason.into(),
+            cause,
         }
     }
 
@@ -306,6 +310,7 @@ impl Policy {
             self.on_path_violation,
             at(&self.on_path_violation_origin)
         );
+        o.push_str(&self.show_landlock(KernelLandlock::detect()));
         o
     }
 }
@@ -400,7 +405,7 @@ mod tests {
             &read_shadow,
         ));
         assert_eq!(d.action, Action::Deny(libc::EACCES));
-        assert_eq!(d.reason, "path /etc/shadow not allowed for read");
+        assert_eq!(d.reason(), "path /etc/shadow not allowed for read");
         let write_cwd = [(PathOp::Write, PathBuf::from("/home/run/out.txt"))];
         assert_eq!(
             p.decide(&call(
@@ -464,7 +469,7 @@ mod tests {
             &[],
         ));
         assert_eq!(d.action, Action::Deny(libc::EPERM));
-        assert!(d.reason.starts_with("built-in"));
+        assert!(matches!(d.cause, Cause::BuiltIn(_)), "{d:?}");
     }
 
     #[test]
@@ -514,6 +519,73 @@ mod tests {
     }
 
     #[test]
+    fn policy_include_fan_out_and_size_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // f0 includes f1 eight times, f1 includes f2 eight times, ... 16
+        // levels: 8^15 parses without a bound on files.
+        for i in 0..16 {
+            std::fs::write(
+                d.join(format!("f{i}.policy")),
+                format!("include ./f{}.policy\n", i + 1).repeat(8),
+            )
+            .unwrap();
+        }
+        std::fs::write(d.join("f16.policy"), "allow read\n").unwrap();
+        let t = std::time::Instant::now();
+        let e = Policy::load(&d.join("f0.policy")).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(e.diagnostics().len(), 1, "{e}");
+        assert!(
+            e.to_string()
+                .contains("more than 64 files parsed for one policy"),
+            "{e}"
+        );
+        // a shipped policy included again and again counts too
+        let e = Policy::parse(&"include base\n".repeat(100), "t").unwrap_err();
+        assert!(e.to_string().contains("more than 64 files"), "{e}");
+        // one file over 1 MiB, as the policy and as an include
+        let big = d.join("big.policy");
+        std::fs::write(&big, "# padding\n".repeat(110_000)).unwrap();
+        let e = Policy::load(&big).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("larger than 1 MiB, the bound for a policy file"),
+            "{e}"
+        );
+        std::fs::write(d.join("inc.policy"), "include ./big.policy\n").unwrap();
+        let e = Policy::load(&d.join("inc.policy")).unwrap_err();
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
+        // five files of 0.9 MiB: over 4 MiB in total
+        std::fs::write(d.join("m.policy"), "# padding\n".repeat(90_000)).unwrap();
+        std::fs::write(d.join("m2.policy"), "# padding\n".repeat(90_000)).unwrap();
+        std::fs::write(
+            d.join("many.policy"),
+            "include ./m.policy\ninclude ./m2.policy\n".repeat(3),
+        )
+        .unwrap();
+        let e = Policy::load(&d.join("many.policy")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("more than 4 MiB of policy text with its includes"),
+            "{e}"
+        );
+        // a file of junk within the bound: 100 problems listed, then one
+        // saying the rest was not read
+        std::fs::write(d.join("junk.policy"), "x\n".repeat(500_000)).unwrap();
+        let t = std::time::Instant::now();
+        let e = Policy::load(&d.join("junk.policy")).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(e.diagnostics().len(), 101);
+        assert!(e.diagnostics()[100]
+            .message
+            .contains("more than 100 problems"));
+        // /dev/zero is refused at once
+        let e = Policy::load(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("a character device"), "{e}");
+    }
+
+    #[test]
     fn policy_limits_and_settings() {
         let p = Policy::parse("limit cpu 2.5 mem 1024\nlimit clock 10\nlimit nproc 0 fsize 8192 nfile 64 stack 8192 space 0 core 0\njail c\non-path-violation kill\n", "t").unwrap();
         let l = p.limits();
@@ -552,7 +624,7 @@ mod tests {
                     d.action.runs(),
                     "{name}: {c} -> {:?} ({})",
                     d.action,
-                    d.reason
+                    d.reason()
                 );
             }
             let tcgets = [1, libc::TCGETS, 0, 0, 0, 0];

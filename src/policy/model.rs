@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use syscalls::Sysno;
 
+pub use super::paths::PathOp;
 use super::paths::PathPattern;
 
 /// What happens to a system call.
@@ -161,42 +162,6 @@ impl Rule {
     }
 }
 
-/// The kind of access a path argument is used for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PathOp {
-    Read,
-    Write,
-    Exec,
-    Stat,
-}
-
-impl PathOp {
-    pub const ALL: [PathOp; 4] = [PathOp::Read, PathOp::Write, PathOp::Exec, PathOp::Stat];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PathOp::Read => "read",
-            PathOp::Write => "write",
-            PathOp::Exec => "exec",
-            PathOp::Stat => "stat",
-        }
-    }
-    pub fn parse(s: &str) -> Option<PathOp> {
-        match s {
-            "read" => Some(PathOp::Read),
-            "write" => Some(PathOp::Write),
-            "exec" => Some(PathOp::Exec),
-            "stat" => Some(PathOp::Stat),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for PathOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// `path OPS PATTERN`: one pattern, for one or more ops.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathRule {
@@ -232,6 +197,9 @@ pub struct Policy {
     pub(crate) path_rules: Vec<PathRule>,
     pub(crate) on_path_violation: Action,
     pub(crate) on_path_violation_origin: Option<Origin>,
+    /// `landlock optional`: on a kernel without Landlock, run with the
+    /// supervisor's path check only (and a warning) instead of refusing.
+    pub(crate) landlock_optional: Option<Origin>,
 }
 
 impl Policy {
@@ -246,6 +214,7 @@ impl Policy {
             path_rules: Vec::new(),
             on_path_violation: Action::Deny(libc::EACCES),
             on_path_violation_origin: None,
+            landlock_optional: None,
         }
     }
 
@@ -277,6 +246,18 @@ impl Policy {
     pub fn path_rules(&self) -> &[PathRule] {
         &self.path_rules
     }
+    /// Whether the policy says `landlock optional`.
+    pub fn landlock_optional(&self) -> bool {
+        self.landlock_optional.is_some()
+    }
+    /// `--landlock optional` on the command line: as if the policy said so.
+    pub fn set_landlock_optional(&mut self, optional: bool) {
+        self.landlock_optional = optional.then(|| Origin {
+            file: "command line".into(),
+            line: 0,
+            text: "--landlock optional".into(),
+        });
+    }
 }
 
 /// A system call as the supervisor sees it.
@@ -298,8 +279,42 @@ pub struct Decision {
     /// The rule (or `default` / `on-path-violation` line) that decided; `None`
     /// for built-ins and for settings left at their implicit value.
     pub origin: Option<Origin>,
-    /// "rule", "default", "path /x not allowed for write", "built-in: ...".
-    pub reason: String,
+    /// Why: a rule, the default, a path rule's violation, or a built-in.
+    pub cause: Cause,
+}
+
+/// What decided a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A rule matched (its line is the decision's origin).
+    Rule,
+    /// No rule matched: the `default` action.
+    Default,
+    /// A path the path rules do not allow for this op.
+    PathViolation { op: PathOp, path: PathBuf },
+    /// safeexec's own rule, whatever the policy says; the text says what.
+    BuiltIn(String),
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Rule => f.write_str("rule"),
+            Cause::Default => f.write_str("default"),
+            Cause::PathViolation { op, path } => {
+                write!(f, "path {} not allowed for {op}", path.display())
+            }
+            Cause::BuiltIn(why) => write!(f, "built-in: {why}"),
+        }
+    }
+}
+
+impl Decision {
+    /// The cause as a person reads it: "rule", "default",
+    /// "path /x not allowed for write", "built-in: ...".
+    pub fn reason(&self) -> String {
+        self.cause.to_string()
+    }
 }
 
 /// What the seccomp filter does with a syscall number, without the supervisor.

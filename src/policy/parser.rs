@@ -15,11 +15,16 @@ use syscalls::Sysno;
 use super::groups;
 use super::model::{Action, CmpOp, Cond, Origin, PathOp, PathRule, Policy, Rule};
 use super::paths::PathPattern;
+use crate::input::{
+    human_size, read_bounded, MAX_POLICY_BYTES, MAX_POLICY_FILES, MAX_POLICY_TOTAL_BYTES,
+};
 
 /// Most nested includes allowed.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most conditions one rule may have (keeps every BPF jump short).
 pub const MAX_CONDS: usize = 16;
+/// Most problems listed for one policy; the parse stops at the next one.
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 /// One problem in a policy file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -508,6 +513,12 @@ pub(crate) struct Parser {
     diags: Vec<Diagnostic>,
     /// Identities of files being parsed, outermost first (cycle check).
     stack: Vec<String>,
+    /// Files (and shipped policies) parsed so far, repeats counted.
+    files: usize,
+    /// Bytes of text parsed so far.
+    bytes: u64,
+    /// A bound of the whole parse was reached: nothing more is parsed.
+    exhausted: bool,
 }
 
 /// Where a file's text comes from, for resolving its includes.
@@ -522,7 +533,45 @@ impl Parser {
             policy: Policy::empty(name),
             diags: Vec::new(),
             stack: Vec::new(),
+            files: 0,
+            bytes: 0,
+            exhausted: false,
         }
+    }
+
+    /// Counts one more file of `len` bytes against the bounds of a whole
+    /// policy ([`MAX_POLICY_FILES`], [`MAX_POLICY_TOTAL_BYTES`]); false
+    /// (with one diagnostic, and nothing parsed from then on) when over.
+    fn budget(&mut self, cx: Option<(&Cx<'_>, &Tok)>, file: &str, len: u64) -> bool {
+        if self.exhausted {
+            return false;
+        }
+        self.files += 1;
+        self.bytes += len;
+        let msg = if self.files > MAX_POLICY_FILES {
+            format!("more than {MAX_POLICY_FILES} files parsed for one policy (includes counted each time they are included)")
+        } else if self.bytes > MAX_POLICY_TOTAL_BYTES {
+            format!(
+                "more than {} of policy text with its includes (the bound for one policy)",
+                human_size(MAX_POLICY_TOTAL_BYTES)
+            )
+        } else {
+            return true;
+        };
+        self.exhausted = true;
+        let hint = Some("include each file once, not in every file of a chain".to_string());
+        match cx {
+            Some((cx, arg)) => self.diag(cx, arg.start, &arg.text, msg, hint),
+            None => self.diags.push(Diagnostic {
+                file: file.to_string(),
+                line: 1,
+                col: 1,
+                message: msg,
+                text: String::new(),
+                hint,
+            }),
+        }
+        false
     }
 
     pub(crate) fn finish(self) -> Result<Policy, PolicyError> {
@@ -534,6 +583,9 @@ impl Parser {
     }
 
     pub(crate) fn parse_file_text(&mut self, text: &str, file: &str) {
+        if !self.budget(None, file, text.len() as u64) {
+            return;
+        }
         let id = std::fs::canonicalize(file)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| file.to_string());
@@ -544,6 +596,9 @@ impl Parser {
 
     pub(crate) fn parse_builtin(&mut self, name: &str, text: &str) {
         let label = format!("builtin:{name}");
+        if !self.budget(None, &label, text.len() as u64) {
+            return;
+        }
         self.stack.push(label.clone());
         self.parse_text(text, &label, Source::Builtin);
         self.stack.pop();
@@ -557,12 +612,28 @@ impl Parser {
         msg: impl Into<String>,
         hint: Option<String>,
     ) {
+        if self.diags.len() > MAX_DIAGNOSTICS {
+            return;
+        }
+        let (msg, hint) = if self.diags.len() == MAX_DIAGNOSTICS {
+            // A 1 MiB file of junk would otherwise make half a million
+            // diagnostics (a quarter of a GiB, half a minute).
+            self.exhausted = true;
+            (
+                format!(
+                    "more than {MAX_DIAGNOSTICS} problems: the rest of the policy was not read"
+                ),
+                Some("fix the problems above first".to_string()),
+            )
+        } else {
+            (msg.into(), hint)
+        };
         let col = cx.raw.get(..at).map(|p| p.chars().count()).unwrap_or(0);
         self.diags.push(Diagnostic {
             file: cx.file.to_string(),
             line: cx.line,
             col: u32::try_from(col).unwrap_or(u32::MAX - 1) + 1,
-            message: msg.into(),
+            message: msg,
             text: text.to_string(),
             hint,
         });
@@ -570,6 +641,9 @@ impl Parser {
 
     fn parse_text(&mut self, text: &str, file: &str, src: Source<'_>) {
         for (idx, raw) in text.lines().enumerate() {
+            if self.exhausted {
+                return;
+            }
             let line = u32::try_from(idx + 1).unwrap_or(u32::MAX);
             let (toks, end) = match tokenize(raw) {
                 Ok(t) => t,
@@ -621,6 +695,7 @@ impl Parser {
                 "limit" => self.st_limit(&cx, &toks),
                 "allow" | "log" | "kill" | "deny" => self.st_rule(&cx, &toks),
                 "path" => self.st_path(&cx, &toks),
+                "landlock" => self.st_landlock(&cx, &toks),
                 other => {
                     let known = [
                         "include",
@@ -633,6 +708,7 @@ impl Parser {
                         "log",
                         "path",
                         "on-path-violation",
+                        "landlock",
                     ];
                     let hint = match nearest(other, known.iter().copied()) {
                         Some(n) => format!("did you mean `{n}`? statements: {}", known.join(", ")),
@@ -641,6 +717,42 @@ impl Parser {
                     let t = first.text.clone();
                     self.diag(&cx, first.start, &t, "unknown statement", Some(hint));
                 }
+            }
+        }
+    }
+
+    /// `landlock optional|required`: what a kernel without Landlock means
+    /// for a run with path rules (ptrace-only enforcement, or a refusal).
+    fn st_landlock(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
+        let hint = || Some("write `landlock optional` or `landlock required`".to_string());
+        let Some(arg) = toks.get(1) else {
+            let end = cx.raw.len();
+            self.diag(
+                cx,
+                end,
+                "",
+                "`landlock` needs `optional` or `required`",
+                hint(),
+            );
+            return;
+        };
+        if let Some(extra) = toks.get(2) {
+            let t = extra.text.clone();
+            self.diag(
+                cx,
+                extra.start,
+                &t,
+                "unexpected text after `landlock`",
+                hint(),
+            );
+            return;
+        }
+        match arg.text.as_str() {
+            "optional" => self.policy.landlock_optional = Some(cx.origin.clone()),
+            "required" => self.policy.landlock_optional = None,
+            _ => {
+                let t = arg.text.clone();
+                self.diag(cx, arg.start, &t, "unknown `landlock` setting", hint());
             }
         }
     }
@@ -667,6 +779,9 @@ impl Parser {
             return;
         }
         if self.stack.len() > MAX_INCLUDE_DEPTH {
+            // One report, then nothing more is parsed: a fan-out of
+            // includes would repeat it for every leaf.
+            self.exhausted = true;
             self.diag(
                 cx,
                 arg.start,
@@ -704,7 +819,12 @@ impl Parser {
                 );
                 return;
             }
-            self.parse_builtin(&arg.text.clone(), text);
+            if !self.budget(Some((cx, arg)), &label, text.len() as u64) {
+                return;
+            }
+            self.stack.push(label.clone());
+            self.parse_text(text, &label, Source::Builtin);
+            self.stack.pop();
             return;
         }
         let dir = match src {
@@ -738,9 +858,12 @@ impl Parser {
             );
             return;
         }
-        match std::fs::read_to_string(&target) {
+        match read_bounded(&target, MAX_POLICY_BYTES, "a policy file") {
             Ok(text) => {
                 let label = target.display().to_string();
+                if !self.budget(Some((cx, arg)), &label, text.len() as u64) {
+                    return;
+                }
                 self.stack.push(id);
                 self.parse_text(&text, &label, Source::File(&target));
                 self.stack.pop();

@@ -7,7 +7,41 @@ use std::path::{Component, Path};
 
 use syscalls::Sysno;
 
-use super::model::PathOp;
+/// The kind of access a path argument is used for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathOp {
+    Read,
+    Write,
+    Exec,
+    Stat,
+}
+
+impl PathOp {
+    pub const ALL: [PathOp; 4] = [PathOp::Read, PathOp::Write, PathOp::Exec, PathOp::Stat];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathOp::Read => "read",
+            PathOp::Write => "write",
+            PathOp::Exec => "exec",
+            PathOp::Stat => "stat",
+        }
+    }
+    pub fn parse(s: &str) -> Option<PathOp> {
+        match s {
+            "read" => Some(PathOp::Read),
+            "write" => Some(PathOp::Write),
+            "exec" => Some(PathOp::Exec),
+            "stat" => Some(PathOp::Stat),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PathOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How the op of a path argument is found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

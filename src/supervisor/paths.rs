@@ -2,15 +2,29 @@
 //! directory fd, inside its root, symlinks followed as the kernel would, and
 //! /proc/self spelled as such so policies can name it.
 //!
+//! No state is kept between calls: the working directory is the calling
+//! thread's own, read from /proc at each relative path; symlinks are read
+//! through /proc/TID/root (the tracee's root and mount namespace, not the
+//! supervisor's); the tracee's own magic links (/proc/self/fd/N, cwd, root,
+//! exe) are followed to what they point at, as the kernel does, and a
+//! magic link that is not a path (a pipe, a socket) refuses any path below.
+//!
 //! This is a check on what the tracee asked for; another thread can change
-//! the string or a symlink after the check (docs/security.md). Anything that
-//! must hold is also enforced by the kernel: the uid, permissions, chroot.
+//! the string or a symlink after the check (docs/security.md). What must
+//! hold is also enforced by the kernel: Landlock on the path rules, the
+//! uid, permissions, chroot.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use nix::unistd::Pid;
+
+/// Where a magic link leads.
+enum Magic {
+    Path(PathBuf),
+    Object,
+}
 
 /// A tracee's view of the filesystem.
 pub struct View {
@@ -44,13 +58,11 @@ impl View {
             .map(|p| self.inside(&p))
     }
 
-    /// Host path of a tracee path.
+    /// A path the supervisor can use for a tracee path: through the
+    /// tracee's /proc/TID/root, so the lookup happens in its root and
+    /// mount namespace (a jail's mounts, its private /tmp).
     fn host(&self, p: &Path) -> PathBuf {
-        if self.root == Path::new("/") {
-            p.to_path_buf()
-        } else {
-            self.root.join(p.strip_prefix("/").unwrap_or(p))
-        }
+        PathBuf::from(format!("/proc/{}/root", self.tid)).join(p.strip_prefix("/").unwrap_or(p))
     }
 
     /// Tracee path of a host path (strips the root).
@@ -101,10 +113,21 @@ impl View {
                     Component::Normal(name) => {
                         out.push(name);
                         let last = i + 1 == comps.len() && pending.is_empty();
-                        if self.is_magic(&out) || (last && !follow_last) {
+                        if last && !follow_last {
                             continue;
                         }
-                        if let Some(target) = self.symlink(&out) {
+                        let target = if self.is_magic(&out) {
+                            match self.magic_target(&out) {
+                                Magic::Path(t) => Some(t),
+                                // Opened by its own name (a pipe, a socket):
+                                // nothing can be below it.
+                                Magic::Object if last => None,
+                                Magic::Object => return None,
+                            }
+                        } else {
+                            self.symlink(&out)
+                        };
+                        if let Some(target) = target {
                             hops += 1;
                             if hops > 40 {
                                 return None;
@@ -136,11 +159,36 @@ impl View {
                 self.tgid, self.tid
             )));
         }
+        // The tracee's own /proc entries are named by host pid here: read
+        // them in the supervisor's /proc (in a PID namespace the tracee's
+        // /proc knows other numbers).
+        if p.starts_with(format!("/proc/{}", self.tgid)) {
+            return std::fs::read_link(p).ok();
+        }
         std::fs::read_link(self.host(p)).ok()
     }
 
-    /// The magic links of /proc/PID (fd/N, cwd, root, exe, map_files/...):
-    /// never followed, so they are checked by their own name.
+    /// What one of the tracee's own magic links points at: a path in its
+    /// view (followed like a symlink, from its root), or an object without
+    /// a path. Another process's entries are not followed (they are refused
+    /// by [`foreign_proc_secret`]).
+    fn magic_target(&self, p: &Path) -> Magic {
+        let own = [self.tgid, self.tid]
+            .iter()
+            .any(|pid| p.starts_with(format!("/proc/{pid}")));
+        if !own {
+            return Magic::Object;
+        }
+        // /proc/<host pid>/... of the tracee, read in the supervisor's /proc.
+        match std::fs::read_link(p) {
+            Ok(t) if t.is_absolute() && !t.to_string_lossy().ends_with(" (deleted)") => {
+                Magic::Path(self.inside(&t))
+            }
+            _ => Magic::Object,
+        }
+    }
+
+    /// The magic links of /proc/PID (fd/N, cwd, root, exe, map_files/...).
     fn is_magic(&self, p: &Path) -> bool {
         let mut c = p.components().skip(1);
         let (Some(proc_), Some(pid)) = (c.next(), c.next()) else {
@@ -229,12 +277,38 @@ mod tests {
             Path::new("/proc/self/status")
         );
         assert_eq!(
-            v.resolve(b"/proc/self/fd/0", None, true).unwrap(),
+            v.resolve(b"/proc/self/fd/0", None, false).unwrap(),
             Path::new("/proc/self/fd/0")
         );
         assert_eq!(
             v.resolve(b"/../../etc/./passwd", None, true).unwrap(),
             Path::new("/etc/passwd")
         );
+    }
+
+    #[test]
+    fn magic_links_are_followed_like_the_kernel() {
+        use std::os::fd::AsRawFd;
+        let me = Pid::this();
+        let v = View::of(me, me);
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let f = std::fs::File::open(&sub).unwrap();
+        let n = f.as_raw_fd();
+        let want = d.path().join("secret");
+        for p in [
+            format!("/proc/self/fd/{n}/../secret"),
+            format!("/dev/fd/{n}/../secret"),
+            format!("/proc/thread-self/fd/{n}/../secret"),
+        ] {
+            assert_eq!(v.resolve(p.as_bytes(), None, true).unwrap(), want, "{p}");
+        }
+        let root = format!("/proc/self/root{}", want.display());
+        assert_eq!(v.resolve(root.as_bytes(), None, true).unwrap(), want);
+        // A pipe: nothing below it resolves.
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        let p = format!("/proc/self/fd/{}/x", r.as_raw_fd());
+        assert!(v.resolve(p.as_bytes(), None, true).is_none());
     }
 }

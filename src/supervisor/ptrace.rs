@@ -21,10 +21,14 @@ use super::watchdog::{KillReason, Shared};
 use super::Outcome;
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
-use crate::policy::{self, Action, Call, Decision, PathOp, PathOpSpec, Policy};
+use crate::policy::{self, Action, Call, Cause, Decision, PathOp, PathOpSpec, Policy};
 use crate::report::Restricted;
 use crate::sys::{self, ptrace as pt, SockFilter};
 use crate::trace::{self, Event, SyscallRecord, TraceLevel, TraceWriter};
+
+/// The paths a call names (op and resolved path), and the raw bytes read
+/// from the tracee for each path argument (index, bytes).
+type PathsRead = (Vec<(PathOp, PathBuf)>, Vec<(usize, Vec<u8>)>);
 
 /// SECCOMP_FILTER_FLAG_SPEC_ALLOW: do not force the speculative-store-bypass
 /// mitigation on the program (docs/performance.md explains the trade).
@@ -42,7 +46,7 @@ pub(crate) fn filter_for(
         Some(TraceLevel::Denied) => p.compile_denials_traced(),
         None => p.compile(),
     }
-    .map_err(|e| SandboxError::Policy(e.to_string()))?;
+    .map_err(SandboxError::Policy)?;
     let prog = prog
         .into_iter()
         .map(|i| SockFilter {
@@ -53,6 +57,21 @@ pub(crate) fn filter_for(
         })
         .collect();
     Ok((prog, SECCOMP_FILTER_FLAG_SPEC_ALLOW))
+}
+
+/// Classic mode's default filter (src/policy/baseline.rs), with the same
+/// flags as a policy's (no speculation mitigations forced by seccomp).
+pub(crate) fn classic_filter() -> (Vec<SockFilter>, libc::c_ulong) {
+    let prog = crate::policy::classic_filter()
+        .into_iter()
+        .map(|i| SockFilter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect();
+    (prog, SECCOMP_FILTER_FLAG_SPEC_ALLOW)
 }
 
 #[derive(Default)]
@@ -95,9 +114,6 @@ struct Tracer<'a> {
     /// The run's root as the supervisor sees it, read once: the program
     /// cannot chroot (no CAP_SYS_CHROOT), so it does not change after exec.
     view_root: Option<PathBuf>,
-    /// Working directory of each process (by tgid, tracee view). chdir and
-    /// fchdir stop whenever path rules apply and clear it.
-    cwds: HashMap<Pid, PathBuf>,
 }
 
 pub(crate) fn trace_loop(
@@ -121,10 +137,12 @@ pub(crate) fn trace_loop(
         trace,
         all,
         view_root: None,
-        cwds: HashMap::new(),
     };
     t.tracees.insert(root, Tracee::default());
     if let Some(w) = t.trace.as_deref_mut() {
+        // Without --trace-limit the trace is bounded like one file the
+        // program writes (--fsize).
+        w.default_limit(cfg.limits.fsize_kib);
         let start = Event::Start {
             t_us: w.now_us(),
             pid: root.as_raw(),
@@ -157,7 +175,6 @@ pub(crate) fn trace_loop(
         let (pid, status) = (w.pid, w.status);
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
             let tr = t.tracees.remove(&pid).unwrap_or_default();
-            t.cwds.remove(&pid);
             shared.remove_live(pid);
             if t.trace.is_some() && t.on_gone(pid, status, tr.thread, tr.pending).is_err() {
                 break;
@@ -416,6 +433,7 @@ impl Tracer<'_> {
     }
 
     /// The record of one call at its entry.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         pid: Pid,
@@ -426,19 +444,16 @@ impl Tracer<'_> {
         raw: &[(usize, Vec<u8>)],
         d: &Decision,
     ) -> SyscallRecord {
-        let (rule, reason) = if d.reason.starts_with("built-in") {
-            ("built-in".to_string(), Some(d.reason.clone()))
-        } else if d.reason == "default" {
-            ("default".to_string(), None)
-        } else if d.reason == "rule" {
-            let r = d.origin.as_ref().map(|o| o.to_string());
-            (r.unwrap_or_else(|| "rule".into()), None)
-        } else {
-            let r = d.origin.as_ref().map(|o| o.to_string());
-            (
-                r.unwrap_or_else(|| "on-path-violation".into()),
-                Some(d.reason.clone()),
-            )
+        let origin = |none: &str| {
+            d.origin
+                .as_ref()
+                .map_or_else(|| none.to_string(), |o| o.to_string())
+        };
+        let (rule, reason) = match &d.cause {
+            Cause::BuiltIn(_) => ("built-in".to_string(), Some(d.reason())),
+            Cause::Default => ("default".to_string(), None),
+            Cause::Rule => (origin("rule"), None),
+            Cause::PathViolation { .. } => (origin("on-path-violation"), Some(d.reason())),
         };
         SyscallRecord {
             t_us: self.now_us(),
@@ -516,7 +531,7 @@ impl Tracer<'_> {
                 let d = Decision {
                     action: Action::Allow,
                     origin: None,
-                    reason: "built-in: the exec of the program".into(),
+                    cause: Cause::BuiltIn("the exec of the program".into()),
                 };
                 let rec = self.record(pid, tgid, sysno, &info.args, &[], &[], &d);
                 self.begin(pid, rec, sysno, &info.args);
@@ -524,10 +539,6 @@ impl Tracer<'_> {
             return self.resume(pid, 0).map_err(|_| false);
         }
         let (paths, raw) = self.read_paths(pid, tgid, sysno, &info.args);
-        if matches!(sysno, Sysno::chdir | Sysno::fchdir) {
-            // After read_paths, which may have cached the directory being left.
-            self.cwds.clear();
-        }
         let call = Call {
             sysno,
             args: info.args,
@@ -539,7 +550,8 @@ impl Tracer<'_> {
             if let Some((_, p)) = paths.iter().find(|(_, p)| foreign_proc_secret(p)) {
                 decision.action = Action::Deny(libc::EACCES);
                 decision.origin = None;
-                decision.reason = format!("built-in: {} belongs to another process", p.display());
+                decision.cause =
+                    Cause::BuiltIn(format!("{} belongs to another process", p.display()));
             }
         }
         // A full trace records every call; `denied` what a rule did not
@@ -566,7 +578,7 @@ impl Tracer<'_> {
                 log::debug!(
                     "{sysno} by {pid} {paths:?}: deny {} ({})",
                     policy::errno_name(e),
-                    decision.reason
+                    decision.cause
                 );
                 self.o.denied += 1;
                 if let Some(mut rec) = rec {
@@ -583,7 +595,7 @@ impl Tracer<'_> {
             Action::Kill => {
                 let rule = match &decision.origin {
                     Some(o) => format!("{o}"),
-                    None => decision.reason.clone(),
+                    None => decision.cause.to_string(),
                 };
                 log::debug!("{sysno} by {pid}: kill ({rule})");
                 if let Some(rec) = rec {
@@ -623,13 +635,7 @@ impl Tracer<'_> {
     /// The call's paths, resolved as the tracee sees them, and the bytes
     /// read for each (by argument index, for the trace record). A path that
     /// cannot be read is given as "<unreadable>", which no rule allows.
-    fn read_paths(
-        &mut self,
-        pid: Pid,
-        tgid: Pid,
-        sysno: Sysno,
-        args: &[u64; 6],
-    ) -> (Vec<(PathOp, PathBuf)>, Vec<(usize, Vec<u8>)>) {
+    fn read_paths(&mut self, pid: Pid, tgid: Pid, sysno: Sysno, args: &[u64; 6]) -> PathsRead {
         let specs = policy::path_args(sysno);
         if specs.is_empty() {
             return (Vec::new(), Vec::new());
@@ -638,18 +644,15 @@ impl Tracer<'_> {
             .view_root
             .get_or_insert_with(|| View::root_of(pid))
             .clone();
-        let mut view = View {
+        // No cached working directory: a relative path starts at the
+        // calling thread's own cwd, read now (threads without CLONE_FS,
+        // chdir by another thread and renamed directories included).
+        let view = View {
             root,
             tgid,
             tid: pid,
-            cwd: self.cwds.get(&tgid).cloned(),
+            cwd: None,
         };
-        if view.cwd.is_none() {
-            view.cwd = view.read_cwd();
-            if let Some(c) = &view.cwd {
-                self.cwds.insert(tgid, c.clone());
-            }
-        }
         let follow = !matches!(
             sysno,
             Sysno::unlinkat

@@ -12,9 +12,10 @@ use crate::measure::{self, Sampler};
 use crate::sys;
 
 /// Why the watchdog ended the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u8)]
 pub enum KillReason {
+    #[default]
     None = 0,
     CpuTime = 1,
     WallTime = 2,

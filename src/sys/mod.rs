@@ -12,6 +12,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+pub mod landlock;
 pub mod ptrace;
 pub mod setuid;
 pub mod userns;
@@ -55,6 +56,25 @@ pub fn thread_count() -> Option<u64> {
     s.lines()
         .find_map(|l| l.strip_prefix("Threads:"))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// Pins this process (and what it starts later) to one CPU: the judge's
+/// worker slots, so one run has one CPU and its times do not depend on how
+/// many run at once.
+pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &set)
+}
+
+/// The CPUs this process may run on, in order (empty if unknown).
+pub fn allowed_cpus() -> Vec<usize> {
+    match nix::sched::sched_getaffinity(Pid::from_raw(0)) {
+        Ok(s) => (0..nix::sched::CpuSet::count())
+            .filter(|&i| s.is_set(i).unwrap_or(false))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// argv and envp prepared before fork, so the child does not allocate.

@@ -476,3 +476,79 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// What a process measured by [`run_measured`] did.
+#[derive(Debug)]
+pub struct Measured {
+    pub code: Option<i32>,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// Its peak resident memory (wait4's ru_maxrss), KiB.
+    pub max_rss_kib: u64,
+}
+
+/// Runs `cmd` (stdin and stdout null, stderr captured) and reaps it with
+/// wait4 for its own peak resident memory; killed after `limit`. It runs
+/// under `prlimit --as=4G` (kept across a setuid exec), so a regression
+/// that reads /dev/zero without bound fails the test instead of calling
+/// the host's OOM killer.
+// The child is reaped by wait4 below (for its rusage), not by std.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(cmd: Command, limit: Duration) -> Measured {
+    let mut w = Command::new("prlimit");
+    w.arg(format!("--as={}", 4u64 << 30))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        w.current_dir(d);
+    }
+    let start = Instant::now();
+    let mut child = w
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let err = reader(child.stderr.take().expect("stderr"));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut killed = false;
+    loop {
+        // SAFETY: pid is our own unreaped child (std never waits for it:
+        // `child` is only dropped); status and ru are valid for writes.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break;
+        }
+        assert!(
+            r == 0,
+            "wait4({pid}) => {}",
+            std::io::Error::last_os_error()
+        );
+        if !killed && start.elapsed() > limit {
+            let _ = child.kill();
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = start.elapsed();
+    let stderr = err
+        .recv_timeout(Duration::from_secs(5))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Measured {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stderr,
+        elapsed,
+        max_rss_kib: ru.ru_maxrss as u64,
+    }
+}

@@ -1,0 +1,277 @@
+//! Isolation planning, done in the supervisor before fork: which
+//! namespaces, which mounts (a jail root from binds and profiles, or only a
+//! fresh /proc and private tmp directories), the working directory, the
+//! per-run cgroup and its size, and the rlimits the child sets.
+
+use crate::config::RunConfig;
+use crate::error::{Result, SandboxError};
+
+use super::cgroup::RunCgroup;
+
+/// The per-run cgroup, when the run asked for one and is not rootless
+/// (creating one needs root; wait4 and /proc figures are used instead).
+/// A stale cgroup of a dead supervisor is removed first; this one is
+/// removed when it drops, whatever way the run ends.
+pub(crate) fn run_cgroup(
+    cfg: &RunConfig,
+    ns: &super::NsPlan,
+    supervisor: u32,
+    rootless: bool,
+) -> Option<RunCgroup> {
+    if cfg.isolation.cgroups != Some(true) || rootless {
+        return None;
+    }
+    super::cgroup::remove_stale();
+    let (hard, tasks) = cgroup_size(&cfg.limits, ns.has_init());
+    RunCgroup::create(supervisor, hard, tasks)
+}
+
+/// The cgroup's memory ceiling (KiB) and task count: slightly above --mem,
+/// so the kernel stops a runaway tree while the verdict still comes from
+/// the peak compared with --mem; the program, --nproc more, and the init.
+pub(crate) fn cgroup_size(l: &crate::config::Limits, has_init: bool) -> (u64, u64) {
+    let hard = l.memory_kib + (l.memory_kib / 10).max(8192);
+    (hard, l.nproc + 1 + has_init as u64)
+}
+
+/// Namespaces, mounts and the working directory of a run.
+pub(crate) struct IsoPlan {
+    pub ns: crate::isolate::NsPlan,
+    pub mounts: Option<crate::isolate::mounts::MountPlan>,
+    pub workdir: Option<std::path::PathBuf>,
+    /// Where the run has a private tmpfs (its memory counts as the run's).
+    pub private_tmp: Vec<std::path::PathBuf>,
+}
+
+/// The world-writable directories a run gets a private tmpfs on, so that
+/// nothing it leaves there outlives it (its uid may come back for a later
+/// run): those of /tmp, /var/tmp and /dev/shm that are real directories.
+pub(crate) fn private_tmp_dirs() -> Vec<std::path::PathBuf> {
+    ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()))
+        .collect()
+}
+
+/// Directories under `private` that the run needs from the host: its
+/// working directory and its program's directory (outermost only). A
+/// private directory that is itself needed (the program in /tmp) keeps the
+/// host's: it is dropped from `private`.
+fn kept_dirs(
+    cfg: &RunConfig,
+    mut private: Vec<std::path::PathBuf>,
+) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let mut want: Vec<std::path::PathBuf> = Vec::new();
+    let wd = cfg
+        .exec_dir
+        .as_ref()
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    let base = wd.clone().or_else(|| std::env::current_dir().ok());
+    let prog = base
+        .map(|b| b.join(&cfg.program))
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let cwd = if wd.is_none() {
+        std::env::current_dir().ok()
+    } else {
+        None
+    };
+    let needed: Vec<_> = [wd, prog, cwd].into_iter().flatten().collect();
+    private.retain(|t| !needed.contains(t));
+    for d in needed {
+        if private.iter().any(|t| d.starts_with(t)) {
+            want.push(d);
+        }
+    }
+    want.sort();
+    want.dedup();
+    // Keep only the outermost: a bind of a parent brings its children.
+    let all = want.clone();
+    want.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
+    (private, want)
+}
+
+pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
+    use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
+    let iso = &cfg.isolation;
+    // A policy's `jail NAME` line selects a profile when --jail is not given.
+    // The policy's `jail` line is already in it (crate::resolve).
+    let jail = iso.jail.clone().filter(|_| cfg.chroot_dir.is_none());
+    let wants_jail = jail.is_some() || !iso.binds.is_empty() || !iso.tmpfs.is_empty();
+    let ns = NsPlan::new(iso, paranoid, wants_jail || iso.namespaces, rootless);
+    let hidepid = !ns.has_init();
+    if rootless && !ns.has_init() {
+        // The PID namespace is what kills a rootless run when safeexec dies
+        // (no uid of its own to sweep), keeps the caller's other processes
+        // out of its reach (same host uid), and lets it mount a fresh /proc.
+        return Err(SandboxError::Usage(
+            "--no-ns: a rootless run needs its PID namespace (it has the caller's uid; \
+             nothing else ends it if safeexec is killed)"
+                .into(),
+        ));
+    }
+    if !wants_jail {
+        let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
+            let (private, keep) = kept_dirs(cfg, private_tmp_dirs());
+            let plan = MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, &keep)
+                .map_err(SandboxError::Usage)?;
+            Some((plan, private))
+        } else {
+            None
+        };
+        let (mounts, private_tmp) = match mounts {
+            Some((m, p)) => (Some(m), p),
+            None => (None, Vec::new()),
+        };
+        return Ok(IsoPlan {
+            ns,
+            mounts,
+            workdir: cfg.exec_dir.clone(),
+            private_tmp,
+        });
+    }
+    let mut binds = match &jail {
+        Some(name) => profiles::profile(name)
+            .ok_or_else(|| SandboxError::Usage(format!("--jail: unknown profile `{name}`")))?,
+        None => Vec::new(),
+    };
+    let mut tmpfs = iso.tmpfs.clone();
+    // The working directory: --exec_dir writable, else the caller's
+    // directory read-only with a fresh /tmp for scratch files.
+    let workdir = match &cfg.exec_dir {
+        Some(d) => {
+            let d = std::fs::canonicalize(d).map_err(|source| SandboxError::Path {
+                what: "working directory",
+                path: d.clone(),
+                source,
+            })?;
+            binds.push(Bind {
+                src: d.clone(),
+                dst: d.clone(),
+                writable: true,
+            });
+            d
+        }
+        None => {
+            let d = std::env::current_dir()
+                .map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
+            if d != std::path::Path::new("/") {
+                binds.push(Bind {
+                    src: d.clone(),
+                    dst: d.clone(),
+                    writable: false,
+                });
+            }
+            if !d.starts_with("/tmp") && !tmpfs.iter().any(|t| t == std::path::Path::new("/tmp")) {
+                tmpfs.push("/tmp".into());
+            }
+            d
+        }
+    };
+    // The program itself must be inside: its install prefix for a runtime
+    // profile, the file alone otherwise.
+    let prog = if cfg.program.is_absolute() {
+        cfg.program.clone()
+    } else {
+        workdir.join(&cfg.program)
+    };
+    let mut all: Vec<Bind> = binds.clone();
+    all.extend(iso.binds.iter().cloned());
+    if let Some(real) = std::fs::canonicalize(&prog)
+        .ok()
+        .filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst))
+    {
+        let add = match jail.as_deref() {
+            Some("python3") | Some("java") => profiles::program_prefix(&prog, &all).unwrap_or(real),
+            _ => real,
+        };
+        log::debug!("jail: binding the program's {} read-only", add.display());
+        binds.push(Bind {
+            src: add.clone(),
+            dst: add,
+            writable: false,
+        });
+    }
+    let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    log::debug!("jail: {spec:?}");
+    Ok(IsoPlan {
+        ns,
+        mounts: Some(MountPlan::jail(&spec, rootless).map_err(SandboxError::Usage)?),
+        workdir: Some(workdir),
+        private_tmp: Vec::new(),
+    })
+}
+
+/// `extra`: processes of the run's uid that are not the program's (the
+/// rootless init).
+pub(crate) fn rlimits(cfg: &RunConfig, extra: u64) -> Vec<(libc::__rlimit_resource_t, u64, u64)> {
+    let l = &cfg.limits;
+    let kib = |v: u64| v.saturating_mul(1024);
+    let inf = libc::RLIM_INFINITY;
+    // CPU: a per-process backstop one second above the whole-run limit, which
+    // the watchdog enforces with sub-second precision.
+    let cpu = l.cpu.as_secs_f64().ceil() as u64 + 1;
+    let mut v = vec![
+        (libc::RLIMIT_CPU, cpu, cpu + 1),
+        (libc::RLIMIT_FSIZE, kib(l.fsize_kib), kib(l.fsize_kib)),
+        (libc::RLIMIT_NOFILE, l.nfile, l.nfile),
+        (libc::RLIMIT_CORE, kib(l.core_kib), kib(l.core_kib)),
+        // The uid is unique to the run, so this counts the run's processes
+        // and threads: the program itself plus --nproc more. Rootless, the
+        // count is per (user namespace, uid) since Linux 5.14: the run's too.
+        (libc::RLIMIT_NPROC, l.nproc + 1 + extra, l.nproc + 1 + extra),
+    ];
+    let stack = if l.stack_kib == 0 {
+        inf
+    } else {
+        kib(l.stack_kib)
+    };
+    v.push((libc::RLIMIT_STACK, stack, stack));
+    if l.space_kib > 0 {
+        v.push((libc::RLIMIT_AS, kib(l.space_kib), kib(l.space_kib)));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_is_sized_above_the_memory_limit_and_counts_the_init() {
+        let mut l = crate::config::Limits {
+            memory_kib: 65_536,
+            nproc: 3,
+            ..Default::default()
+        };
+        assert_eq!(cgroup_size(&l, false), (65_536 + 8192, 4));
+        l.memory_kib = 1 << 20;
+        assert_eq!(cgroup_size(&l, true), ((1 << 20) + (1 << 20) / 10, 5));
+    }
+
+    #[test]
+    fn rlimits_follow_the_limits() {
+        let mut cfg = RunConfig::new("/bin/true");
+        cfg.limits.nproc = 2;
+        cfg.limits.space_kib = 0;
+        let r = rlimits(&cfg, 1);
+        let get = |res| {
+            r.iter()
+                .find(|(k, _, _)| *k == res)
+                .map(|(_, s, h)| (*s, *h))
+        };
+        assert_eq!(get(libc::RLIMIT_NPROC), Some((4, 4)));
+        assert_eq!(
+            get(libc::RLIMIT_CPU),
+            Some((2, 3)),
+            "one second above --cpu 1"
+        );
+        assert_eq!(
+            get(libc::RLIMIT_AS),
+            None,
+            "--space 0: no address-space limit"
+        );
+        assert_eq!(get(libc::RLIMIT_NOFILE), Some((64, 64)));
+    }
+}

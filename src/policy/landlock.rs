@@ -1,0 +1,486 @@
+//! Compiling a policy's `path` rules into a Landlock ruleset, so the kernel
+//! checks every file access of every thread and process of the run on the
+//! object it resolved (magic links, symlinks swapped in a race and strings
+//! rewritten after the supervisor's check included).
+//!
+//! Landlock grants rights on whole hierarchies (a directory and everything
+//! beneath it) or on one file. A pattern that is not exactly a hierarchy
+//! compiles to the smallest hierarchy that covers it:
+//!
+//! | pattern | Landlock rule |
+//! |---|---|
+//! | `/usr/lib/**` | the hierarchy `/usr/lib` (exact) |
+//! | `/etc/passwd` | that file (a directory: its hierarchy) |
+//! | `/tmp/*` | the hierarchy `/tmp` (wider: deeper levels too) |
+//! | `/tmp/hsperfdata_*/**` | the hierarchy `/tmp` (wider: a glob inside) |
+//!
+//! The supervisor's check of the path rules stays as the second, narrower
+//! layer and for reporting (the verdict and trace name the path and rule).
+//!
+//! Ops map to access rights: `read` → read file, read directory (and ioctl
+//! on devices, ABI 5); `write` → write file, truncate (ABI 3), create and
+//! remove files, directories, symlinks, fifos and sockets, refer (ABI 2;
+//! rename and link across directories), ioctl on devices (ABI 5); `exec` →
+//! execute. `stat` has no Landlock right (stat, readlink and access are not
+//! checked by Landlock). An op without path rules or with `/**` is not
+//! handled at all. Device nodes can never be created (mknod is handled with
+//! the write rights and never granted).
+
+use std::ffi::CString;
+use std::fmt::Write as _;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use landlock::{
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, Ruleset, RulesetAttr, Scope,
+    ABI,
+};
+use syscalls::Sysno;
+
+use super::model::{PathOp, PathRule, Policy};
+use super::paths::PatternKind;
+
+/// The Landlock ABI this kernel offers, or why it offers none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelLandlock {
+    /// Landlock works; its ABI version (1 = Linux 5.13, ... 7 = Linux 6.15).
+    Abi(i32),
+    /// ENOSYS: the kernel is built without Landlock (older than 5.13 or
+    /// CONFIG_SECURITY_LANDLOCK off).
+    NotBuilt,
+    /// EOPNOTSUPP: built in but not enabled at boot (`lsm=` lacks landlock).
+    Disabled,
+}
+
+impl KernelLandlock {
+    /// Asks the kernel. A debug build (the tests) honours
+    /// SAFEEXEC_TEST_NO_LANDLOCK=1 to act as on a kernel without Landlock;
+    /// a release build ignores it.
+    pub fn detect() -> KernelLandlock {
+        if cfg!(debug_assertions) && std::env::var_os("SAFEEXEC_TEST_NO_LANDLOCK").is_some() {
+            return KernelLandlock::NotBuilt;
+        }
+        match crate::sys::landlock::abi_version() {
+            Ok(v) if v >= 1 => KernelLandlock::Abi(v),
+            Err(nix::errno::Errno::EOPNOTSUPP) => KernelLandlock::Disabled,
+            _ => KernelLandlock::NotBuilt,
+        }
+    }
+
+    pub fn abi(self) -> Option<i32> {
+        match self {
+            KernelLandlock::Abi(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Why there is no Landlock, for messages.
+    pub fn why(self) -> &'static str {
+        match self {
+            KernelLandlock::Abi(_) => "available",
+            KernelLandlock::NotBuilt => {
+                "the kernel has no Landlock (Linux older than 5.13, or built without CONFIG_SECURITY_LANDLOCK)"
+            }
+            KernelLandlock::Disabled => {
+                "Landlock is built into the kernel but not enabled (add landlock to the lsm= boot parameter)"
+            }
+        }
+    }
+}
+
+/// One Landlock rule of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlRule {
+    /// The path the child opens (`O_PATH`) after its mounts and chdir:
+    /// absolute, or relative to the run's working directory (`./x`, `.`).
+    pub path: String,
+    /// Rights granted beneath it (masked to file rights on a file).
+    pub access: u64,
+    /// What it comes from (the pattern as written, or `program`).
+    pub from: String,
+    /// The rule covers more than the pattern (a glob inside, `/x/*`).
+    pub wider: bool,
+}
+
+/// A policy's path rules as a Landlock ruleset for one kernel ABI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandlockPlan {
+    pub abi: i32,
+    /// Filesystem rights the ruleset handles (denied unless a rule grants them).
+    pub handled_fs: u64,
+    /// TCP bind and connect, handled (and never granted) when the policy
+    /// allows no network (ABI 4).
+    pub handled_net: u64,
+    /// Abstract UNIX sockets and signals scoped to the run (ABI 6).
+    pub scoped: u64,
+    pub rules: Vec<LlRule>,
+    /// Rights a rule on a file (not a directory) may carry.
+    pub file_access: u64,
+}
+
+fn read_rights(abi: ABI) -> BitFlags<AccessFs> {
+    let mut r = AccessFs::ReadFile | AccessFs::ReadDir;
+    if abi >= ABI::V5 {
+        r |= AccessFs::IoctlDev;
+    }
+    r
+}
+
+/// What `write` grants (MakeChar and MakeBlock are handled, never granted).
+fn write_rights(abi: ABI) -> BitFlags<AccessFs> {
+    let mut w = AccessFs::WriteFile
+        | AccessFs::RemoveDir
+        | AccessFs::RemoveFile
+        | AccessFs::MakeDir
+        | AccessFs::MakeReg
+        | AccessFs::MakeSock
+        | AccessFs::MakeFifo
+        | AccessFs::MakeSym;
+    if abi >= ABI::V2 {
+        w |= AccessFs::Refer;
+    }
+    if abi >= ABI::V3 {
+        w |= AccessFs::Truncate;
+    }
+    if abi >= ABI::V5 {
+        w |= AccessFs::IoctlDev;
+    }
+    w
+}
+
+/// Rights an op grants, for one ABI.
+fn op_rights(op: PathOp, abi: ABI) -> BitFlags<AccessFs> {
+    match op {
+        PathOp::Read => read_rights(abi),
+        PathOp::Write => write_rights(abi),
+        PathOp::Exec => AccessFs::Execute.into(),
+        PathOp::Stat => BitFlags::EMPTY,
+    }
+}
+
+/// Rights the ruleset handles for a restricted op.
+fn op_handled(op: PathOp, abi: ABI) -> BitFlags<AccessFs> {
+    match op {
+        PathOp::Write => write_rights(abi) | AccessFs::MakeChar | AccessFs::MakeBlock,
+        _ => op_rights(op, abi),
+    }
+}
+
+/// The Landlock path of a rule's pattern: (path to open, wider than the pattern).
+pub fn hierarchy(rule: &PathRule) -> (String, bool) {
+    let p = &rule.pattern;
+    let glob_at = p.components.iter().position(|c| c.contains('*'));
+    let comps = match glob_at {
+        Some(i) => &p.components[..i],
+        None => &p.components[..],
+    };
+    let joined = comps.join("/");
+    let path = match (p.relative, joined.is_empty()) {
+        (true, true) => ".".to_string(),
+        (true, false) => format!("./{joined}"),
+        (false, _) => format!("/{joined}"),
+    };
+    let wider = glob_at.is_some() || p.kind == PatternKind::Children;
+    (path, wider)
+}
+
+impl Policy {
+    /// Does any path rule restrict an op Landlock can enforce (read, write, exec)?
+    pub fn landlock_relevant(&self) -> bool {
+        [PathOp::Read, PathOp::Write, PathOp::Exec]
+            .into_iter()
+            .any(|op| self.op_restricted(op))
+    }
+
+    /// Does the policy let `connect` or `bind` run (by a rule or the default)?
+    pub fn allows_network(&self) -> bool {
+        [Sysno::connect, Sysno::bind].into_iter().any(|s| {
+            let named: Vec<_> = self.rules.iter().filter(|r| r.names(s)).collect();
+            named.iter().any(|r| r.action.runs())
+                || (!named.iter().any(|r| r.conds.is_empty()) && self.default.runs())
+        })
+    }
+
+    /// The policy's path rules as a Landlock ruleset for `abi` (>= 1), plus
+    /// read and execute of `program` and of `loaders` (its ELF interpreter
+    /// or `#!` interpreter: the kernel reads and maps what it executes,
+    /// which the supervisor's exec check never sees).
+    /// None when no path rule restricts read, write or exec.
+    pub fn landlock_plan(
+        &self,
+        abi: i32,
+        program: &Path,
+        loaders: &[std::path::PathBuf],
+    ) -> Option<LandlockPlan> {
+        if !self.landlock_relevant() || abi < 1 {
+            return None;
+        }
+        let a = ABI::from(abi);
+        let mut handled = BitFlags::<AccessFs>::EMPTY;
+        for op in [PathOp::Read, PathOp::Write, PathOp::Exec] {
+            if self.op_restricted(op) {
+                handled |= op_handled(op, a);
+            }
+        }
+        // ioctl on devices belongs to read and write: handled only when both are.
+        if !(self.op_restricted(PathOp::Read) && self.op_restricted(PathOp::Write)) {
+            handled &= !BitFlags::from(AccessFs::IoctlDev);
+        }
+        handled &= AccessFs::from_all(a);
+        let mut rules = Vec::new();
+        for r in &self.path_rules {
+            let mut access = BitFlags::<AccessFs>::EMPTY;
+            for op in &r.ops {
+                access |= op_rights(*op, a);
+            }
+            let access = access & handled;
+            if access.is_empty() {
+                continue;
+            }
+            let (path, wider) = hierarchy(r);
+            rules.push(LlRule {
+                path,
+                access: (access).bits(),
+                from: r.pattern.raw.clone(),
+                wider,
+            });
+        }
+        let prog = (AccessFs::ReadFile | AccessFs::Execute) & handled;
+        if !prog.is_empty() {
+            rules.push(LlRule {
+                path: program.display().to_string(),
+                access: (prog).bits(),
+                from: "the program itself".into(),
+                wider: false,
+            });
+            for l in loaders {
+                rules.push(LlRule {
+                    path: l.display().to_string(),
+                    access: (prog).bits(),
+                    from: "the program's interpreter".into(),
+                    wider: false,
+                });
+            }
+        }
+        let handled_net = if abi >= 4 && !self.allows_network() {
+            (AccessNet::BindTcp | AccessNet::ConnectTcp).bits()
+        } else {
+            0
+        };
+        let scoped = if abi >= 6 {
+            (Scope::AbstractUnixSocket | Scope::Signal).bits()
+        } else {
+            0
+        };
+        Some(LandlockPlan {
+            abi,
+            handled_fs: (handled).bits(),
+            handled_net,
+            scoped,
+            rules,
+            file_access: (AccessFs::from_file(a)).bits(),
+        })
+    }
+
+    /// The Landlock section of `policy show` for this kernel.
+    pub fn show_landlock(&self, kernel: KernelLandlock) -> String {
+        let mut o = String::new();
+        if !self.landlock_relevant() {
+            let _ = writeln!(
+                o,
+                "\npath enforcement: no read, write or exec path rules (nothing for Landlock)"
+            );
+            return o;
+        }
+        let optional = if self.landlock_optional.is_some() {
+            " (landlock optional: ptrace only on kernels without it)"
+        } else {
+            ""
+        };
+        match kernel {
+            KernelLandlock::Abi(v) => {
+                let _ = writeln!(
+                    o,
+                    "\npath enforcement: Landlock (kernel ABI {v}) and the supervisor's check{optional}"
+                );
+            }
+            other => {
+                let _ = writeln!(
+                    o,
+                    "\npath enforcement: {}: {}",
+                    if self.landlock_optional.is_some() {
+                        "the supervisor's check only"
+                    } else {
+                        "a run is refused"
+                    },
+                    other.why()
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "landlock rules (kernel layer; a pattern that is not a hierarchy compiles to the smallest hierarchy covering it; a path that is a directory covers its hierarchy):"
+        );
+        for r in &self.path_rules {
+            let ops: Vec<&str> = r
+                .ops
+                .iter()
+                .filter(|op| **op != PathOp::Stat && self.op_restricted(**op))
+                .map(|op| op.as_str())
+                .collect();
+            if ops.is_empty() {
+                continue;
+            }
+            let (path, wider) = hierarchy(r);
+            let what = match (r.pattern.kind, wider) {
+                (_, true) => format!("hierarchy {path} (wider than the pattern)"),
+                (PatternKind::Tree, false) => format!("hierarchy {path}"),
+                _ => path.clone(),
+            };
+            let _ = writeln!(o, "  {:<8} {:<36} -> {what}", ops.join(","), r.pattern.raw);
+        }
+        let _ = writeln!(
+            o,
+            "  read,exec the program itself and its ELF or #! interpreter (the kernel reads what it executes)"
+        );
+        let _ = writeln!(
+            o,
+            "  TCP bind/connect: {}",
+            if self.allows_network() {
+                "not handled (the policy allows connect or bind)"
+            } else {
+                "refused (ABI 4)"
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  abstract UNIX sockets and signals: scoped to the run (ABI 6)"
+        );
+        o
+    }
+}
+
+impl LandlockPlan {
+    /// Creates the ruleset (handled rights only; the child adds the rules
+    /// after its mounts and chdir). Uses the crate's hard-requirement
+    /// compatibility: every right asked for exists in this ABI.
+    pub fn create_ruleset(&self) -> Result<OwnedFd, String> {
+        let fs = BitFlags::<AccessFs>::from_bits_truncate(self.handled_fs);
+        let mut rs = Ruleset::default()
+            .set_compatibility(CompatLevel::HardRequirement)
+            .handle_access(fs)
+            .map_err(|e| format!("landlock ruleset: {e}"))?;
+        if self.handled_net != 0 {
+            rs = rs
+                .handle_access(BitFlags::<AccessNet>::from_bits_truncate(self.handled_net))
+                .map_err(|e| format!("landlock ruleset (network): {e}"))?;
+        }
+        if self.scoped != 0 {
+            rs = rs
+                .scope(BitFlags::<Scope>::from_bits_truncate(self.scoped))
+                .map_err(|e| format!("landlock ruleset (scopes): {e}"))?;
+        }
+        let created = rs
+            .create()
+            .map_err(|e| format!("landlock_create_ruleset: {e}"))?;
+        let fd: Option<OwnedFd> = created.into();
+        fd.ok_or_else(|| "landlock_create_ruleset: no ruleset descriptor".into())
+    }
+
+    /// The rules as the child needs them (paths as C strings).
+    pub fn child_rules(&self) -> Result<Vec<(CString, u64)>, String> {
+        self.rules
+            .iter()
+            .map(|r| {
+                CString::new(r.path.as_bytes())
+                    .map(|c| (c, r.access))
+                    .map_err(|_| format!("{}: path contains a NUL byte", r.path))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access_of(plan: &LandlockPlan, from: &str) -> Option<(String, u64, bool)> {
+        plan.rules
+            .iter()
+            .find(|r| r.from == from)
+            .map(|r| (r.path.clone(), r.access, r.wider))
+    }
+
+    #[test]
+    fn java_policy_compiles_to_hierarchies() {
+        let p = Policy::builtin("java").unwrap().unwrap();
+        let plan = p.landlock_plan(7, Path::new("/usr/bin/java"), &[]).unwrap();
+        let rf = AccessFs::ReadFile as u64;
+        let wf = AccessFs::WriteFile as u64;
+        let x = AccessFs::Execute as u64;
+        // exec has no path rules: not handled.
+        assert_eq!(plan.handled_fs & x, 0);
+        assert_ne!(plan.handled_fs & (AccessFs::MakeChar as u64), 0);
+        let (path, acc, wider) = access_of(&plan, "/usr/lib/jvm/**").unwrap();
+        assert_eq!((path.as_str(), wider), ("/usr/lib/jvm", false));
+        assert_ne!(acc & rf, 0);
+        assert_eq!(acc & wf, 0);
+        let (path, acc, wider) = access_of(&plan, "/tmp/hsperfdata_*").unwrap();
+        assert_eq!((path.as_str(), wider), ("/tmp", true));
+        assert_ne!(acc & wf, 0);
+        let (path, _, _) = access_of(&plan, "./**").unwrap();
+        assert_eq!(path, ".");
+        let (path, _, wider) = access_of(&plan, "/etc/java-*/**").unwrap();
+        assert_eq!((path.as_str(), wider), ("/etc", true));
+        let (path, acc, _) = access_of(&plan, "the program itself").unwrap();
+        assert_eq!((path.as_str(), acc), ("/usr/bin/java", rf));
+        // No network in the java policy: TCP is handled; scopes on ABI 6+.
+        assert_ne!(plan.handled_net, 0);
+        assert_ne!(plan.scoped, 0);
+        // Older ABIs drop what they lack.
+        let old = p.landlock_plan(1, Path::new("/usr/bin/java"), &[]).unwrap();
+        assert_eq!(old.handled_net, 0);
+        assert_eq!(old.scoped, 0);
+        assert_eq!(old.handled_fs & (AccessFs::Truncate as u64), 0);
+        assert!(p
+            .show_landlock(KernelLandlock::Abi(7))
+            .contains("hierarchy /tmp (wider"));
+    }
+
+    #[test]
+    fn landlock_statement_parses() {
+        let p = Policy::parse("include default\nlandlock optional\n", "t.policy").unwrap();
+        assert!(p.landlock_optional());
+        let p = Policy::parse("landlock optional\nlandlock required\n", "t.policy").unwrap();
+        assert!(!p.landlock_optional());
+        for bad in ["landlock\n", "landlock maybe\n", "landlock optional now\n"] {
+            let e = Policy::parse(bad, "t.policy").unwrap_err().to_string();
+            assert!(e.contains("t.policy:1:"), "{bad}: {e}");
+        }
+        let mut p = Policy::parse("path read /usr/**\n", "t.policy").unwrap();
+        p.set_landlock_optional(true);
+        assert!(p.landlock_optional());
+        assert!(p
+            .show_landlock(KernelLandlock::NotBuilt)
+            .contains("the supervisor's check only"));
+        assert!(Policy::parse("path read /usr/**\n", "t.policy")
+            .unwrap()
+            .show_landlock(KernelLandlock::Disabled)
+            .contains("a run is refused"));
+    }
+
+    #[test]
+    fn unrestricted_ops_are_not_handled() {
+        let p = Policy::parse("default kill\npath read /usr/**\n", "t.policy").unwrap();
+        let plan = p.landlock_plan(7, Path::new("/bin/x"), &[]).unwrap();
+        assert_eq!(plan.handled_fs & (AccessFs::WriteFile as u64), 0);
+        assert_eq!(plan.handled_fs & (AccessFs::IoctlDev as u64), 0);
+        let p = Policy::parse("default kill\npath read /**\npath stat /x\n", "t.policy").unwrap();
+        assert!(p.landlock_plan(7, Path::new("/bin/x"), &[]).is_none());
+        let p = Policy::parse("default kill\nallow connect\npath write ./*\n", "t.policy").unwrap();
+        let plan = p.landlock_plan(7, Path::new("/bin/x"), &[]).unwrap();
+        assert_eq!(plan.handled_net, 0);
+        let (path, _, wider) = access_of(&plan, "./*").unwrap();
+        assert_eq!((path.as_str(), wider), (".", true));
+    }
+}
