@@ -409,6 +409,133 @@ fn verify_java_submissions() {
     );
 }
 
+/// Under the shipped policies (paranoid mode: seccomp, the supervisor's
+/// path check and Landlock, which the policies' path rules require on this
+/// kernel), a judged program reads its own files (a Python module, a second
+/// Java class) and its test input by name (`/dev/stdin`, which the kernel
+/// resolves to the file the judge opened); it cannot read the answer file
+/// the package's permissions would let it read, nor write its input.
+#[test]
+fn judged_programs_read_their_own_files_and_stdin_by_name_but_not_the_answers() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let p = package("");
+    let r = p.path();
+    // Readable and searchable by anyone, the inputs even writable: only the
+    // policy stands between a run's uid and the package.
+    let mut stack = vec![r.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap().path();
+            if e.is_dir() {
+                stack.push(e);
+            } else {
+                let mode = if e.extension().is_some_and(|x| x == "in") {
+                    0o666
+                } else {
+                    0o644
+                };
+                std::fs::set_permissions(&e, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
+    }
+    let inputs: Vec<(PathBuf, Vec<u8>)> = [
+        "sample/1",
+        "secret/g1/1",
+        "secret/g1/2",
+        "secret/g2/1",
+        "secret/g2/2",
+    ]
+    .iter()
+    .map(|n| {
+        let f = r.join(format!("data/{n}.in"));
+        let b = std::fs::read(&f).unwrap();
+        (f, b)
+    })
+    .collect();
+    let subs = tempfile::Builder::new()
+        .prefix("safeexec-judge-subs-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let s = subs.path();
+    write(
+        &s.join("py/main.py"),
+        "import helper\nprint(helper.add(open('/dev/stdin').read()))\n",
+    );
+    write(
+        &s.join("py/helper.py"),
+        "def add(text):\n    return sum(map(int, text.split()))\n",
+    );
+    write(
+        &s.join("stdin.c"),
+        "#include <stdio.h>\nint main(void){FILE*f=fopen(\"/dev/stdin\",\"r\");long a,b;if(!f)return 3;if(fscanf(f,\"%ld %ld\",&a,&b)!=2)return 4;printf(\"%ld\\n\",a+b);return 0;}\n",
+    );
+    // The answer of the sample, by its absolute path: AC only when the open
+    // is refused with EACCES (a leak prints it with a word: WA).
+    write(
+        &s.join("cheat.py"),
+        &format!(
+            "import sys\ntry:\n    print(open({:?}).read().strip(), 'leaked')\nexcept PermissionError:\n    print(sum(map(int, sys.stdin.read().split())))\n",
+            r.join("data/sample/1.ans").display().to_string()
+        ),
+    );
+    // Overwrites its input if it can, then answers.
+    write(
+        &s.join("scribble.py"),
+        "import sys\ntry:\n    open('/dev/stdin', 'w').write('1000 1000\\n')\nexcept OSError:\n    pass\nprint(sum(map(int, sys.stdin.read().split())))\n",
+    );
+    let mut args: Vec<std::ffi::OsString> = vec![
+        r.into(),
+        s.join("py").into(),
+        s.join("stdin.c").into(),
+        s.join("cheat.py").into(),
+        s.join("scribble.py").into(),
+    ];
+    let java = Path::new(JAVA).exists();
+    if java {
+        write(
+            &s.join("java/Main.java"),
+            "import java.io.*;\npublic class Main { public static void main(String[] x) throws IOException { try (BufferedReader in = new BufferedReader(new FileReader(\"/dev/stdin\"))) { System.out.println(Adder.sum(in.readLine())); } } }\n",
+        );
+        write(
+            &s.join("java/Adder.java"),
+            "class Adder { static long sum(String line) { long t = 0; for (String w : line.trim().split(\"\\\\s+\")) t += Long.parseLong(w); return t; } }\n",
+        );
+        args.push(s.join("java").into());
+    } else {
+        eprintln!("no {JAVA}: java part skipped");
+    }
+    let json = r.join("out.json");
+    args.extend([
+        "--all".into(),
+        "--json".into(),
+        json.clone().into_os_string(),
+    ]);
+    let run = judge(&args);
+    let out = run.stdout_str();
+    assert_eq!(run.status, Some(0), "{out}\n{}", run.stderr_str());
+    let doc = read_json(&json);
+    let subs_doc = doc["submissions"].as_array().unwrap();
+    assert_eq!(subs_doc.len(), if java { 5 } else { 4 }, "{out}");
+    for sd in subs_doc {
+        assert_eq!(sd["verdict"], "AC", "{sd}");
+        assert_eq!(sd["tests"].as_array().unwrap().len(), 5, "{sd}");
+        assert!(sd["limits"]["policy"].is_string(), "{sd}");
+    }
+    for (f, before) in &inputs {
+        assert_eq!(
+            &std::fs::read(f).unwrap(),
+            before,
+            "{} was changed",
+            f.display()
+        );
+    }
+}
+
 #[test]
 fn json_document_and_exit_status_of_a_plain_judging() {
     if !common::is_root() {

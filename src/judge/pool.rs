@@ -663,6 +663,47 @@ fn populate(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Puts the test input in the run directory, under a name no file of the
+/// build has, and returns its path there. The run's stdin is opened from
+/// that path, so a program that opens `/dev/stdin` (`/proc/self/fd/0`) by
+/// name reaches a file inside its working directory, where the policies'
+/// `path read ./**` (and Landlock, which resolves the magic link to the
+/// path it was opened by) let it read; the package itself stays out of the
+/// run's reach. A hard link when the run cannot write the file (not
+/// writable by others; the run's uid and gid are its own), else a copy of
+/// mode 0444 (a world-writable package file, another file system).
+fn place_input(input: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut path = dir.join(".stdin");
+    let mut k = 0;
+    while std::fs::symlink_metadata(&path).is_ok() {
+        k += 1;
+        if k > 100 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "no free name for the test input",
+            ));
+        }
+        path = dir.join(format!(".stdin.{k}"));
+    }
+    let md = std::fs::metadata(input)?;
+    if md.is_file()
+        && md.permissions().mode() & 0o7002 == 0
+        && std::fs::hard_link(input, &path).is_ok()
+    {
+        return Ok(path);
+    }
+    let mut from = std::fs::File::open(input)?;
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o444)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)?;
+    std::io::copy(&mut from, &mut to)?;
+    Ok(path)
+}
+
 /// One test (in a worker): run, then judge the output.
 fn test(
     s: &Submission,
@@ -691,11 +732,14 @@ fn test(
     };
     let dir = ctx.scratch.join(format!("run-{job}"));
     let out = ctx.scratch.join(format!("out/{job}"));
-    if let Err(e) = mkdir(&dir, 0o777).and_then(|_| {
-        populate(&s.build, &dir).map_err(|e| JudgeError::Output(format!("{}: {e}", dir.display())))
+    let stdin = match mkdir(&dir, 0o777).and_then(|_| {
+        populate(&s.build, &dir)
+            .and_then(|_| place_input(&t.input, &dir))
+            .map_err(|e| JudgeError::Output(format!("{}: {e}", dir.display())))
     }) {
-        return je(res, e.to_string(), crate::error::EXIT_SETUP);
-    }
+        Ok(p) => p,
+        Err(e) => return je(res, e.to_string(), crate::error::EXIT_SETUP),
+    };
     let vars = lang::Vars {
         files: &s.files,
         main: &s.main,
@@ -719,7 +763,7 @@ fn test(
         limits: s.request.clone(),
         policy: s.policy_name.clone(),
         jail: s.lang.jail.clone(),
-        stdin: Some(t.input.clone()),
+        stdin: Some(stdin),
         stdout: out.with_extension("out"),
         stderr: out.with_extension("err"),
         cpu,

@@ -44,11 +44,7 @@ impl Spec {
     /// The request the command line would make for this run.
     pub fn request(&self) -> RunRequest {
         let mut r = RunRequest::new(&self.program).args(&self.args);
-        r.env = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
+        r.env = self.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
         r.limits = self.limits.clone();
         r.exec_dir = Some(self.workdir.clone());
         r.error_file = Some(self.stderr.clone());
