@@ -1016,3 +1016,90 @@ fn bad_input_gets_one_line_naming_the_file_and_its_own_status() {
         "K <= N",
     );
 }
+
+/// Processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd)
+            .replace('\0', " ")
+            .contains(marker)
+        {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+/// A judge stopped by SIGTERM or SIGINT while a test runs stops its runs,
+/// removes its scratch directory, and says so in one line (exit 7, as the
+/// run command interrupted by a signal).
+#[test]
+fn a_judge_stopped_by_a_signal_leaves_no_scratch_directory_and_no_run() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use nix::sys::signal::Signal;
+    let p = package("");
+    let r = p.path();
+    let scratch = tempfile::Builder::new()
+        .prefix("safeexec-judge-scratch-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    for sig in [Signal::SIGTERM, Signal::SIGINT] {
+        // A name no other process has: the run's command line carries it.
+        let marker = format!("sleeper_{}_{}", std::process::id(), sig.as_str());
+        let src = r.join(format!("{marker}.py"));
+        write(&src, "import time\ntime.sleep(30)\n");
+        let mut child = std::process::Command::new(common::SAFEEXEC)
+            .arg("judge")
+            .arg(r)
+            .arg(&src)
+            .arg("--scratch")
+            .arg(scratch.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let dir = scratch.path().join(format!("safeexec-judge-{pid}"));
+        // The test run has started: its program sleeps.
+        let started = common::eventually(Duration::from_secs(30), || {
+            !processes_with(&format!("/usr/bin/python3 {marker}")).is_empty()
+        });
+        if !started {
+            let _ = child.kill();
+        }
+        assert!(started, "the run of {marker} never started");
+        assert!(dir.is_dir(), "{}", dir.display());
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).unwrap();
+        let ended = common::eventually(Duration::from_secs(15), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        if !ended {
+            let _ = child.kill();
+        }
+        assert!(ended, "the judge did not end within 15 s of {sig}");
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("safeexec: judge: interrupted by {}", sig.as_str())),
+            "{stderr}"
+        );
+        assert!(!dir.exists(), "{} left behind", dir.display());
+        assert!(
+            common::eventually(Duration::from_secs(5), || processes_with(&marker)
+                .is_empty()),
+            "a process of the run is left: {:?}",
+            processes_with(&marker)
+        );
+    }
+}

@@ -45,6 +45,9 @@ pub enum JudgeError {
     Usage(String),
     #[error("{0}")]
     Output(String),
+    /// A stop signal: the workers were stopped, nothing is reported.
+    #[error("interrupted by {0}: the running tests were stopped, nothing was judged to the end")]
+    Interrupted(String),
     #[error(transparent)]
     Sandbox(#[from] crate::error::SandboxError),
 }
@@ -57,6 +60,8 @@ impl JudgeError {
             JudgeError::Validator(_) => EXIT_VALIDATOR,
             JudgeError::Usage(_) => crate::error::EXIT_USAGE,
             JudgeError::Output(_) => crate::error::EXIT_OUTPUT,
+            // As the run command interrupted by a signal.
+            JudgeError::Interrupted(_) => crate::error::EXIT_INTERNAL,
             JudgeError::Sandbox(e) => e.exit_code(),
         }
     }

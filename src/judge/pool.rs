@@ -5,7 +5,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigSet, Signal};
 
 use crate::adminconf::AdminConf;
 use crate::report::Verdict;
@@ -56,6 +58,8 @@ struct Ctx {
     validator_flags: Vec<String>,
     validator: Option<Validator>,
     keep: bool,
+    /// The signal mask the judge started with: a worker puts it back.
+    mask: SigSet,
 }
 
 enum Job {
@@ -82,6 +86,51 @@ fn mkdir(p: &Path, mode: u32) -> Result<(), JudgeError> {
     std::fs::create_dir(p)
         .and_then(|_| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)))
         .map_err(|e| JudgeError::Output(format!("cannot create {}: {e}", p.display())))
+}
+
+/// The signals that stop the judge (SIGTERM, SIGINT, SIGHUP), blocked
+/// with SIGCHLD from before the scratch directory exists until it is gone,
+/// so the judge takes them where it waits for its workers ([`Pool::wait`])
+/// and, interrupted, stops its workers and removes its scratch directory
+/// instead of dying with them half-way. A signal that comes while the judge
+/// prepares stays pending until that first wait.
+struct StopSignals {
+    set: SigSet,
+    old: SigSet,
+}
+
+impl StopSignals {
+    fn block() -> StopSignals {
+        let mut set = SigSet::empty();
+        for sig in [
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGCHLD,
+        ] {
+            set.add(sig);
+        }
+        let old = set.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK);
+        StopSignals {
+            set,
+            old: old.unwrap_or_else(|_| SigSet::empty()),
+        }
+    }
+
+    /// The next of the blocked signals (SIGCHLD: a worker ended).
+    fn wait(&self) -> Signal {
+        loop {
+            if let Ok(sig) = self.set.wait() {
+                return sig;
+            }
+        }
+    }
+}
+
+impl Drop for StopSignals {
+    fn drop(&mut self) {
+        let _ = self.old.thread_set_mask();
+    }
 }
 
 /// CPUs this process may run on.
@@ -176,13 +225,14 @@ pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
     // run directory writable by them (the sandbox's working directory).
     let base = a.scratch.clone().unwrap_or_else(std::env::temp_dir);
     let base = std::path::absolute(&base).unwrap_or(base);
+    let signals = StopSignals::block();
     let scratch = base.join(format!("safeexec-judge-{}", std::process::id()));
     if scratch.exists() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     mkdir(&scratch, 0o755)?;
     let result = judge_in(
-        a, &problem, &languages, sources, limits, flags, jobs, conf, &scratch, json,
+        a, &problem, &languages, sources, limits, flags, jobs, conf, &scratch, json, &signals,
     );
     if a.keep {
         eprintln!(
@@ -207,6 +257,7 @@ fn judge_in(
     conf: AdminConf,
     scratch: &Path,
     json: Option<(std::fs::File, PathBuf)>,
+    signals: &StopSignals,
 ) -> Result<i32, JudgeError> {
     mkdir(&scratch.join("out"), 0o700)?;
     let mut subs = Vec::new();
@@ -334,6 +385,7 @@ fn judge_in(
         validator_flags: problem.validator_flags.clone(),
         validator: None,
         keep: a.keep,
+        mask: signals.old,
     };
     let cpus = cpus();
     if let Some(vdir) = problem.validator.as_ref().filter(|_| !units.is_empty()) {
@@ -350,7 +402,7 @@ fn judge_in(
         .map(Job::Compile)
         .collect();
     queue.reverse();
-    let mut pool = Pool::new(jobs, cpus.clone());
+    let mut pool = Pool::new(jobs, cpus.clone(), signals);
     while !queue.is_empty() || pool.busy() {
         while pool.has_slot() {
             let Some(job) = queue.pop() else { break };
@@ -518,7 +570,9 @@ fn build_validator(dir: &Path, languages: &Languages, ctx: &Ctx) -> Result<Valid
             None,
         );
         let file = ctx.scratch.join("out/validator.json");
-        let c = in_worker(&file, || WorkResult::Compile(compile(&spec, ctx)))?;
+        let c = in_worker(&file, &ctx.mask, || {
+            WorkResult::Compile(compile(&spec, ctx))
+        })?;
         match c {
             WorkResult::Compile(c) if c.ok => {}
             WorkResult::Compile(CompileResult {
@@ -876,14 +930,24 @@ fn test(
 }
 
 /// Runs `f` in a worker process and returns what it produced.
-fn in_worker(file: &Path, f: impl FnOnce() -> WorkResult) -> Result<WorkResult, JudgeError> {
-    let pid = spawn(file, f)?;
+fn in_worker(
+    file: &Path,
+    mask: &SigSet,
+    f: impl FnOnce() -> WorkResult,
+) -> Result<WorkResult, JudgeError> {
+    let pid = spawn(file, mask, f)?;
     nix::sys::wait::waitpid(pid, None)
         .map_err(|e| JudgeError::Sandbox(crate::error::SandboxError::sys("waitpid(worker)", e)))?;
     collect(file)
 }
 
-fn spawn(file: &Path, f: impl FnOnce() -> WorkResult) -> Result<nix::unistd::Pid, JudgeError> {
+/// Forks a worker that runs `f` with the judge's original signal mask (its
+/// supervisor takes the stop signals itself) and writes the result to `file`.
+fn spawn(
+    file: &Path,
+    mask: &SigSet,
+    f: impl FnOnce() -> WorkResult,
+) -> Result<nix::unistd::Pid, JudgeError> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     match crate::sys::fork_worker() {
@@ -893,6 +957,7 @@ fn spawn(file: &Path, f: impl FnOnce() -> WorkResult) -> Result<nix::unistd::Pid
         ))),
         Ok(crate::sys::Fork::Parent(pid)) => Ok(pid),
         Ok(crate::sys::Fork::Child) => {
+            let _ = mask.thread_set_mask();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
             let code = match r {
                 Ok(res) => {
@@ -925,19 +990,62 @@ fn collect(file: &Path) -> Result<WorkResult, JudgeError> {
 }
 
 /// Worker processes, at most one per slot, each slot pinned to a CPU.
-struct Pool {
+struct Pool<'a> {
     slots: Vec<Option<(nix::unistd::Pid, Job, PathBuf)>>,
     cpus: Vec<usize>,
     started: usize,
+    signals: &'a StopSignals,
 }
 
-impl Pool {
-    fn new(jobs: usize, cpus: Vec<usize>) -> Pool {
+impl<'a> Pool<'a> {
+    fn new(jobs: usize, cpus: Vec<usize>, signals: &'a StopSignals) -> Pool<'a> {
         Pool {
             slots: (0..jobs).map(|_| None).collect(),
             cpus,
             started: 0,
+            signals,
         }
+    }
+
+    /// Interrupted: SIGTERM to every worker (its supervisor kills its run
+    /// and cleans up), SIGKILL to those still there after 5 s (the run's
+    /// guard then kills what the supervisor left), and every one reaped.
+    fn stop(&mut self) {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        let pids = |slots: &[Option<(nix::unistd::Pid, Job, PathBuf)>]| {
+            slots
+                .iter()
+                .flatten()
+                .map(|(p, _, _)| *p)
+                .collect::<Vec<_>>()
+        };
+        for pid in pids(&self.slots) {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut killed = false;
+        while self.busy() {
+            if !killed && Instant::now() >= deadline {
+                for pid in pids(&self.slots) {
+                    crate::sys::kill_pid(pid);
+                }
+                killed = true;
+            }
+            let flags = (!killed).then_some(WaitPidFlag::WNOHANG);
+            match waitpid(None, flags) {
+                Ok(WaitStatus::Exited(p, _) | WaitStatus::Signaled(p, _, _)) => {
+                    for s in self.slots.iter_mut() {
+                        if s.as_ref().is_some_and(|(q, _, _)| *q == p) {
+                            *s = None;
+                        }
+                    }
+                }
+                Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(20)),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        self.slots.iter_mut().for_each(|s| *s = None);
     }
 
     fn busy(&self) -> bool {
@@ -982,13 +1090,17 @@ impl Pool {
                     &ctx.scratch.join(format!("out/compile-{i}")),
                     cpu,
                 );
-                spawn(&file, || WorkResult::Compile(compile(&spec, ctx)))?
+                spawn(&file, &ctx.mask, || {
+                    WorkResult::Compile(compile(&spec, ctx))
+                })?
             }
             Job::Test { unit, local } => {
                 let un = &units[*unit];
                 let s = &subs[un.sub];
                 let tc = &un.tests[*local];
-                spawn(&file, || WorkResult::Test(test(s, tc, id, cpu, ctx)))?
+                spawn(&file, &ctx.mask, || {
+                    WorkResult::Test(test(s, tc, id, cpu, ctx))
+                })?
             }
         };
         self.slots[slot] = Some((pid, job, file));
@@ -1001,9 +1113,20 @@ impl Pool {
         subs: &[Submission],
         units: &[Unit],
     ) -> Result<Option<(Job, WorkResult)>, JudgeError> {
-        use nix::sys::wait::{waitpid, WaitStatus};
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
         loop {
-            let st = match waitpid(None, None) {
+            let st = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {
+                    // No worker has ended: the next SIGCHLD or stop signal
+                    // (blocked, so none is lost between the two calls).
+                    match self.signals.wait() {
+                        Signal::SIGCHLD => continue,
+                        sig => {
+                            self.stop();
+                            return Err(JudgeError::Interrupted(sig.as_str().into()));
+                        }
+                    }
+                }
                 Ok(s) => s,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(nix::errno::Errno::ECHILD) => return Ok(None),
