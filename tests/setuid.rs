@@ -9,43 +9,18 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use common::{alive, checkout_tag, need_root, procs_of_uid, Opts, Run};
 
 const CALLER: u32 = 65534;
 const CONF: &str = "/etc/safeexec.conf";
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-macro_rules! need_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: installing a setuid binary needs root");
-            return;
-        }
-    };
-}
-
 /// A temporary directory under /tmp that the caller can traverse.
 fn tmpdir() -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-setuid.")
-        .tempdir_in("/tmp")
-        .unwrap();
-    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    d
-}
-
-/// A name unique to this checkout's target directory, so that test runs of
-/// two checkouts on one machine never share the installed binary.
-fn checkout_tag() -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    env!("CARGO_TARGET_TMPDIR").hash(&mut h);
-    format!("{:016x}", h.finish())
+    common::public_dir()
 }
 
 /// The built binary, copied, owned by root and setuid (mode 4755).
@@ -67,37 +42,77 @@ fn installed() -> &'static Path {
     p
 }
 
-/// The setuid binary started by the caller (uid/gid 65534, no groups), with
-/// SAFEEXEC_CONF pointing at an unsafe file to show it is ignored.
-fn as_caller(args: &[&str]) -> Command {
-    let mut c = Command::new("setpriv");
-    c.args([
+/// setpriv's arguments that make the caller (uid/gid 65534, no groups).
+fn caller() -> Vec<String> {
+    vec![
+        "setpriv".into(),
         format!("--reuid={CALLER}"),
         format!("--regid={CALLER}"),
         "--clear-groups".into(),
-    ])
-    .arg(installed())
-    .args(args)
-    .current_dir("/tmp")
-    .env("SAFEEXEC_CONF", "/nonexistent/unsafe.conf")
-    .env("RUST_LOG", "trace")
-    .stdin(Stdio::null());
+    ]
+}
+
+/// The setuid binary started by the caller, for a test that signals it
+/// (setpriv execs it: same pid), with SAFEEXEC_CONF pointing at an unsafe
+/// file to show it is ignored.
+fn as_caller(args: &[&str]) -> Command {
+    let w = caller();
+    let mut c = Command::new(&w[0]);
+    c.args(&w[1..])
+        .arg(installed())
+        .args(args)
+        .current_dir("/tmp")
+        .env("SAFEEXEC_CONF", "/nonexistent/unsafe.conf")
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null());
     c
 }
 
-fn run_as_caller(args: &[&str]) -> Output {
-    as_caller(args).output().unwrap()
+/// The setuid binary run by the caller through the shared runner, with
+/// `env` on top of SAFEEXEC_CONF=/nonexistent/unsafe.conf and RUST_LOG=trace.
+fn run_as_caller_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut e = vec![
+        ("SAFEEXEC_CONF", "/nonexistent/unsafe.conf"),
+        ("RUST_LOG", "trace"),
+    ];
+    e.extend_from_slice(env);
+    common::run_with(
+        args,
+        Opts {
+            wrapper: caller(),
+            binary: Some(installed().to_path_buf()),
+            cwd: Some(PathBuf::from("/tmp")),
+            env: e,
+            ..Opts::default()
+        },
+    )
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+fn run_as_caller(args: &[&str]) -> Run {
+    run_as_caller_env(args, &[])
+}
+
+/// The installed binary run by root, with `env`.
+fn run_as_root(args: &[&str], env: &[(&str, &str)]) -> Run {
+    common::run_with(
+        args,
+        Opts {
+            binary: Some(installed().to_path_buf()),
+            env: env.to_vec(),
+            ..Opts::default()
+        },
+    )
+}
+
+fn stderr(o: &Run) -> String {
+    o.stderr_str()
 }
 
 /// Fails with the exit status given and one line of error starting with
 /// `safeexec: ` and containing `want`.
-fn refused(o: &Output, code: i32, want: &str) {
+fn refused(o: &Run, code: i32, want: &str) {
     let e = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {e}");
+    assert_eq!(o.status, Some(code), "stderr: {e}");
     assert_eq!(e.lines().count(), 1, "not one line: {e}");
     assert!(e.starts_with("safeexec: ") && e.contains(want), "{e}");
 }
@@ -148,8 +163,8 @@ fn runs_for_an_ordinary_caller() {
     need_root!();
     let _c = ConfGuard::with(None);
     let o = run_as_caller(&["--exec", "/bin/echo", "hi"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "hi\n");
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout_str(), "hi\n");
     // RUST_LOG from the caller is ignored: no debug lines without -v.
     assert!(!stderr(&o).contains("DEBUG"), "{}", stderr(&o));
 }
@@ -237,13 +252,10 @@ fn limits_above_the_configured_maximum_are_refused() {
     let o = run_as_caller(&["--nproc", "3", "--exec", "/bin/true"]);
     refused(&o, 9, "above max_nproc 2");
     let o = run_as_caller(&["--cpu", "5", "--nproc", "2", "--exec", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // Root is not bounded.
-    let o = Command::new(installed())
-        .args(["--cpu", "6", "--exec", "/bin/true"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_as_root(&["--cpu", "6", "--exec", "/bin/true"], &[]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
 }
 
 #[test]
@@ -265,7 +277,7 @@ fn policy_the_caller_cannot_read_reads_like_a_missing_one() {
     );
     // The same for `policy check`, which prints parse errors.
     let c = run_as_caller(&["policy", "check", secret.to_str().unwrap()]);
-    assert_eq!(c.status.code(), Some(4));
+    assert_eq!(c.status, Some(4));
     assert!(
         stderr(&c).contains("no such file or not permitted"),
         "{}",
@@ -349,54 +361,18 @@ fn group_writable_config_is_refused_and_ignored_for_callers() {
     fs::set_permissions(&conf, fs::Permissions::from_mode(0o664)).unwrap();
     let _c = ConfGuard::with(None);
     // Root may name another file, which is then checked.
-    let o = Command::new(installed())
-        .env("SAFEEXEC_CONF", &conf)
-        .args(["--exec", "/bin/true"])
-        .output()
-        .unwrap();
+    let conf_s = conf.to_str().unwrap();
+    let o = run_as_root(&["--exec", "/bin/true"], &[("SAFEEXEC_CONF", conf_s)]);
     refused(&o, 8, "writable by group or others");
     // A caller's SAFEEXEC_CONF is not honoured.
-    let o = as_caller(&["--exec", "/bin/true"])
-        .env("SAFEEXEC_CONF", &conf)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_as_caller_env(&["--exec", "/bin/true"], &[("SAFEEXEC_CONF", conf_s)]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // And the real file, group-writable, stops every run.
     drop(_c);
     let _c = ConfGuard::with(Some("max_cpu = 5\n"));
     fs::set_permissions(CONF, fs::Permissions::from_mode(0o664)).unwrap();
     let o = run_as_caller(&["--exec", "/bin/true"]);
     refused(&o, 8, "writable by group or others");
-}
-
-fn pids_of_uid(uid: u32) -> Vec<i32> {
-    let mut v = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(s) = fs::read_to_string(format!("/proc/{pid}/status")) else {
-            continue;
-        };
-        let real = s
-            .lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|u| u.parse::<u32>().ok());
-        if real == Some(uid) && alive(pid) {
-            v.push(pid);
-        }
-    }
-    v
-}
-
-fn alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/status")) {
-        Ok(s) => !s
-            .lines()
-            .any(|l| l.starts_with("State:") && l.contains("Z")),
-        Err(_) => false,
-    }
 }
 
 /// A run whose program and its child write their pids and sleep; the caller
@@ -431,7 +407,7 @@ fn killing_safeexec_ends_the_run(sig: &str) {
     // In a PID namespace those pids are not the host's: find the run's
     // processes by its uid, uidplus (10000 by default) + safeexec's pid.
     let uid = 10_000 + child.id();
-    let victims = pids_of_uid(uid);
+    let victims = procs_of_uid(uid);
     assert!(
         victims.len() >= 2,
         "run processes of uid {uid}: {victims:?}"
@@ -506,7 +482,7 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
     let _c = ConfGuard::with(Some(&conf));
     let j = jail.to_str().unwrap();
     let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "/prog"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // Relative to the working directory inside the jail.
     let o = run_as_caller(&[
         "--chroot_dir",
@@ -516,7 +492,7 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
         "--exec",
         "../prog",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // The program path resolves inside the jail: /bin/true is not there.
     let o = run_as_caller(&["--chroot_dir", j, "--exec", "/bin/true"]);
     refused(
@@ -587,7 +563,7 @@ fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
     let o = run_as_caller(&["--paranoid", "--net", "host", "--exec", "/bin/true"]);
     refused(&o, 9, "allow_net_host");
     let o = run_as_caller(&["--paranoid", "--show-config", "--exec", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["bounds"]["apply"], true, "{v}");
     assert_eq!(v["bounds"]["source"], CONF, "{v}");

@@ -320,7 +320,54 @@ impl Launched {
 /// The child's setup failure, as the error the caller sees.
 fn setup_failure(rec: &[u8], desc: &PlanDescription) -> SandboxError {
     let (what, errno) = jail::describe_failure(rec, desc);
-    SandboxError::ChildSetup { step: what, errno }
+    let hint = if what.starts_with("execve") {
+        exec_hint(desc, errno)
+    } else {
+        String::new()
+    };
+    SandboxError::ChildSetup {
+        step: what,
+        errno,
+        hint,
+    }
+}
+
+/// What an execve failure most likely means, for root and rootless callers
+/// (a setuid caller's program was checked with its rights before the fork,
+/// and nothing is looked up for it as root): a directory given as the
+/// program, or a bare name (no PATH lookup is done, as in the classic
+/// safeexec), with the absolute path PATH would have found.
+fn exec_hint(desc: &PlanDescription, errno: Errno) -> String {
+    if !desc.chroot.is_empty() || crate::caller::unprivileged_caller().is_some() {
+        return String::new();
+    }
+    let prog = std::path::Path::new(&desc.program);
+    let full = if prog.is_relative() && !desc.workdir.is_empty() {
+        std::path::Path::new(&desc.workdir).join(prog)
+    } else {
+        prog.to_path_buf()
+    };
+    match errno {
+        Errno::EACCES | Errno::EISDIR if full.is_dir() => {
+            format!("; {} is a directory, not a program", desc.program)
+        }
+        Errno::ENOENT if !desc.program.contains('/') => {
+            let path =
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+            let found = std::env::split_paths(&path)
+                .filter(|d| d.is_absolute())
+                .map(|d| d.join(prog))
+                .find(|p| p.is_file());
+            match found {
+                Some(p) => format!(
+                    "; no PATH lookup is done: give the program's path, e.g. --exec {}",
+                    p.display()
+                ),
+                None => "; no PATH lookup is done: give the program's path".into(),
+            }
+        }
+        _ => String::new(),
+    }
 }
 
 /// Launch: fork the child into its namespaces (it runs [`jail::child_main`]),
