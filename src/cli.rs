@@ -217,7 +217,8 @@ pub struct RunArgs {
     /// runs that may create processes, --nproc > 0, get one)
     #[arg(long = "cgroup", overrides_with = "no_cgroup")]
     pub cgroup: bool,
-    /// No per-run cgroup: accounting from wait4 and /proc only
+    /// No per-run cgroup: accounting from wait4 and /proc only (a caller of
+    /// a setuid install always gets one: the kernel bounds its memory)
     #[arg(long = "no-cgroup", overrides_with = "cgroup")]
     pub no_cgroup: bool,
     /// Record the run's system calls and process events in FILE (JSON

@@ -67,6 +67,8 @@ pub struct JailSpec {
     pub symlinks: Vec<(PathBuf, PathBuf)>,
     /// Mount a fresh /proc; hidepid=2 when the run has no PID namespace.
     pub hidepid: bool,
+    /// Size of each tmpfs in `tmpfs`, KiB (the run's --mem; at least 64).
+    pub tmpfs_kib: u64,
 }
 
 fn cs(p: &Path) -> Result<CString, String> {
@@ -179,7 +181,13 @@ impl MountPlan {
                     path: cs(k)?,
                     fd: KEEP_FD_BASE + i as i32,
                 },
-                format!("open({}, O_PATH)", k.display()),
+                // Both calls, so an EBADF from dup3 (the caller's
+                // RLIMIT_NOFILE at or below the fd) is not blamed on open.
+                format!(
+                    "open({}, O_PATH) and dup3 to fd {}",
+                    k.display(),
+                    KEEP_FD_BASE + i as i32
+                ),
             );
         }
         let data = format!("mode=1777,size={}k,nr_inodes=16384", size_kib.max(64));
@@ -293,6 +301,7 @@ impl MountPlan {
             }
             m.mount(None, &dst, None, flags, None)?;
         }
+        let data = format!("mode=1777,size={}k,nr_inodes=16384", spec.tmpfs_kib.max(64));
         for t in &spec.tmpfs {
             m.mkdir_p("/newroot", t)?;
             m.mount(
@@ -300,7 +309,7 @@ impl MountPlan {
                 &under("/newroot", t),
                 Some("tmpfs"),
                 NOSUID_NODEV,
-                Some("mode=1777,size=64m"),
+                Some(&data),
             )?;
         }
         m.mkdir_p("/newroot", Path::new("/proc"))?;
