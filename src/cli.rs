@@ -58,6 +58,9 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
+    /// Judge submissions against a problem package: compile, run every test
+    /// under the language's policy, compare, report verdicts (docs/judge.md)
+    Judge(Box<crate::judge::JudgeArgs>),
 }
 
 #[derive(Debug, Subcommand)]

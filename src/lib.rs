@@ -39,6 +39,7 @@ pub mod files;
 pub mod input;
 pub mod isolate;
 pub(crate) mod jail;
+pub mod judge;
 pub mod learn;
 pub mod learn_run;
 pub mod manual;

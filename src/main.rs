@@ -116,6 +116,7 @@ fn real_main() -> i32 {
             let _ = std::io::stdout().write_all(&safeexec::manual::completions(*shell));
             return EXIT_OK;
         }
+        Some(Command::Judge(j)) => return safeexec::judge::main(j),
         None => {}
     }
     let Some((program, args)) = parsed.program.clone() else {

@@ -25,6 +25,9 @@ _safeexec() {
             safeexec,help)
                 cmd="safeexec__subcmd__help"
                 ;;
+            safeexec,judge)
+                cmd="safeexec__subcmd__judge"
+                ;;
             safeexec,man)
                 cmd="safeexec__subcmd__man"
                 ;;
@@ -40,11 +43,17 @@ _safeexec() {
             safeexec__subcmd__help,help)
                 cmd="safeexec__subcmd__help__subcmd__help"
                 ;;
+            safeexec__subcmd__help,judge)
+                cmd="safeexec__subcmd__help__subcmd__judge"
+                ;;
             safeexec__subcmd__help,man)
                 cmd="safeexec__subcmd__help__subcmd__man"
                 ;;
             safeexec__subcmd__help,policy)
                 cmd="safeexec__subcmd__help__subcmd__policy"
+                ;;
+            safeexec__subcmd__help__subcmd__judge,merge)
+                cmd="safeexec__subcmd__help__subcmd__judge__subcmd__merge"
                 ;;
             safeexec__subcmd__help__subcmd__policy,check)
                 cmd="safeexec__subcmd__help__subcmd__policy__subcmd__check"
@@ -54,6 +63,18 @@ _safeexec() {
                 ;;
             safeexec__subcmd__help__subcmd__policy,show)
                 cmd="safeexec__subcmd__help__subcmd__policy__subcmd__show"
+                ;;
+            safeexec__subcmd__judge,help)
+                cmd="safeexec__subcmd__judge__subcmd__help"
+                ;;
+            safeexec__subcmd__judge,merge)
+                cmd="safeexec__subcmd__judge__subcmd__merge"
+                ;;
+            safeexec__subcmd__judge__subcmd__help,help)
+                cmd="safeexec__subcmd__judge__subcmd__help__subcmd__help"
+                ;;
+            safeexec__subcmd__judge__subcmd__help,merge)
+                cmd="safeexec__subcmd__judge__subcmd__help__subcmd__merge"
                 ;;
             safeexec__subcmd__policy,check)
                 cmd="safeexec__subcmd__policy__subcmd__check"
@@ -86,7 +107,7 @@ _safeexec() {
 
     case "${cmd}" in
         safeexec)
-            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions help"
+            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,7 +281,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__help)
-            opts="policy audit man completions help"
+            opts="policy audit man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,6 +325,34 @@ _safeexec() {
         safeexec__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__help__subcmd__judge)
+            opts="merge"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__help__subcmd__judge__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -378,6 +427,128 @@ _safeexec() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__judge)
+            opts="-j -h --lang --languages --mode --all --verify --json --jobs --shard --time-limit --memory-limit --output-limit --scratch --keep --help merge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lang)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --languages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "classic paranoid" -- "${cur}"))
+                    return 0
+                    ;;
+                --json)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scratch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__judge__subcmd__help)
+            opts="merge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__judge__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__judge__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__judge__subcmd__merge)
+            opts="-o -h --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

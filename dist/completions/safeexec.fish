@@ -72,6 +72,7 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "policy" -d 'Work 
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "audit" -d 'Summarise a trace written by --trace: calls, errors and time per system call, the process tree, files, network attempts, denials'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "man" -d 'Print the manual page (roff) on stdout: `safeexec man | man -l -`'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "completions" -d 'Print a completion script for SHELL on stdout'
+complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "judge" -d 'Judge submissions against a problem package: compile, run every test under the language\'s policy, compare, report verdicts (docs/judge.md)'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and not __fish_seen_subcommand_from check show learn help" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and not __fish_seen_subcommand_from check show learn help" -f -a "check" -d 'Validate a policy file (a path or a shipped name): exit 0, or the errors'
@@ -137,11 +138,34 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -l json -d 'Pri
 complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c safeexec -n "__fish_safeexec_using_subcommand man" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions help" -f -a "policy" -d 'Work with policy files'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions help" -f -a "audit" -d 'Summarise a trace written by --trace: calls, errors and time per system call, the process tree, files, network attempts, denials'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions help" -f -a "man" -d 'Print the manual page (roff) on stdout: `safeexec man | man -l -`'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions help" -f -a "completions" -d 'Print a completion script for SHELL on stdout'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l lang -d 'The language of every SOURCE (default: from the file extension)' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l languages -d 'A languages file (TOML) whose entries replace the shipped ones by name' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l mode -d 'classic: limits, uid and namespaces only; paranoid: the language\'s policy too' -r -f -a "classic\t'No policy: rlimits, a unique uid, namespaces'
+paranoid\t'The language\'s policy (ptrace + seccomp) on top'"
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l json -d 'Write every result as one JSON document to FILE (docs/judge.md)' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -s j -l jobs -d 'Runs at a time, each pinned to a CPU of its own [default: CPUs available]' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l shard -d 'Judge only the K-th of N slices of the work (1 <= K <= N)' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l time-limit -d 'Time limit in seconds (default: problem.yaml, .timelimit, else 1)' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l memory-limit -d 'Memory limit in MiB (default: problem.yaml, else 2048)' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l output-limit -d 'Output limit in MiB (default: problem.yaml, else 8)' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l scratch -d 'Where build and run directories are made [default: $TMPDIR or /tmp]' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l all -d 'Run every test, not only up to the first failure of each group'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l verify -d 'Judge every submission under PROBLEM/submissions/ and check that each gets the verdict of its directory'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l keep -d 'Keep the scratch directory (its path is printed)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -a "merge" -d 'Join the JSON documents of the shards of one judging into the document an unsharded run writes (to stdout, or --output FILE)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from merge" -s o -l output -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Join the JSON documents of the shards of one judging into the document an unsharded run writes (to stdout, or --output FILE)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "policy" -d 'Work with policy files'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "audit" -d 'Summarise a trace written by --trace: calls, errors and time per system call, the process tree, files, network attempts, denials'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "man" -d 'Print the manual page (roff) on stdout: `safeexec man | man -l -`'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "completions" -d 'Print a completion script for SHELL on stdout'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "judge" -d 'Judge submissions against a problem package: compile, run every test under the language\'s policy, compare, report verdicts (docs/judge.md)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "check" -d 'Validate a policy file (a path or a shipped name): exit 0, or the errors'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "show" -d 'Print the resolved policy: groups expanded, includes merged, and what the kernel filter or the supervisor does with each system call'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "learn" -d 'Write a policy that allows what one run needed and nothing else: from a trace (--from TRACE), or by running the program with a full trace under the audit policy (limits and options, then --exec PROGRAM ARGS... last; --trace FILE keeps the learning run\'s trace)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from judge" -f -a "merge" -d 'Join the JSON documents of the shards of one judging into the document an unsharded run writes (to stdout, or --output FILE)'

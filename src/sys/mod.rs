@@ -39,6 +39,50 @@ pub fn fork() -> Result<Fork, Errno> {
     }
 }
 
+/// fork(2) for a caller that has one thread only (the judge, whose run
+/// workers are whole processes that run ordinary code and end with
+/// [`child::exit`]). Refused with EBUSY when the process has other threads:
+/// a lock one of them held would stay locked in the child forever.
+pub fn fork_worker() -> Result<Fork, Errno> {
+    if thread_count() != Some(1) {
+        return Err(Errno::EBUSY);
+    }
+    // SAFETY: single-threaded (checked above), so the child's copy of every
+    // lock is in the state this thread left it in, and the child may run
+    // anything this process could.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => Ok(Fork::Child),
+        nix::unistd::ForkResult::Parent { child } => Ok(Fork::Parent(child)),
+    }
+}
+
+/// Threads of this process, from /proc/self/status.
+pub fn thread_count() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Pins this process (and what it starts later) to one CPU: the judge's
+/// worker slots, so one run has one CPU and its times do not depend on how
+/// many run at once.
+pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &set)
+}
+
+/// The CPUs this process may run on, in order (empty if unknown).
+pub fn allowed_cpus() -> Vec<usize> {
+    match nix::sched::sched_getaffinity(Pid::from_raw(0)) {
+        Ok(s) => (0..nix::sched::CpuSet::count())
+            .filter(|&i| s.is_set(i).unwrap_or(false))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// argv and envp prepared before fork, so the child does not allocate.
 pub struct ExecArgs {
     path: CString,
