@@ -18,6 +18,7 @@ pub mod package;
 pub mod pool;
 pub mod sandbox;
 pub mod shard;
+pub mod steps;
 pub mod verdict;
 
 /// A verdict other than AC (or a --verify mismatch).
