@@ -29,7 +29,8 @@ usage: cargo bench --bench overhead [-- OPTIONS]
   --pin CPU            pin the harness and so every command to CPU (inherited affinity,
                        the same as `taskset -c CPU` without its extra exec)
   --pin-taskset        with --pin: prefix every command with `taskset -c CPU` instead
-  --modes LIST         comma list of classic,paranoid,trace,strace,strace-seccomp
+  --modes LIST         comma list of classic,paranoid,trace,strace,strace-seccomp,
+                       allow-all,java,classic-nproc,paranoid-nproc,paranoid-stops
                        (default: all of them)
   --workloads LIST     comma list (default: startup,getppid,write,open,fork,threads,mem10,mem100,cpu200)
   --scale F            multiply the syscall/fork counts of the loop workloads by F (default 1)
@@ -65,15 +66,28 @@ enum Mode {
     Trace,
     Strace,
     StraceSeccomp,
+    AllowAll,
+    Java,
+    ClassicNproc,
+    ParanoidNproc,
+    ParanoidStops,
 }
 
-const ALL_MODES: [Mode; 5] = [
+const ALL_MODES: [Mode; 10] = [
     Mode::Classic,
     Mode::Paranoid,
     Mode::Trace,
     Mode::Strace,
     Mode::StraceSeccomp,
+    Mode::AllowAll,
+    Mode::Java,
+    Mode::ClassicNproc,
+    Mode::ParanoidNproc,
+    Mode::ParanoidStops,
 ];
+
+/// `--nproc` of the `-nproc` variants (a run that may fork gets a cgroup).
+const NPROC_VARIANT: &str = "100";
 
 impl Mode {
     fn name(self) -> &'static str {
@@ -83,6 +97,11 @@ impl Mode {
             Mode::Trace => "trace",
             Mode::Strace => "strace",
             Mode::StraceSeccomp => "strace-seccomp",
+            Mode::AllowAll => "allow-all",
+            Mode::Java => "java",
+            Mode::ClassicNproc => "classic-nproc",
+            Mode::ParanoidNproc => "paranoid-nproc",
+            Mode::ParanoidStops => "paranoid-stops",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -99,6 +118,15 @@ impl Mode {
             Mode::Strace => "strace -f -o FILE (reference: every syscall stops)",
             Mode::StraceSeccomp => {
                 "strace -f --seccomp-bpf -e trace=socket -o FILE (reference: filtered)"
+            }
+            Mode::AllowAll => {
+                "allowall PROG: an allow-all seccomp filter, no supervisor (reference: the floor of a filter)"
+            }
+            Mode::Java => "paranoid under the shipped java policy (--policy java)",
+            Mode::ClassicNproc => "classic with --nproc 100 (a run that may fork: per-run cgroup)",
+            Mode::ParanoidNproc => "paranoid with --nproc 100 (per-run cgroup)",
+            Mode::ParanoidStops => {
+                "paranoid with `on-path-violation kill` (every call with a restricted path stops for the supervisor, as before Landlock took the open family)"
             }
         }
     }
@@ -178,7 +206,10 @@ fn parse_args() -> Result<Opts, String> {
                         continue;
                     }
                     let mode = Mode::parse(m).ok_or_else(|| {
-                        format!("--modes: unknown mode {m} (known: classic,paranoid,trace,strace,strace-seccomp)")
+                        format!(
+                            "--modes: unknown mode {m} (known: {})",
+                            ALL_MODES.map(|m| m.name()).join(",")
+                        )
                     })?;
                     if !ms.contains(&mode) {
                         ms.push(mode);
@@ -662,8 +693,15 @@ impl Ctx {
             }
         };
         match m {
-            Mode::Classic => need_safeexec().map(|_| ()),
-            Mode::Paranoid => {
+            Mode::Classic | Mode::ClassicNproc => need_safeexec().map(|_| ()),
+            Mode::AllowAll => {
+                if Path::new(&self.prog("allowall")).is_file() {
+                    Ok(())
+                } else {
+                    Err("the allowall helper was not built".into())
+                }
+            }
+            Mode::Paranoid | Mode::Java | Mode::ParanoidNproc | Mode::ParanoidStops => {
                 let c = need_safeexec()?;
                 if c.has("--paranoid") {
                     Ok(())
@@ -708,11 +746,40 @@ impl Ctx {
         } else {
             "0"
         };
+        let nproc = match m {
+            Mode::ClassicNproc | Mode::ParanoidNproc if nproc == "0" => NPROC_VARIANT,
+            _ => nproc,
+        };
         let mut base = self.safeexec_base("30", "60", nproc);
         base.push("--silent".into());
         match m {
-            Mode::Classic => vec![tail(base)],
-            Mode::Paranoid | Mode::Trace => {
+            Mode::Classic | Mode::ClassicNproc => vec![tail(base)],
+            Mode::AllowAll => {
+                let mut v = vec![self.prog("allowall")];
+                v.extend(self.native(wl));
+                vec![v]
+            }
+            Mode::Java => {
+                let mut v = base.clone();
+                v.extend(s(&["--policy", "java"]));
+                vec![tail(v)]
+            }
+            Mode::ParanoidStops => {
+                // The workload's policy (or the default) with path violations
+                // killing: the filter then stops every call with a restricted path.
+                let text = match self.policy_file(wl) {
+                    Some(pf) => fs::read_to_string(&pf).unwrap_or_default(),
+                    None => "include default\n".into(),
+                };
+                let pf = self.workdir.join(format!("{wl}.stops.policy"));
+                if fs::write(&pf, format!("{text}\non-path-violation kill\n")).is_err() {
+                    return vec![];
+                }
+                let mut v = base.clone();
+                v.extend(s(&["--policy", &pf.to_string_lossy()]));
+                vec![tail(v)]
+            }
+            Mode::Paranoid | Mode::ParanoidNproc | Mode::Trace => {
                 let extra: Vec<String> = if m == Mode::Trace {
                     s(&["--trace", &trace])
                 } else {
@@ -860,6 +927,22 @@ impl Overhead {
                 (Some(x), Some(y)) if *y > 0.0 => Some(x / y),
                 _ => None,
             })
+            .collect()
+    }
+    /// Paired differences (seconds) of mode m minus mode `base`, round by round.
+    fn paired_diff(&self, wl: &str, m: Mode, base: Mode) -> Vec<f64> {
+        let get = |mm: Mode| {
+            self.cells
+                .get(&(wl.to_string(), mm))
+                .filter(|c| c.skipped.is_none())
+        };
+        let (Some(a), Some(b)) = (get(m), get(base)) else {
+            return vec![];
+        };
+        a.times
+            .iter()
+            .zip(b.times.iter())
+            .filter_map(|(x, y)| Some((*x)? - (*y)?))
             .collect()
     }
     fn median_ratio(&self, wl: &str, m: Mode) -> Option<f64> {
@@ -1090,10 +1173,81 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
             yes_no(med <= 2.0)
         );
     }
+    let i17 = issue17_targets(res);
+    if !i17.is_empty() {
+        let _ = writeln!(s, "\nIssue 17 targets:\n\n| comparison | median | target | met? |\n|---|---:|---|---|\n{i17}");
+    }
     if !extra.is_empty() {
         let _ = writeln!(s, "\nIssue 3 targets:\n\n| comparison | median ratio | target | met? |\n|---|---:|---|---|\n{extra}");
     }
     s
+}
+
+/// Issue 17: the cgroup join, start-up, path rules without stops, the
+/// per-call cost against the allow-all floor.
+fn issue17_targets(res: &Overhead) -> String {
+    let mut x = String::new();
+    let mut ratio = |what: &str, r: Vec<f64>, max: f64| {
+        if !r.is_empty() {
+            let med = median(&r);
+            let _ = writeln!(
+                x,
+                "| {what} | {med:.3} | ≤ {max:.2} | {} |",
+                yes_no(med <= max)
+            );
+        }
+    };
+    for (m, name) in [
+        (Mode::Classic, "classic"),
+        (Mode::Paranoid, "paranoid"),
+        (Mode::ClassicNproc, "classic --nproc 100"),
+        (Mode::ParanoidNproc, "paranoid --nproc 100"),
+    ] {
+        ratio(
+            &format!("startup: {name} / native"),
+            res.ratios("startup", m),
+            3.0,
+        );
+    }
+    ratio(
+        "cpu200: classic --nproc 100 / native",
+        res.ratios("cpu200", Mode::ClassicNproc),
+        1.03,
+    );
+    ratio(
+        "open: paranoid / native",
+        res.ratios("open", Mode::Paranoid),
+        1.15,
+    );
+    for wl in ["getppid", "write", "threads"] {
+        ratio(
+            &format!("{wl}: paranoid / allow-all (paired)"),
+            res.paired(wl, Mode::Paranoid, Some(Mode::AllowAll)),
+            1.03,
+        );
+        ratio(
+            &format!("{wl}: java policy / allow-all (paired)"),
+            res.paired(wl, Mode::Java, Some(Mode::AllowAll)),
+            1.03,
+        );
+    }
+    for wl in ["startup", "cpu200", "mem100"] {
+        for (m, base, name) in [
+            (Mode::ClassicNproc, Mode::Classic, "classic"),
+            (Mode::ParanoidNproc, Mode::Paranoid, "paranoid"),
+        ] {
+            let d = res.paired_diff(wl, m, base);
+            if !d.is_empty() {
+                let med = median(&d) * 1e3;
+                let _ = writeln!(
+                    x,
+                    "| {wl}: {name} --nproc 100 minus --nproc 0 (paired, ms) | {med:+.2} ms | ≤ +2 ms | {} |",
+                    yes_no(med <= 2.0)
+                );
+            }
+        }
+    }
+    x
 }
 
 fn yes_no(b: bool) -> String {

@@ -128,7 +128,11 @@ fn socket_is_restricted_function_with_rule() {
 #[test]
 fn write_outside_the_working_directory_is_denied() {
     let d = work_dir();
-    let canary = Path::new("/tmp").join(format!("safeexec-canary-{}", std::process::id()));
+    // Not under /tmp: the run has a private /tmp, where the canary would
+    // not exist (ENOENT) and the attack would not reach it. The victims'
+    // directory is visible to the run.
+    let canary = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("safeexec-canary-{}", std::process::id()));
     std::fs::write(&canary, "canary\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     // World-writable: only the policy stands between the program and it.
@@ -137,26 +141,39 @@ fn write_outside_the_working_directory_is_denied() {
     std::fs::write(&inside, "").unwrap();
     std::fs::set_permissions(&inside, std::fs::Permissions::from_mode(0o666)).unwrap();
     let pol = procs_policy(d.path());
-    // Both "paths" are the canary: every open is a write outside the
-    // working directory, and every one must be refused.
-    let (_, r, _) = run_json3(&[
-        "--policy",
-        &pol,
-        "--exec_dir",
-        d.path().to_str().unwrap(),
-        "--exec",
-        victim("p_toctou").to_str().unwrap(),
-        canary.to_str().unwrap(),
-        canary.to_str().unwrap(),
-    ]);
-    let after = std::fs::read_to_string(&canary).unwrap();
-    let _ = std::fs::remove_file(&canary);
-    assert_eq!(code(&r), "OK", "{r}");
-    assert_eq!(
-        after, "canary\n",
-        "a write outside the working directory happened"
+    // The same rules answering EPERM: Landlock answers EACCES, so every
+    // open stops for the supervisor, which refuses and counts it.
+    let pol_stops = common::policy(
+        d.path(),
+        "procs-eperm",
+        "include default\nallow @process @threads @signals\nlimit nproc 300\n\
+         on-path-violation deny EPERM\n",
     );
-    assert_eq!(r["denied_calls"], 2000, "{r}");
+    // Both "paths" are the canary: every open is a write outside the
+    // working directory, and every one must be refused: by Landlock in the
+    // kernel without a stop (EACCES, not counted by the supervisor), or by
+    // the supervisor at a stop (EPERM here, counted).
+    for (pol, errno, counted) in [(&pol, "eacces", 0), (&pol_stops, "eperm", 2000)] {
+        let (_, r, out) = run_json3(&[
+            "--policy",
+            pol,
+            "--exec_dir",
+            d.path().to_str().unwrap(),
+            "--exec",
+            victim("p_toctou").to_str().unwrap(),
+            canary.to_str().unwrap(),
+            canary.to_str().unwrap(),
+        ]);
+        let after = std::fs::read_to_string(&canary).unwrap();
+        assert_eq!(code(&r), "OK", "{r}");
+        assert_eq!(
+            after, "canary\n",
+            "a write outside the working directory happened"
+        );
+        assert!(out.contains(&format!(" {errno} 2000")), "{out} {r}");
+        assert_eq!(r["denied_calls"], counted, "{r}");
+    }
+    let _ = std::fs::remove_file(&canary);
     // And inside the working directory the same writes are allowed.
     let (_, r, _) = run_json3(&[
         "--policy",

@@ -86,6 +86,14 @@ pub const CLONE_FORBIDDEN: u32 = (libc::CLONE_UNTRACED
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u32;
 
+/// The calls whose path rules Landlock can enforce exactly (the open
+/// family): Landlock checks the opened object's read and write rights (and
+/// truncation, creation) on the object the kernel resolved.
+#[cfg(target_arch = "x86_64")]
+pub const OPEN_FAMILY: &[Sysno] = &[Sysno::open, Sysno::openat, Sysno::openat2, Sysno::creat];
+#[cfg(not(target_arch = "x86_64"))]
+pub const OPEN_FAMILY: &[Sysno] = &[Sysno::openat, Sysno::openat2];
+
 pub(crate) fn ret_for_errno(e: i32) -> u32 {
     SECCOMP_RET_ERRNO | (e as u32 & SECCOMP_RET_DATA)
 }
@@ -116,15 +124,20 @@ pub(crate) enum Plan {
 impl Policy {
     /// The kernel's return value when `action` applies to `s`; `deny_traced`: deny rules stop for the supervisor instead of failing
     /// in the kernel (`--trace-level denied` records them).
+    /// `kernel_opens`: Landlock enforces the path rules of the open family
+    /// exactly (see [`Policy::opens_checked_by_landlock`]), so an allowed
+    /// open runs without a stop.
     fn kernel_ret_with(
         &self,
         s: Sysno,
         action: Action,
         rule_index: Option<usize>,
         deny_traced: bool,
+        kernel_opens: bool,
     ) -> u32 {
         match action {
             Action::Deny(_) if deny_traced => trace_data(rule_index),
+            Action::Allow if kernel_opens && OPEN_FAMILY.contains(&s) => SECCOMP_RET_ALLOW,
             Action::Allow if self.sys_path_restricted(s) => trace_data(rule_index),
             Action::Allow => SECCOMP_RET_ALLOW,
             Action::Log | Action::Kill => trace_data(rule_index),
@@ -133,10 +146,10 @@ impl Policy {
     }
 
     pub(crate) fn plan(&self, s: Sysno) -> Plan {
-        self.plan_with(s, false)
+        self.plan_with(s, false, false)
     }
 
-    fn plan_with(&self, s: Sysno, deny_traced: bool) -> Plan {
+    fn plan_with(&self, s: Sysno, deny_traced: bool, kernel_opens: bool) -> Plan {
         if s == Sysno::clone3 {
             return Plan::Ret(ret_for_errno(libc::ENOSYS));
         }
@@ -146,15 +159,16 @@ impl Policy {
             if !r.names(s) {
                 continue;
             }
-            let ret = self.kernel_ret_with(s, r.action, Some(i), deny_traced);
+            let ret = self.kernel_ret_with(s, r.action, Some(i), deny_traced, kernel_opens);
             if r.conds.is_empty() {
                 fallback = Some(ret);
                 break;
             }
             checks.push((r.conds.clone(), ret));
         }
-        let fallback =
-            fallback.unwrap_or_else(|| self.kernel_ret_with(s, self.default, None, deny_traced));
+        let fallback = fallback.unwrap_or_else(|| {
+            self.kernel_ret_with(s, self.default, None, deny_traced, kernel_opens)
+        });
         let clone_builtin = s == Sysno::clone;
         if checks.is_empty() && !clone_builtin {
             Plan::Ret(fallback)
@@ -177,7 +191,17 @@ impl Policy {
 
     /// The seccomp program enforcing this policy.
     pub fn compile(&self) -> Result<Vec<SockFilter>, PolicyError> {
-        self.compile_with(false)
+        self.compile_with(false, false)
+    }
+
+    /// Like [`Policy::compile`], for a run whose Landlock ruleset enforces
+    /// the path rules of the open family exactly (the caller has checked
+    /// [`Policy::opens_checked_by_landlock`]): allowed `open`, `openat`,
+    /// `openat2` and `creat` run without a stop; the kernel answers a path
+    /// the rules do not allow with EACCES, as the supervisor would. Every
+    /// other call with a restricted path still stops.
+    pub fn compile_opens_in_kernel(&self) -> Result<Vec<SockFilter>, PolicyError> {
+        self.compile_with(false, true)
     }
 
     /// Like [`Policy::compile`], but calls the policy denies stop for the
@@ -185,10 +209,14 @@ impl Policy {
     /// `--trace-level denied` can record them; allowed calls still run
     /// without a stop. Built-ins (clone3, clone flags, ABIs) stay in the kernel.
     pub fn compile_denials_traced(&self) -> Result<Vec<SockFilter>, PolicyError> {
-        self.compile_with(true)
+        self.compile_with(true, false)
     }
 
-    fn compile_with(&self, deny_traced: bool) -> Result<Vec<SockFilter>, PolicyError> {
+    fn compile_with(
+        &self,
+        deny_traced: bool,
+        kernel_opens: bool,
+    ) -> Result<Vec<SockFilter>, PolicyError> {
         // The result for numbers not in the dispatch tree: the default as it
         // applies to a call without paths.
         let generic = match self.default {
@@ -204,7 +232,7 @@ impl Policy {
             let Ok(nr) = u32::try_from(s.id()) else {
                 continue;
             };
-            match self.plan_with(s, deny_traced) {
+            match self.plan_with(s, deny_traced, kernel_opens) {
                 Plan::Ret(r) if r == generic => {}
                 Plan::Ret(r) => entries.push((nr, Leaf::Ret(r))),
                 p @ Plan::Cond { .. } => {
@@ -554,6 +582,44 @@ mod tests {
         match run_filter(prog, s.id() as u32, NATIVE_AUDIT_ARCH, &args) {
             Ok(r) => r,
             Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn opens_in_kernel_only_lifts_the_open_family() {
+        let p = Policy::builtin("default").unwrap().unwrap();
+        let stops = p.compile().unwrap();
+        let kernel = p.compile_opens_in_kernel().unwrap();
+        let rd = [
+            libc::AT_FDCWD as u64,
+            0x1000,
+            libc::O_RDONLY as u64,
+            0,
+            0,
+            0,
+        ];
+        let wr = [
+            libc::AT_FDCWD as u64,
+            0x1000,
+            libc::O_WRONLY as u64,
+            0,
+            0,
+            0,
+        ];
+        for args in [rd, wr] {
+            assert_eq!(
+                action_of(run(&stops, Sysno::openat, args)),
+                SECCOMP_RET_TRACE
+            );
+            assert_eq!(run(&kernel, Sysno::openat, args), SECCOMP_RET_ALLOW);
+        }
+        // Calls with paths outside the open family still stop.
+        for s in [Sysno::unlink, Sysno::rename, Sysno::mkdirat] {
+            assert_eq!(action_of(run(&kernel, s, rd)), SECCOMP_RET_TRACE, "{s}");
+        }
+        // What the policy kills or denies is unchanged.
+        for s in [Sysno::fork, Sysno::ptrace, Sysno::getppid, Sysno::read] {
+            assert_eq!(run(&kernel, s, rd), run(&stops, s, rd), "{s}");
         }
     }
 

@@ -282,6 +282,65 @@ impl Policy {
         })
     }
 
+    /// Whether a Landlock ruleset of this policy on ABI `abi` enforces the
+    /// path rules of the open family exactly as the supervisor's check
+    /// does, so that those calls need no stop ([`Policy::compile_opens_in_kernel`]).
+    /// `is_dir` tells whether a pattern's path (as [`hierarchy`] gives it)
+    /// is a directory in the run's view. Err says why not:
+    ///
+    /// - a violation must fail with EACCES (what Landlock answers): `on
+    ///   path violation kill` or `log` needs the supervisor;
+    /// - `stat` must be unrestricted: Landlock does not check `O_PATH`
+    ///   opens, which give what a stat gives;
+    /// - ABI 3 or later, so `O_TRUNC` on a read-only open is checked;
+    /// - every read and write rule must compile to exactly the paths it
+    ///   names: no glob inside, no `dir/*`, and an exact pattern must not be
+    ///   a directory (Landlock would grant its whole hierarchy).
+    ///
+    /// Landlock also grants read of the program and its interpreter (rules
+    /// "the program itself"): what the kernel maps into the process anyway.
+    pub fn opens_checked_by_landlock(
+        &self,
+        abi: i32,
+        is_dir: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        if self.on_path_violation != super::model::Action::Deny(libc::EACCES) {
+            return Err(format!(
+                "a path violation is `{}`, not a failure with EACCES",
+                self.on_path_violation
+            ));
+        }
+        if self.op_restricted(PathOp::Stat) {
+            return Err("stat is restricted (Landlock does not check O_PATH opens)".into());
+        }
+        if abi < 3 {
+            return Err(format!("Landlock ABI {abi} does not check truncation"));
+        }
+        for r in &self.path_rules {
+            let checked = r
+                .ops
+                .iter()
+                .any(|op| matches!(op, PathOp::Read | PathOp::Write) && self.op_restricted(*op));
+            if !checked {
+                continue;
+            }
+            let (path, wider) = hierarchy(r);
+            if wider {
+                return Err(format!(
+                    "`{}` compiles to the wider hierarchy {path}",
+                    r.pattern.raw
+                ));
+            }
+            if r.pattern.kind == PatternKind::Exact && is_dir(&path) {
+                return Err(format!(
+                    "`{}` is a directory (Landlock would grant what is beneath it)",
+                    r.pattern.raw
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The Landlock section of `policy show` for this kernel.
     pub fn show_landlock(&self, kernel: KernelLandlock) -> String {
         let mut o = String::new();
@@ -445,6 +504,41 @@ mod tests {
         assert!(p
             .show_landlock(KernelLandlock::Abi(7))
             .contains("hierarchy /tmp (wider"));
+    }
+
+    #[test]
+    fn opens_are_left_to_landlock_only_when_it_is_exact() {
+        let no_dirs = |_: &str| false;
+        let default = Policy::builtin("default").unwrap().unwrap();
+        assert_eq!(default.opens_checked_by_landlock(7, no_dirs), Ok(()));
+        // Before ABI 3 an O_TRUNC on a read-only open is not checked.
+        assert!(default.opens_checked_by_landlock(2, no_dirs).is_err());
+        // An exact pattern naming a directory grants its whole hierarchy.
+        let e = default
+            .opens_checked_by_landlock(7, |p| p == "/etc/localtime")
+            .unwrap_err();
+        assert!(e.contains("/etc/localtime"), "{e}");
+        // Globs inside a pattern (the java policy's /tmp/hsperfdata_*).
+        let java = Policy::builtin("java").unwrap().unwrap();
+        let e = java.opens_checked_by_landlock(7, no_dirs).unwrap_err();
+        assert!(e.contains("wider"), "{e}");
+        for (extra, why) in [
+            ("on-path-violation kill\n", "kill"),
+            ("on-path-violation deny EPERM\n", "EPERM"),
+            ("path stat ./**\n", "stat"),
+            ("path read /tmp/*\n", "wider"),
+        ] {
+            // `path stat ./**` after the default's `/**`: stat is then still
+            // unrestricted; restrict it in a policy of its own.
+            let text = if extra.starts_with("path stat") {
+                "default kill\npath read ./**\npath stat ./**\n".to_string()
+            } else {
+                format!("include default\n{extra}")
+            };
+            let p = Policy::parse(&text, "t.policy").unwrap();
+            let e = p.opens_checked_by_landlock(7, no_dirs).unwrap_err();
+            assert!(e.contains(why), "{extra}: {e}");
+        }
     }
 
     #[test]

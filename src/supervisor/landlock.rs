@@ -4,6 +4,7 @@
 //! child fills after its mounts (src/jail.rs).
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -32,6 +33,10 @@ pub struct Prepared {
     pub enforcement: Option<PathEnforcement>,
     /// A line for the report when the path rules are weaker than asked.
     pub warning: Option<String>,
+    /// Landlock enforces the open family's path rules exactly: the filter
+    /// lets allowed opens run without a stop
+    /// ([`crate::policy::Policy::opens_checked_by_landlock`]).
+    pub opens_in_kernel: bool,
 }
 
 /// Decides and prepares Landlock for a run (paranoid mode only).
@@ -42,6 +47,7 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared> {
         paths: Vec::new(),
         enforcement: None,
         warning: None,
+        opens_in_kernel: false,
     };
     let Some(policy) = &cfg.policy else {
         return Ok(none);
@@ -98,6 +104,26 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared> {
             }
         );
     }
+    // The path of a rule as the run sees it, on the host.
+    let host = |p: &str| {
+        let p = Path::new(p);
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            workdir.join(p)
+        };
+        base.join(p.strip_prefix("/").unwrap_or(&p))
+    };
+    let opens_in_kernel = match policy.opens_checked_by_landlock(abi, |p| host(p).is_dir()) {
+        Ok(()) => {
+            log::debug!("landlock checks the open family: allowed opens do not stop");
+            true
+        }
+        Err(why) => {
+            log::debug!("opens stop for the supervisor: {why}");
+            false
+        }
+    };
     let fd = plan.create_ruleset().map_err(SandboxError::Internal)?;
     let rules = plan.child_rules().map_err(SandboxError::Usage)?;
     Ok(Prepared {
@@ -113,6 +139,7 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared> {
             landlock_abi: Some(abi),
         }),
         warning: None,
+        opens_in_kernel,
     })
 }
 

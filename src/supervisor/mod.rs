@@ -190,15 +190,19 @@ fn plan(
     let exec = sys::ExecArgs::new(argv0, argv, env).map_err(SandboxError::Usage)?;
 
     let paranoid = cfg.policy.is_some();
+    // Landlock for the path rules (or a refusal when the kernel lacks it).
+    let mut ll = landlock::prepare(cfg)?;
     let seccomp = match &cfg.policy {
-        Some(p) => Some(ptrace::filter_for(p, trace.map(|t| t.level))?),
+        Some(p) => Some(ptrace::filter_for(
+            p,
+            trace.map(|t| t.level),
+            ll.opens_in_kernel,
+        )?),
         // Classic mode: user namespaces, keys, perf, bpf, io_uring, ... refused.
         None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
     let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
-    // Landlock for the path rules (or a refusal when the kernel lacks it).
-    let mut ll = landlock::prepare(cfg)?;
     // A caller other than root always gets one: it may stop this process
     // (SIGSTOP), and then only the kernel's limit on the cgroup bounds the
     // run's memory (tmpfs, page tables and pipe buffers are charged to it).

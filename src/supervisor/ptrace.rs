@@ -37,13 +37,18 @@ const SECCOMP_FILTER_FLAG_SPEC_ALLOW: libc::c_ulong = 1 << 2;
 /// The seccomp program of a policy, in the kernel's layout. A full trace
 /// sends every call to the supervisor; `--trace-level denied` only the
 /// calls the policy does not simply allow.
+/// `opens_in_kernel`: Landlock enforces the open family's path rules
+/// exactly, so allowed opens need no stop (not with a trace, which records
+/// them).
 pub(crate) fn filter_for(
     p: &Policy,
     level: Option<TraceLevel>,
+    opens_in_kernel: bool,
 ) -> Result<(Vec<SockFilter>, libc::c_ulong)> {
     let prog = match level {
         Some(TraceLevel::All) => Ok(p.compile_trace_all()),
         Some(TraceLevel::Denied) => p.compile_denials_traced(),
+        None if opens_in_kernel => p.compile_opens_in_kernel(),
         None => p.compile(),
     }
     .map_err(SandboxError::Policy)?;
