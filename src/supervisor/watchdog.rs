@@ -191,11 +191,30 @@ pub fn run(w: Watch) {
     // /proc entry) runs every SCAN_EVERY ticks, the sampling every tick.
     let mut scanned: Vec<Pid> = Vec::new();
     let mut tick: u32 = 0;
-    while !sh.done.load(Ordering::SeqCst) {
+    // The first sample waits one tick: at the start the program has only
+    // just run its exec, and a run shorter than a tick (most tests of a
+    // judge) is then never sampled here, so the scan of /proc does not
+    // compete with the program for its CPU (its figures come from wait4 and
+    // the init's record at the end). Limits are checked every tick anyway.
+    let mut nap = TICK.min(w.cpu_limit / 2).min(w.wall_limit).max(MIN_TICK);
+    let mut pids: Vec<Pid> = Vec::new();
+    loop {
+        if let sys::Wake::Signal(sig) = w.waiter.wait(nap) {
+            sh.signal.store(sig, Ordering::SeqCst);
+            sh.set_reason(KillReason::Interrupted);
+            log::debug!("watchdog: signal {sig} received, ending the run");
+            sh.kill_all();
+            for p in &pids {
+                sh.kill(*p);
+            }
+        }
+        if sh.done.load(Ordering::SeqCst) {
+            break;
+        }
         // Reaped first, live second: a process reaped in between is missed
         // for one tick rather than counted twice.
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
-        let mut pids = sh.live_pids();
+        pids = sh.live_pids();
         if let Some(scan) = w.scan {
             if tick.is_multiple_of(SCAN_EVERY) {
                 scanned = match scan {
@@ -256,16 +275,7 @@ pub fn run(w: Watch) {
         // it faster than on all cores) nor past the wall deadline.
         let cpu_left = w.cpu_limit.saturating_sub(cpu) / 2;
         let wall_left = deadline.saturating_duration_since(now);
-        let nap = TICK.min(cpu_left).min(wall_left).max(MIN_TICK);
-        if let sys::Wake::Signal(sig) = w.waiter.wait(nap) {
-            sh.signal.store(sig, Ordering::SeqCst);
-            sh.set_reason(KillReason::Interrupted);
-            log::debug!("watchdog: signal {sig} received, ending the run");
-            sh.kill_all();
-            for p in &pids {
-                sh.kill(*p);
-            }
-        }
+        nap = TICK.min(cpu_left).min(wall_left).max(MIN_TICK);
     }
     // The run is over: what its tmpfs mounts still hold (files left there)
     // and what its cgroup still pins are memory it used until its end.
