@@ -287,6 +287,13 @@ pub fn child_main(plan: &ChildPlan) -> ! {
             Ok(sys::Fork::Parent(pid)) => {
                 // The program's copy closes at exec: EOF tells the supervisor.
                 ns::close(plan.error_pipe);
+                // Paranoid: the supervisor waits for the program to seize
+                // it; one byte says it exists (instead of polling /proc).
+                if plan.go_pipe.is_some() {
+                    if let Some(fd) = plan.status_pipe {
+                        child::write_all(fd, b"f");
+                    }
+                }
                 init_loop(plan, pid.as_raw())
             }
         }

@@ -148,8 +148,21 @@ pub(crate) fn read_setup_error(r: Option<OwnedFd>) -> Option<Vec<u8>> {
 /// Rootless paranoid mode: the host pid of the program, the only child the
 /// PID namespace's `init` forks. None if the init ended first (a setup
 /// failure) or nothing appeared within 5 seconds.
-pub(crate) fn find_program(init: Pid) -> Option<Pid> {
+///
+/// `forked`: the status pipe, on which the init writes one byte once it
+/// has forked the program (or which ends when it dies): waited for first,
+/// so the program is usually found at the first look.
+pub(crate) fn find_program(init: Pid, forked: Option<&OwnedFd>) -> Option<Pid> {
     let deadline = Instant::now() + Duration::from_secs(5);
+    if let Some(fd) = forked {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(5000u16)).is_ok_and(|n| n > 0) {
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(fd, &mut b);
+        }
+    }
     loop {
         if let Some(p) = crate::measure::children_of(init).first() {
             return Some(*p);

@@ -438,6 +438,8 @@ fn launch(
     };
     p.err.1.take();
     drop(p.landlock.ruleset.take());
+    // Only the init writes the status pipe from here on (EOF when it ends).
+    let status_r = p.status_pipe.take().map(|(r, _)| r);
     // Rootless: map the caller to the inside id, then let the child go on.
     let mut userns = 0;
     if let Some((gate_r, gate_w)) = p.gate.take() {
@@ -453,7 +455,7 @@ fn launch(
     // Rootless paranoid: the program is the init's child (pid 2 of the PID
     // namespace); it waits on the go pipe until seized.
     let init = if p.paranoid && ns.has_init() {
-        match find_program(child) {
+        match find_program(child, status_r.as_ref()) {
             Some(prog) => Some(std::mem::replace(&mut child, prog)),
             None => {
                 reap_all(child);
@@ -477,7 +479,7 @@ fn launch(
         start,
         userns,
         stop_signals: sys::block_stop_signals(),
-        status_r: p.status_pipe.take().map(|(r, _)| r),
+        status_r,
     };
 
     // Paranoid: seize with every option before the child may exec.
