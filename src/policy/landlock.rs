@@ -317,14 +317,22 @@ impl Policy {
             return Err(format!("Landlock ABI {abi} does not check truncation"));
         }
         for r in &self.path_rules {
-            let checked = r
+            let ops: Vec<PathOp> = r
                 .ops
                 .iter()
-                .any(|op| matches!(op, PathOp::Read | PathOp::Write) && self.op_restricted(*op));
-            if !checked {
+                .copied()
+                .filter(|op| matches!(op, PathOp::Read | PathOp::Write) && self.op_restricted(*op))
+                .collect();
+            if ops.is_empty() {
                 continue;
             }
             let (path, wider) = hierarchy(r);
+            // A hierarchy Landlock grants is still exact when another rule
+            // allows all of it for the same ops (`/usr/lib/python3*/**`
+            // next to `/usr/lib/**`).
+            if (wider || r.pattern.kind == PatternKind::Exact) && self.tree_covers(r, &ops) {
+                continue;
+            }
             if wider {
                 return Err(format!(
                     "`{}` compiles to the wider hierarchy {path}",
@@ -339,6 +347,26 @@ impl Policy {
             }
         }
         Ok(())
+    }
+
+    /// Does a glob-free `DIR/**` rule allow, for every op of `ops`, the
+    /// whole hierarchy Landlock grants for `r`?
+    fn tree_covers(&self, r: &PathRule, ops: &[PathOp]) -> bool {
+        let p = &r.pattern;
+        let base: &[String] = match p.components.iter().position(|c| c.contains('*')) {
+            Some(i) => &p.components[..i],
+            None => &p.components[..],
+        };
+        ops.iter().all(|op| {
+            self.path_rules.iter().any(|t| {
+                let tp = &t.pattern;
+                t.ops.contains(op)
+                    && tp.kind == PatternKind::Tree
+                    && tp.relative == p.relative
+                    && !tp.components.iter().any(|c| c.contains('*'))
+                    && base.starts_with(&tp.components)
+            })
+        })
     }
 
     /// The Landlock section of `policy show` for this kernel.
@@ -522,6 +550,19 @@ mod tests {
         let java = Policy::builtin("java").unwrap().unwrap();
         let e = java.opens_checked_by_landlock(7, no_dirs).unwrap_err();
         assert!(e.contains("wider"), "{e}");
+        // A wider rule (or a directory) inside a `DIR/**` rule for the same
+        // ops is covered; for another op it is not.
+        let p = Policy::parse(
+            "include default\npath read /usr/lib/python3*/** /usr/lib/x\n",
+            "t.policy",
+        )
+        .unwrap();
+        assert_eq!(
+            p.opens_checked_by_landlock(7, |d| d == "/usr/lib/x"),
+            Ok(())
+        );
+        let p = Policy::parse("include default\npath write /usr/lib/py*/**\n", "t.policy").unwrap();
+        assert!(p.opens_checked_by_landlock(7, no_dirs).is_err());
         for (extra, why) in [
             ("on-path-violation kill\n", "kill"),
             ("on-path-violation deny EPERM\n", "EPERM"),
