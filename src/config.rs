@@ -90,6 +90,47 @@ pub struct RunConfig {
     pub policy: Option<crate::policy::Policy>,
     /// Namespaces, jail binds and cgroups.
     pub isolation: IsolationConfig,
+    /// `--allow-read PATH`: added to the policy's path rules (a directory:
+    /// its tree) and kept visible over the private /tmp.
+    pub allow_read: Vec<PathBuf>,
+    /// `--allow-write PATH`: as `allow_read`, for writing (and reading).
+    pub allow_write: Vec<PathBuf>,
+    /// The existing paths the command line names (program, arguments and
+    /// the entries of colon-separated arguments, --exec_dir, --chroot_dir,
+    /// --allow-read, --allow-write), canonical, as the caller resolves
+    /// them. Filled when the run is resolved ([`crate::resolve`]); what
+    /// `$ARGS` in a policy and the private /tmp's kept paths come from.
+    pub named: Vec<NamedPath>,
+}
+
+/// Why a path is named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NamedWhat {
+    Program,
+    /// An argument, or one entry of a colon-separated argument (a class path).
+    Argument,
+    ExecDir,
+    ChrootDir,
+    AllowRead,
+    AllowWrite,
+}
+
+/// One existing path the command line names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedPath {
+    /// Canonical (no symlink, no `..`), absolute.
+    pub path: PathBuf,
+    pub dir: bool,
+    pub what: NamedWhat,
+}
+
+impl NamedPath {
+    /// Visible writable (with the host's permissions) over the private /tmp:
+    /// the working directory and --allow-write paths; the rest read-only.
+    pub fn writable(&self) -> bool {
+        matches!(self.what, NamedWhat::ExecDir | NamedWhat::AllowWrite)
+    }
 }
 
 impl RunConfig {
@@ -107,6 +148,9 @@ impl RunConfig {
             error_file: None,
             policy: None,
             isolation: Default::default(),
+            allow_read: Vec::new(),
+            allow_write: Vec::new(),
+            named: Vec::new(),
         }
     }
 

@@ -162,6 +162,7 @@ fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
             MountOp::Detach(d) => ns::umount_detach(d),
             MountOp::Hostname(h) => ns::sethostname(h),
             MountOp::KeepDir { path, fd } => ns::keep_dir(path, *fd),
+            MountOp::KeepPath { path, fd } => ns::keep_path(path, *fd),
         };
         if let Err(e) = r {
             fail_rec(plan.error_pipe, Step::Mount, e, i as u16)

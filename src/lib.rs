@@ -41,6 +41,7 @@ pub mod isolate;
 pub(crate) mod jail;
 pub mod learn;
 pub(crate) mod measure;
+pub mod named;
 pub mod policy;
 pub mod report;
 pub mod resolve;

@@ -107,6 +107,10 @@ pub struct RunRequest {
     /// Path rules may fall back to the supervisor's ptrace check alone when
     /// the kernel has no Landlock (`--landlock optional`).
     pub landlock_optional: bool,
+    /// `--allow-read PATH`: read rules added to the policy's path rules.
+    pub allow_read: Vec<PathBuf>,
+    /// `--allow-write PATH`: write (and read) rules added to the policy's.
+    pub allow_write: Vec<PathBuf>,
 }
 
 macro_rules! setter {
@@ -142,6 +146,8 @@ impl RunRequest {
             trace: None,
             classic_filter: true,
             landlock_optional: false,
+            allow_read: Vec::new(),
+            allow_write: Vec::new(),
         }
     }
 
@@ -242,6 +248,16 @@ impl RunRequest {
         self.trace = Some(level);
         self
     }
+    /// `--allow-read PATH` (a directory: its tree).
+    pub fn allow_read(mut self, p: impl Into<PathBuf>) -> Self {
+        self.allow_read.push(p.into());
+        self
+    }
+    /// `--allow-write PATH` (a directory: its tree).
+    pub fn allow_write(mut self, p: impl Into<PathBuf>) -> Self {
+        self.allow_write.push(p.into());
+        self
+    }
 
     /// [`RunRequest::resolve_with`] the administrator's configuration in
     /// force ([`crate::adminconf::load`]).
@@ -284,7 +300,24 @@ impl RunRequest {
             caller,
         )?;
 
-        let base = policy.as_ref().map(policy_limits).unwrap_or_default();
+        // The jail profile's limits (`--jail`, else the policy's `jail`
+        // line) sit under the policy's `limit` lines, as those sit under
+        // the request's.
+        let jail = match &self.chroot_dir {
+            Some(_) => None,
+            None => self
+                .jail
+                .clone()
+                .or_else(|| policy.as_ref().and_then(|p| p.jail().map(String::from))),
+        };
+        let profile = jail
+            .as_deref()
+            .map(crate::isolate::profiles::limits)
+            .unwrap_or_default();
+        let base = match &policy {
+            Some(p) => limits_over_defaults(&p.limits().or(&profile)),
+            None => limits_over_defaults(&profile),
+        };
         let r = &self.limits;
         let limits = Limits {
             cpu: r.cpu.unwrap_or(base.cpu),
@@ -321,6 +354,8 @@ impl RunRequest {
         };
         cfg.limits = limits;
         cfg.policy = policy;
+        cfg.allow_read = self.allow_read;
+        cfg.allow_write = self.allow_write;
         if self.landlock_optional {
             if let Some(p) = cfg.policy.as_mut() {
                 p.set_landlock_optional(true);
@@ -402,6 +437,12 @@ impl Resolved {
             ));
         }
         let caller = caller::unprivileged_caller();
+        // The paths the command line names, with the caller's rights; the
+        // policy's `$ARGS` and the --allow-* rules become path rules.
+        config.named = crate::named::collect(&config, &admin, caller)?;
+        if let Some(p) = config.policy.as_mut() {
+            p.add_named_rules(&config.named);
+        }
         let r = Resolved {
             config,
             admin,
@@ -699,7 +740,11 @@ fn hide_errnos(e: PolicyError) -> PolicyError {
 
 /// The policy's limits over the classic defaults.
 pub fn policy_limits(p: &Policy) -> Limits {
-    let l = p.limits();
+    limits_over_defaults(p.limits())
+}
+
+/// `limit` values (a policy's, a jail profile's) over the classic defaults.
+pub fn limits_over_defaults(l: &crate::policy::Limits) -> Limits {
     let d = Limits::default();
     let secs = |v: Option<f64>, d: Duration| v.map(Duration::from_secs_f64).unwrap_or(d);
     Limits {

@@ -46,6 +46,25 @@ pub enum MountOp {
         path: CString,
         fd: i32,
     },
+    /// Open a file or directory as O_PATH without following any symlink
+    /// (the path is canonical) and keep it at this descriptor number.
+    KeepPath {
+        path: CString,
+        fd: i32,
+    },
+}
+
+/// A host path a run keeps visible, at the same place, over its private
+/// tmpfs mounts (src/isolate/plan.rs decides which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep {
+    /// Canonical host path.
+    pub path: PathBuf,
+    /// A directory (else a file: bound onto an empty file).
+    pub dir: bool,
+    /// Bound with the host's permissions (the working directory); else
+    /// remounted read-only.
+    pub writable: bool,
 }
 
 /// Descriptor numbers for directories kept across a private tmpfs mount.
@@ -158,28 +177,43 @@ impl MountPlan {
         Ok(())
     }
 
+    /// A scratch tmpfs at `t` in the jail being built.
+    fn jail_tmpfs(&mut self, t: &Path) -> Result<(), String> {
+        self.mkdir_p("/newroot", t)?;
+        self.mount(
+            Some(Path::new("tmpfs")),
+            &under("/newroot", t),
+            Some("tmpfs"),
+            NOSUID_NODEV,
+            Some("mode=1777,size=64m"),
+        )
+    }
+
     /// A mount namespace without a jail: / private, a private tmpfs on
     /// each of `private` (/tmp, /var/tmp, /dev/shm), a fresh /proc.
     ///
     /// The tmpfs mounts end with the run, so nothing it writes there
-    /// survives it (a later run may get the same uid). Directories of the
-    /// run under them (`keep`: its working directory, its program's) are
-    /// opened first and bound back at their place on the new tmpfs.
+    /// survives it (a later run may get the same uid). Paths of the run
+    /// under them (`keep`: its working directory, what its command line
+    /// names) are opened first and bound back at their place on the new
+    /// tmpfs, outermost first; all but the writable ones read-only.
+    /// `keep_source_flags`: rootless (see [`MountPlan::jail`]).
     pub fn proc_only(
         hidepid: bool,
         private: &[PathBuf],
         size_kib: u64,
-        keep: &[PathBuf],
+        keep: &[Keep],
+        keep_source_flags: bool,
     ) -> Result<MountPlan, String> {
         let mut m = MountPlan::default();
         m.mount(None, Path::new("/"), None, MS_REC | libc::MS_PRIVATE, None)?;
         for (i, k) in keep.iter().enumerate() {
             m.push(
-                MountOp::KeepDir {
-                    path: cs(k)?,
+                MountOp::KeepPath {
+                    path: cs(&k.path)?,
                     fd: KEEP_FD_BASE + i as i32,
                 },
-                format!("open({}, O_PATH)", k.display()),
+                format!("open({}, O_PATH, RESOLVE_NO_SYMLINKS)", k.path.display()),
             );
         }
         let data = format!("mode=1777,size={}k,nr_inodes=16384", size_kib.max(64));
@@ -193,9 +227,36 @@ impl MountPlan {
             )?;
         }
         for (i, k) in keep.iter().enumerate() {
-            m.mkdir_p("/", k)?;
+            // Below a path bound already (a writable working directory in a
+            // named, read-only directory), the mount point exists.
+            let nested = keep[..i]
+                .iter()
+                .any(|o| o.dir && k.path.starts_with(&o.path));
+            if nested {
+            } else if k.dir {
+                m.mkdir_p("/", &k.path)?;
+            } else {
+                if let Some(parent) = k.path.parent() {
+                    m.mkdir_p("/", parent)?;
+                }
+                m.push(
+                    MountOp::Touch(cs(&k.path)?),
+                    format!("create {}", k.path.display()),
+                );
+            }
             let src = PathBuf::from(format!("/proc/self/fd/{}", KEEP_FD_BASE + i as i32));
-            m.mount(Some(&src), k, None, libc::MS_BIND | MS_REC, None)?;
+            // A private directory itself (/tmp named on the command line)
+            // is bound alone: recursively, the private tmpfs mounted on it
+            // would come along on top.
+            let rec = if private.contains(&k.path) { 0 } else { MS_REC };
+            m.mount(Some(&src), &k.path, None, libc::MS_BIND | rec, None)?;
+            if !k.writable {
+                let mut flags = MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | NOSUID_NODEV;
+                if keep_source_flags {
+                    flags |= source_flags(&k.path);
+                }
+                m.mount(None, &k.path, None, flags, None)?;
+            }
         }
         m.mount(
             Some(Path::new("proc")),
@@ -262,6 +323,15 @@ impl MountPlan {
             dst: PathBuf::from("/dev").join(d),
             writable: true,
         });
+        // A tmpfs with a bind below it (a program or a named path under
+        // /tmp) is mounted first, so it does not hide the bind.
+        let (early, late): (Vec<&PathBuf>, Vec<&PathBuf>) = spec
+            .tmpfs
+            .iter()
+            .partition(|t| spec.binds.iter().any(|b| b.dst.starts_with(t)));
+        for t in &early {
+            m.jail_tmpfs(t)?;
+        }
         for b in spec.binds.iter().chain(devices.iter()) {
             let dst = under("/newroot", &b.dst);
             let src = under("/oldroot", &b.src);
@@ -293,15 +363,8 @@ impl MountPlan {
             }
             m.mount(None, &dst, None, flags, None)?;
         }
-        for t in &spec.tmpfs {
-            m.mkdir_p("/newroot", t)?;
-            m.mount(
-                Some(Path::new("tmpfs")),
-                &under("/newroot", t),
-                Some("tmpfs"),
-                NOSUID_NODEV,
-                Some("mode=1777,size=64m"),
-            )?;
+        for t in &late {
+            m.jail_tmpfs(t)?;
         }
         m.mkdir_p("/newroot", Path::new("/proc"))?;
         m.mount(

@@ -1354,6 +1354,12 @@ impl Parser {
             return;
         }
         for p in pats {
+            if p.text == "$ARGS" && !p.quoted {
+                self.policy
+                    .args_rules
+                    .push((ops.clone(), cx.origin.clone()));
+                continue;
+            }
             match PathPattern::parse(&p.text) {
                 Ok(pattern) => self.policy.path_rules.push(PathRule {
                     ops: ops.clone(),

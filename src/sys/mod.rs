@@ -492,6 +492,48 @@ pub mod ns {
         Ok(())
     }
 
+    /// Opens `path` (a file or a directory) as an O_PATH descriptor with
+    /// openat2(RESOLVE_NO_SYMLINKS) and moves it to `fd` (close-on-exec):
+    /// the path was resolved before fork (canonical, checked with the
+    /// caller's rights), so a symlink met now was planted since and fails
+    /// the open (ELOOP) instead of binding what it points to.
+    pub fn keep_path(path: &CStr, fd: i32) -> Result<(), Errno> {
+        #[repr(C)]
+        struct OpenHow {
+            flags: u64,
+            mode: u64,
+            resolve: u64,
+        }
+        const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+        let how = OpenHow {
+            flags: (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64,
+            mode: 0,
+            resolve: RESOLVE_NO_SYMLINKS,
+        };
+        // SAFETY: NUL-terminated path, a valid open_how of the size passed.
+        let o = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if o < 0 {
+            return Err(Errno::last());
+        }
+        let o = o as i32;
+        // SAFETY: dup3 onto a number we reserve for this; o is then closed.
+        let r = unsafe { libc::dup3(o, fd, libc::O_CLOEXEC) };
+        // SAFETY: closing our own descriptor.
+        unsafe { libc::close(o) };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
+
     /// Space in use on the file system at `path`, KiB (0 on error).
     pub fn fs_used_kib(path: &CStr) -> u64 {
         // SAFETY: zeroed statfs is a valid out-parameter.

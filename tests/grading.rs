@@ -1,0 +1,513 @@
+//! Grading the way graders keep their files (issue 12): submissions stored
+//! in a directory under /tmp, run from a separate scratch working
+//! directory, interpreters by absolute path, shipped policies. What the
+//! command line names is visible (read-only) over the private /tmp, the
+//! shipped language policies read it (`path read $ARGS`), and
+//! `--allow-read` / `--allow-write` widen the path rules.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{is_root, SAFEEXEC};
+
+const PYTHON: &str = "/usr/bin/python3";
+const JAVA: &str = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java";
+const JAVAC: &str = "/usr/lib/jvm/java-17-openjdk-amd64/bin/javac";
+
+/// A directory under /tmp with `mode`, removed when dropped.
+fn dir_in_tmp(mode: u32) -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("safeexec-grading-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(mode)).unwrap();
+    d
+}
+
+/// Writes `text` to `dir/name` readable by everyone; returns the path.
+fn put(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    p
+}
+
+/// Runs safeexec with `args` from the working directory `cwd` (60 s at most).
+fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(SAFEEXEC)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("safeexec ran past 60 s: {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The classic report's first line (the last four lines of stderr).
+fn status_line(o: &Output) -> String {
+    let e = err(o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert!(lines.len() >= 4, "no report: {e}");
+    lines[lines.len() - 4].to_string()
+}
+
+macro_rules! need_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: needs root (private /tmp, unique uid)");
+            return;
+        }
+    };
+}
+
+#[test]
+fn a_python_script_under_tmp_runs_from_a_scratch_directory_in_both_modes() {
+    need_root!();
+    let sub = dir_in_tmp(0o755);
+    let helper = put(sub.path(), "helper.py", "X = 41\n");
+    let main = put(
+        sub.path(),
+        "main.py",
+        &format!(
+            "import sys\nsys.path.insert(0, {:?})\nimport helper\nprint(helper.X + 1)\n",
+            sub.path().display().to_string()
+        ),
+    );
+    let scratch = common::work_dir();
+    let main = main.to_str().unwrap();
+    // The helper module is named on the command line too: a directory of
+    // modules is named by naming the directory.
+    let _ = helper;
+    let d = sub.path().to_str().unwrap();
+    for mode in [&[][..], &["--policy", "python3"][..]] {
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend(["--exec", PYTHON, main, d]);
+        let o = run_in(scratch.path(), &args);
+        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
+        assert_eq!(out(&o), "42\n", "{mode:?}: {}", err(&o));
+    }
+}
+
+#[test]
+fn named_paths_are_read_only_and_the_rest_of_tmp_stays_private() {
+    need_root!();
+    // A world-writable directory the command line names: visible, not writable.
+    let named = dir_in_tmp(0o777);
+    put(named.path(), "in.txt", "data\n");
+    // A directory it does not name: not visible at all.
+    let hidden = dir_in_tmp(0o755);
+    let canary = put(hidden.path(), "canary", "secret\n");
+    let sub = dir_in_tmp(0o755);
+    let leftover = format!("/tmp/safeexec-grading-leftover-{}", std::process::id());
+    let script = put(
+        sub.path(),
+        "probe.py",
+        &format!(
+            r#"import os, sys
+named = sys.argv[1]
+print(open(os.path.join(named, "in.txt")).read().strip())
+try:
+    open(os.path.join(named, "new"), "w").write("x")
+    print("named writable")
+except OSError as e:
+    print("named", e.errno == 30 and "EROFS" or e)
+print("canary", os.path.exists({canary:?}))
+open({leftover:?}, "w").write("x")
+open("out.txt", "w").write("mine")
+print("done")
+"#,
+            canary = canary.display().to_string(),
+            leftover = leftover,
+        ),
+    );
+    let scratch = common::work_dir();
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+            named.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(status_line(&o), "OK", "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "data\nnamed EROFS\ncanary False\ndone\n",
+        "{}",
+        err(&o)
+    );
+    assert!(!named.path().join("new").exists());
+    assert!(
+        !Path::new(&leftover).exists(),
+        "{leftover} outlived the run"
+    );
+    // The working directory stays writable.
+    assert_eq!(
+        fs::read_to_string(scratch.path().join("out.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(fs::read_to_string(&canary).unwrap(), "secret\n");
+}
+
+#[test]
+fn each_entry_of_a_class_path_argument_is_visible() {
+    need_root!();
+    let a = dir_in_tmp(0o755);
+    let b = dir_in_tmp(0o755);
+    let c = dir_in_tmp(0o755);
+    let sub = dir_in_tmp(0o755);
+    let script = put(
+        sub.path(),
+        "cp.py",
+        "import os, sys\nprint([os.path.isdir(p) for p in sys.argv[1:]])\n",
+    );
+    let list = format!("{}:{}", a.path().display(), b.path().display());
+    let scratch = common::work_dir();
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+            &list,
+            a.path().to_str().unwrap(),
+            b.path().to_str().unwrap(),
+            // Named only as the end of another word: not a path, not kept.
+            &format!("-Dx={}", c.path().display()),
+            c.path()
+                .join("..")
+                .join(c.path().file_name().unwrap())
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert_eq!(status_line(&o), "OK", "{}", err(&o));
+    // The last argument names c after all (`/tmp/../tmp/c`), so c is kept.
+    assert_eq!(out(&o), "[False, True, True, False, True]\n", "{}", err(&o));
+}
+
+#[test]
+fn allow_read_and_allow_write_widen_the_policy_and_landlock() {
+    need_root!();
+    let data = dir_in_tmp(0o755);
+    put(data.path(), "in.txt", "payload\n");
+    let outdir = dir_in_tmp(0o777);
+    let sub = dir_in_tmp(0o755);
+    let script = put(
+        sub.path(),
+        "rw.py",
+        &format!(
+            r#"import errno
+try:
+    print(open({inp:?}).read().strip())
+except OSError as e:
+    print("read", errno.errorcode[e.errno])
+try:
+    open({outp:?}, "w").write("result")
+    print("wrote")
+except OSError as e:
+    print("write", errno.errorcode[e.errno])
+"#,
+            inp = data.path().join("in.txt").display().to_string(),
+            outp = outdir.path().join("res.txt").display().to_string(),
+        ),
+    );
+    let scratch = common::work_dir();
+    let s = script.to_str().unwrap();
+    // Not named: invisible (the private /tmp).
+    let o = run_in(
+        scratch.path(),
+        &["--policy", "python3", "--exec", PYTHON, s],
+    );
+    assert!(
+        ["read ENOENT\nwrite ENOENT\n", "read EACCES\nwrite EACCES\n"].contains(&out(&o).as_str()),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    // Named: visible and allowed, Landlock enforcing the rules.
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--policy",
+            "python3",
+            "--report",
+            "json",
+            "--allow-read",
+            data.path().to_str().unwrap(),
+            "--allow-write",
+            outdir.path().to_str().unwrap(),
+            "--exec",
+            PYTHON,
+            s,
+        ],
+    );
+    assert_eq!(out(&o), "payload\nwrote\n", "{}", err(&o));
+    assert_eq!(
+        fs::read_to_string(outdir.path().join("res.txt")).unwrap(),
+        "result"
+    );
+    let e = err(&o);
+    let j: serde_json::Value = serde_json::from_str(&e[e.find('{').unwrap()..]).unwrap();
+    assert_eq!(j["verdict"]["code"], "OK", "{e}");
+    assert_eq!(j["paths"]["layers"], "landlock+ptrace", "{e}");
+    // --allow-read does not let it write there.
+    let _ = fs::remove_file(outdir.path().join("res.txt"));
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--policy",
+            "python3",
+            "--allow-read",
+            data.path().to_str().unwrap(),
+            "--allow-read",
+            outdir.path().to_str().unwrap(),
+            "--exec",
+            PYTHON,
+            s,
+        ],
+    );
+    assert!(
+        out(&o).starts_with("payload\nwrite E"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    assert!(!outdir.path().join("res.txt").exists());
+}
+
+#[test]
+fn a_missing_allow_path_is_a_bad_start_with_one_line() {
+    let scratch = common::work_dir();
+    for opt in ["--allow-read", "--allow-write"] {
+        let o = run_in(
+            scratch.path(),
+            &[opt, "/nonexistent/safeexec-x", "--exec", "/bin/true"],
+        );
+        let e = err(&o);
+        assert_eq!(o.status.code(), Some(5), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(
+            e.starts_with("safeexec: ") && e.contains(opt) && e.contains("/nonexistent/safeexec-x"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_policy_without_args_cannot_read_the_script() {
+    need_root!();
+    // The same script, under a policy whose read rules do not say $ARGS:
+    // the script stays unreadable, so $ARGS is what makes it readable.
+    let sub = dir_in_tmp(0o755);
+    let script = put(sub.path(), "main.py", "print('hi')\n");
+    let pol = dir_in_tmp(0o755);
+    let text = Policy::python3_without_args();
+    let p = put(pol.path(), "noargs.policy", &text);
+    let scratch = common::work_dir();
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--policy",
+            p.to_str().unwrap(),
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+        ],
+    );
+    assert!(err(&o).contains("Permission denied"), "{}", err(&o));
+    assert_ne!(status_line(&o), "OK");
+}
+
+/// The shipped python3 policy's text.
+struct Policy;
+impl Policy {
+    fn python3_without_args() -> String {
+        let text = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/python3.policy"),
+        )
+        .unwrap();
+        assert!(text.contains("$ARGS"), "{text}");
+        text.lines()
+            .filter(|l| !l.contains("$ARGS"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Runtimes: threads with big stacks, in classic (`--jail`) and paranoid
+// (`--policy`) mode, with the shipped profiles and policies only.
+// ---------------------------------------------------------------------------
+
+const DEEP_PY: &str = r#"import sys, threading
+sys.setrecursionlimit(200000)
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
+res = []
+threading.stack_size(64 * 1024 * 1024)
+t = threading.Thread(target=lambda: res.append(depth(100000)))
+t.start()
+t.join()
+print(res[0])
+"#;
+
+#[test]
+fn a_python_worker_thread_with_a_64_mib_stack_recurses_100000_deep_in_both_modes() {
+    need_root!();
+    let sub = dir_in_tmp(0o755);
+    let script = put(sub.path(), "deep.py", DEEP_PY);
+    let scratch = common::work_dir();
+    let s = script.to_str().unwrap();
+    for mode in [["--jail", "python3"], ["--policy", "python3"]] {
+        let o = run_in(scratch.path(), &[mode[0], mode[1], "--exec", PYTHON, s]);
+        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
+        assert_eq!(out(&o), "100000\n", "{mode:?}: {}", err(&o));
+    }
+}
+
+#[test]
+fn the_python3_policy_still_refuses_processes() {
+    need_root!();
+    let sub = dir_in_tmp(0o755);
+    let script = put(
+        sub.path(),
+        "fork.py",
+        "import os\nprint('before', flush=True)\npid = os.fork()\nprint('forked', pid)\n",
+    );
+    let scratch = common::work_dir();
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--policy",
+            "python3",
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+        ],
+    );
+    // It got as far as the fork, and the fork was the end of it.
+    assert_eq!(out(&o), "before\n", "{}", err(&o));
+    assert_eq!(
+        status_line(&o),
+        "Restricted Function (clone)",
+        "{}",
+        err(&o)
+    );
+}
+
+/// `Main.class` compiled once into a directory under /tmp (kept for the
+/// test process), or None when there is no JDK here.
+fn java_class() -> Option<&'static Path> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if !Path::new(JAVAC).exists() {
+            return None;
+        }
+        let d = PathBuf::from(format!(
+            "/tmp/safeexec-grading-java-{}-{}",
+            common::checkout_tag(),
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        put(
+            &d,
+            "Main.java",
+            r#"public class Main {
+    static int depth(int n) { return n == 0 ? 0 : 1 + depth(n - 1); }
+    public static void main(String[] a) throws Exception {
+        int[] r = new int[1];
+        Thread t = new Thread(null, () -> { r[0] = depth(100000); }, "", 1 << 26);
+        t.start();
+        t.join();
+        System.out.println(r[0]);
+    }
+}
+"#,
+        );
+        let st = Command::new(JAVAC)
+            .arg("Main.java")
+            .current_dir(&d)
+            .status()
+            .unwrap();
+        assert!(st.success(), "javac failed");
+        fs::set_permissions(d.join("Main.class"), fs::Permissions::from_mode(0o644)).unwrap();
+        Some(d)
+    })
+    .as_deref()
+}
+
+#[test]
+fn a_java_thread_with_a_64_mib_stack_recurses_100000_deep_in_both_modes() {
+    need_root!();
+    let Some(cp) = java_class() else {
+        eprintln!("skipped: no {JAVAC}");
+        return;
+    };
+    let scratch = common::work_dir();
+    let cp = cp.to_str().unwrap();
+    for mode in [["--jail", "java"], ["--policy", "java"]] {
+        let o = run_in(
+            scratch.path(),
+            &[mode[0], mode[1], "--exec", JAVA, "-cp", cp, "Main"],
+        );
+        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
+        assert_eq!(out(&o), "100000\n", "{mode:?}: {}", err(&o));
+    }
+}
+
+#[test]
+fn a_jail_profile_brings_its_limits_under_the_request_and_the_policy() {
+    let scratch = common::work_dir();
+    let limits = |args: &[&str]| -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--show-config", "--exec", "/bin/true"]);
+        let o = run_in(scratch.path(), &a);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["limits"].clone()
+    };
+    let l = limits(&["--jail", "java"]);
+    assert_eq!(l["nproc"], 64);
+    assert_eq!(l["memory_kib"], 1_048_576);
+    // The request's own values win.
+    let l = limits(&["--jail", "java", "--nproc", "3", "--mem", "500000"]);
+    assert_eq!(l["nproc"], 3);
+    assert_eq!(l["memory_kib"], 500_000);
+    // A policy's limit lines win over the profile's.
+    let l = limits(&["--jail", "java", "--policy", "python3"]);
+    assert_eq!(l["memory_kib"], 262_144);
+    assert_eq!(l["nproc"], 8);
+    assert_eq!(l["cpu"], 2000);
+    // No jail: the classic defaults.
+    let l = limits(&[]);
+    assert_eq!(l["nproc"], 0);
+    assert_eq!(l["memory_kib"], 32_768);
+}
