@@ -511,3 +511,160 @@ fn a_jail_profile_brings_its_limits_under_the_request_and_the_policy() {
     assert_eq!(l["nproc"], 0);
     assert_eq!(l["memory_kib"], 32_768);
 }
+
+// ---------------------------------------------------------------------------
+// A setuid safeexec called by an ordinary user (uid/gid 65534): named paths
+// are the caller's, bounded by allowed_dirs.
+// ---------------------------------------------------------------------------
+
+mod setuid {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::OnceLock;
+
+    const CALLER: u32 = 65534;
+    const CONF: &str = "/etc/safeexec.conf";
+
+    /// The built binary, copied, owned by root and setuid (mode 4755).
+    fn installed() -> &'static Path {
+        static BIN: OnceLock<PathBuf> = OnceLock::new();
+        BIN.get_or_init(|| {
+            let d = PathBuf::from(format!(
+                "/tmp/safeexec-grading-bin-{}",
+                common::checkout_tag()
+            ));
+            let _ = fs::remove_dir_all(&d);
+            fs::create_dir(&d).unwrap();
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+            let p = d.join("safeexec");
+            fs::copy(SAFEEXEC, &p).unwrap();
+            std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o4755)).unwrap();
+            p
+        })
+    }
+
+    /// Exclusive use of /etc/safeexec.conf (the lock tests/setuid.rs uses),
+    /// restored afterwards.
+    struct ConfGuard {
+        _lock: fs::File,
+        saved: Option<(Vec<u8>, u32)>,
+    }
+
+    impl ConfGuard {
+        fn with(text: Option<&str>) -> ConfGuard {
+            let lock = fs::File::create("/tmp/safeexec-setuid-tests.lock").unwrap();
+            lock.lock().unwrap();
+            let saved = fs::read(CONF)
+                .ok()
+                .map(|b| (b, fs::metadata(CONF).map(|m| m.mode()).unwrap_or(0o644)));
+            match text {
+                Some(t) => {
+                    fs::write(CONF, t).unwrap();
+                    fs::set_permissions(CONF, fs::Permissions::from_mode(0o644)).unwrap();
+                }
+                None => {
+                    let _ = fs::remove_file(CONF);
+                }
+            }
+            ConfGuard { _lock: lock, saved }
+        }
+    }
+
+    impl Drop for ConfGuard {
+        fn drop(&mut self) {
+            match &self.saved {
+                Some((b, mode)) => {
+                    fs::write(CONF, b).unwrap();
+                    fs::set_permissions(CONF, fs::Permissions::from_mode(*mode)).unwrap();
+                }
+                None => {
+                    let _ = fs::remove_file(CONF);
+                }
+            }
+        }
+    }
+
+    /// Runs the setuid binary as the caller from `cwd`.
+    fn as_caller(cwd: &Path, args: &[&str]) -> Output {
+        Command::new("setpriv")
+            .args([
+                format!("--reuid={CALLER}"),
+                format!("--regid={CALLER}"),
+                "--clear-groups".into(),
+            ])
+            .arg(installed())
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn refused(o: &Output, code: i32, want: &[&str]) {
+        let e = err(o);
+        assert_eq!(o.status.code(), Some(code), "{e}");
+        assert_eq!(e.lines().count(), 1, "not one line: {e}");
+        assert!(e.starts_with("safeexec: "), "{e}");
+        for w in want {
+            assert!(e.contains(w), "{w:?} missing: {e}");
+        }
+    }
+
+    /// A directory under /tmp owned by the caller.
+    fn callers_dir() -> tempfile::TempDir {
+        let d = dir_in_tmp(0o755);
+        std::os::unix::fs::chown(d.path(), Some(CALLER), Some(CALLER)).unwrap();
+        d
+    }
+
+    #[test]
+    fn allow_write_outside_allowed_dirs_is_refused_naming_the_bound() {
+        need_root!();
+        let mine = callers_dir();
+        let scratch = common::work_dir();
+        let m = mine.path().to_str().unwrap();
+        let _c = ConfGuard::with(Some("allowed_dirs = /srv/safeexec-grading-none\n"));
+        for opt in ["--allow-write", "--allow-read"] {
+            let o = as_caller(scratch.path(), &[opt, m, "--exec", "/bin/true"]);
+            refused(
+                &o,
+                9,
+                &[opt, m, "allowed_dirs", "/srv/safeexec-grading-none"],
+            );
+        }
+        drop(_c);
+        // Under allowed_dirs: it runs.
+        let conf = format!("allowed_dirs = {m}\n");
+        let _c = ConfGuard::with(Some(&conf));
+        let o = as_caller(scratch.path(), &["--allow-write", m, "--exec", "/bin/true"]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    }
+
+    #[test]
+    fn a_path_the_caller_cannot_read_is_a_bad_start_and_never_shown() {
+        need_root!();
+        // Root's directory, closed to others, with a readable file inside.
+        let closed = dir_in_tmp(0o700);
+        let secret = put(closed.path(), "f", "SECRET-grading-7d1\n");
+        let scratch = common::work_dir();
+        let conf = format!("allowed_dirs = {}\n", closed.path().display());
+        let _c = ConfGuard::with(Some(&conf));
+        let s = secret.to_str().unwrap();
+        let o = as_caller(scratch.path(), &["--allow-read", s, "--exec", "/bin/true"]);
+        refused(&o, 5, &["--allow-read", s, "no such file or not permitted"]);
+        // Named as an argument: an ordinary word, not kept visible, so the
+        // run (which has its own uid) sees no such file either.
+        let o = as_caller(scratch.path(), &["--exec", "/bin/cat", s]);
+        assert!(!out(&o).contains("SECRET"), "{}", out(&o));
+        assert_ne!(status_line(&o), "OK", "{}", err(&o));
+        // The caller's own script under /tmp is kept and runs.
+        let mine = callers_dir();
+        let script = put(mine.path(), "main.py", "print('mine')\n");
+        let o = as_caller(
+            scratch.path(),
+            &["--policy", "python3", "--exec", PYTHON, script.to_str().unwrap()],
+        );
+        assert_eq!(out(&o), "mine\n", "{}", err(&o));
+    }
+}
