@@ -131,6 +131,13 @@ pub struct RunArgs {
     /// Core file size, KiB [default: 0]
     #[arg(long, value_name = "KBYTES")]
     pub core: Option<u64>,
+    /// What the program may write in its working directory in total, KiB:
+    /// it writes into a bounded, run-private layer over the directory, and
+    /// what it wrote is handed back into the directory, owned by the caller,
+    /// when the run ends; past the bound: Output Limit Exceeded. 0 = write
+    /// straight into the directory [default: 65536]
+    #[arg(long, value_name = "KBYTES")]
+    pub disk: Option<u64>,
     /// Niceness added to the program, 0..19
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub niceness: i32,
@@ -326,6 +333,7 @@ impl RunArgs {
             nfile: self.nfile,
             stack_kib: self.stack,
             core_kib: self.core,
+            disk_kib: self.disk,
         };
         r.niceness = self.niceness;
         r.uidplus = self.uidplus;

@@ -40,6 +40,10 @@ pub struct Limits {
     pub stack_kib: u64,
     /// Core file size, KiB.
     pub core_kib: u64,
+    /// What the program may leave in its working directory in total, KiB
+    /// (the bounded working directory, docs/isolation.md); 0 = writes go
+    /// straight into the directory, unbounded, as the run's uid.
+    pub disk_kib: u64,
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -58,9 +62,13 @@ impl Default for Limits {
             nfile: 64,
             stack_kib: 8_192,
             core_kib: 0,
+            disk_kib: DEFAULT_DISK_KIB,
         }
     }
 }
+
+/// Default `--disk`, KiB.
+pub const DEFAULT_DISK_KIB: u64 = 65_536;
 
 /// Default offset added to the supervisor's pid to make the run's uid.
 pub const DEFAULT_UIDPLUS: u32 = 10_000;
@@ -176,6 +184,7 @@ impl RunConfig {
             ("--fsize", l.fsize_kib),
             ("--stack", l.stack_kib),
             ("--core", l.core_kib),
+            ("--disk", l.disk_kib),
         ] {
             if v > MAX_KIB {
                 return bad(format!("{name} must be at most {MAX_KIB} KiB"));

@@ -163,6 +163,7 @@ fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
             MountOp::Hostname(h) => ns::sethostname(h),
             MountOp::KeepDir { path, fd } => ns::keep_dir(path, *fd),
             MountOp::KeepPath { path, fd } => ns::keep_path(path, *fd),
+            MountOp::MoveMount { fd, dst } => crate::sys::disk::move_mount_to(*fd, dst),
         };
         if let Err(e) = r {
             fail_rec(plan.error_pipe, Step::Mount, e, i as u16)

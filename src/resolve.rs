@@ -59,6 +59,7 @@ pub struct LimitRequest {
     pub nfile: Option<u64>,
     pub stack_kib: Option<u64>,
     pub core_kib: Option<u64>,
+    pub disk_kib: Option<u64>,
 }
 
 /// Which policy a request asks for.
@@ -177,6 +178,8 @@ impl RunRequest {
         stack_kib, stack_kib, u64);
     setter!(/// Core file size, KiB.
         core_kib, core_kib, u64);
+    setter!(/// The bounded working directory's size, KiB; 0 = none.
+        disk_kib, disk_kib, u64);
     pub fn niceness(mut self, n: i32) -> Self {
         self.niceness = n;
         self
@@ -329,6 +332,7 @@ impl RunRequest {
             nfile: r.nfile.unwrap_or(base.nfile),
             stack_kib: r.stack_kib.unwrap_or(base.stack_kib),
             core_kib: r.core_kib.unwrap_or(base.core_kib),
+            disk_kib: r.disk_kib.unwrap_or(base.disk_kib),
         };
         let mut cfg = RunConfig::new(self.program);
         cfg.args = self.args;
@@ -757,5 +761,6 @@ pub fn limits_over_defaults(l: &crate::policy::Limits) -> Limits {
         nfile: l.nfile.unwrap_or(d.nfile),
         stack_kib: l.stack.unwrap_or(d.stack_kib),
         core_kib: l.core.unwrap_or(d.core_kib),
+        disk_kib: l.disk.unwrap_or(d.disk_kib),
     }
 }

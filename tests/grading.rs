@@ -513,6 +513,180 @@ fn a_jail_profile_brings_its_limits_under_the_request_and_the_policy() {
 }
 
 // ---------------------------------------------------------------------------
+// The bounded working directory (--disk): writable whatever the directory's
+// permissions, bounded in total, handed back owned by the caller.
+// ---------------------------------------------------------------------------
+
+const FILL_PY: &str = r#"n = 0
+try:
+    for i in range(100):
+        with open("f%03d" % i, "wb") as f:
+            f.write(b"x" * (1 << 20))
+        n += 1
+except OSError as e:
+    print("stopped", e.errno)
+print("wrote", n)
+"#;
+
+/// Total size (KiB, rounded up per file) and count of the regular files
+/// below `dir`.
+fn tree_kib(dir: &Path) -> (u64, u64) {
+    let (mut kib, mut n) = (0, 0);
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let md = fs::symlink_metadata(e.path()).unwrap();
+        if md.is_dir() {
+            let (k, c) = tree_kib(&e.path());
+            kib += k;
+            n += c;
+        } else {
+            kib += md.len().div_ceil(1024);
+            n += 1;
+        }
+    }
+    (kib, n)
+}
+
+#[test]
+fn a_hundred_files_of_1_mib_past_disk_16384_are_ole_with_nothing_left_beyond_the_bound() {
+    need_root!();
+    let sub = dir_in_tmp(0o755);
+    let script = put(sub.path(), "fill.py", FILL_PY);
+    for mode in [&[][..], &["--policy", "python3"][..]] {
+        // Root's 0755 directory: the run's uid could not write here itself.
+        let scratch = dir_in_tmp(0o755);
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend([
+            "--fsize",
+            "2048",
+            "--disk",
+            "16384",
+            "--mem",
+            "131072",
+            "--report",
+            "json",
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+        ]);
+        let o = run_in(scratch.path(), &args);
+        let e = err(&o);
+        let j: serde_json::Value = serde_json::from_str(&e[e.find('{').unwrap()..]).unwrap();
+        assert_eq!(j["verdict"]["code"], "OLE", "{mode:?}: {e}");
+        assert_eq!(j["status"], "Output Limit Exceeded", "{e}");
+        assert_eq!(j["limits"]["disk_kib"], 16384, "{e}");
+        // It got going: it wrote files until the bound stopped it (ENOSPC).
+        assert!(out(&o).starts_with("stopped 28\nwrote 1"), "{}", out(&o));
+        let (kib, n) = tree_kib(scratch.path());
+        assert!(kib <= 16384, "{mode:?}: {kib} KiB left in the directory");
+        assert!((10..100).contains(&n), "{mode:?}: {n} files");
+    }
+}
+
+#[test]
+fn what_the_program_writes_is_handed_back_owned_by_the_caller_without_its_symlinks() {
+    use std::os::unix::fs::MetadataExt;
+    need_root!();
+    // A canary a planted symlink points at.
+    let outside = dir_in_tmp(0o755);
+    let canary_dir = PathBuf::from(format!(
+        "/var/tmp/safeexec-grading-canary-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&canary_dir);
+    fs::create_dir_all(&canary_dir).unwrap();
+    let canary = put(&canary_dir, "canary", "untouched\n");
+    let script = put(
+        outside.path(),
+        "w.py",
+        &format!(
+            r#"import os, sys
+open("new.txt", "w").write("hello\n")
+os.makedirs("sub/deeper")
+open("sub/deeper/f", "w").write("deep\n")
+print(open("existing.txt").read().strip())
+open("existing.txt", "w").write("changed\n")
+if len(sys.argv) == 1:  # the python3 policy has no symlink: classic mode only
+    os.symlink({canary:?}, "evil")
+os.remove("gone.txt")
+print("done")
+"#,
+            canary = canary.display().to_string()
+        ),
+    );
+    for mode in [&[][..], &["--policy", "python3"][..]] {
+        let scratch = dir_in_tmp(0o755);
+        // Others may write it: the program may change it.
+        let ex = put(scratch.path(), "existing.txt", "old\n");
+        fs::set_permissions(&ex, fs::Permissions::from_mode(0o666)).unwrap();
+        put(scratch.path(), "gone.txt", "stays\n");
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend([
+            "--report",
+            "json",
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+        ]);
+        let classic_mode = mode.is_empty();
+        if !classic_mode {
+            args.push("nolink");
+        }
+        let o = run_in(scratch.path(), &args);
+        let e = err(&o);
+        assert_eq!(out(&o), "old\ndone\n", "{mode:?}: {e}");
+        let j: serde_json::Value = serde_json::from_str(&e[e.find('{').unwrap()..]).unwrap();
+        assert_eq!(j["verdict"]["code"], "OK", "{e}");
+        let run_uid = j["uid"].as_u64().unwrap() as u32;
+        let d = scratch.path();
+        assert_eq!(fs::read_to_string(d.join("new.txt")).unwrap(), "hello\n");
+        assert_eq!(
+            fs::read_to_string(d.join("sub/deeper/f")).unwrap(),
+            "deep\n"
+        );
+        assert_eq!(
+            fs::read_to_string(d.join("existing.txt")).unwrap(),
+            "changed\n"
+        );
+        // A file the program removed stays the caller's.
+        assert_eq!(fs::read_to_string(d.join("gone.txt")).unwrap(), "stays\n");
+        // The symlink it made is not handed back (and was not followed).
+        assert!(fs::symlink_metadata(d.join("evil")).is_err(), "{mode:?}");
+        if classic_mode {
+            assert!(e.contains("evil (a symlink)"), "{e}");
+        }
+        for f in [
+            "new.txt",
+            "sub",
+            "sub/deeper",
+            "sub/deeper/f",
+            "existing.txt",
+        ] {
+            let md = fs::symlink_metadata(d.join(f)).unwrap();
+            assert_eq!(md.uid(), 0, "{f} is not the caller's (root's)");
+            assert_ne!(md.uid(), run_uid);
+        }
+    }
+    assert_eq!(fs::read_to_string(&canary).unwrap(), "untouched\n");
+    let _ = fs::remove_dir_all(&canary_dir);
+}
+
+#[test]
+fn disk_0_writes_straight_into_the_directory_as_before() {
+    need_root!();
+    let sub = dir_in_tmp(0o755);
+    let script = put(sub.path(), "w.py", "open('x.txt', 'w').write('1')\n");
+    let scratch = dir_in_tmp(0o755);
+    let o = run_in(
+        scratch.path(),
+        &["--disk", "0", "--exec", PYTHON, script.to_str().unwrap()],
+    );
+    // Root's 0755 directory: the run's uid may not write there.
+    assert!(err(&o).contains("Permission denied"), "{}", err(&o));
+    assert!(!scratch.path().join("x.txt").exists());
+}
+
+// ---------------------------------------------------------------------------
 // A setuid safeexec called by an ordinary user (uid/gid 65534): named paths
 // are the caller's, bounded by allowed_dirs.
 // ---------------------------------------------------------------------------
@@ -663,8 +837,34 @@ mod setuid {
         let script = put(mine.path(), "main.py", "print('mine')\n");
         let o = as_caller(
             scratch.path(),
-            &["--policy", "python3", "--exec", PYTHON, script.to_str().unwrap()],
+            &[
+                "--policy",
+                "python3",
+                "--exec",
+                PYTHON,
+                script.to_str().unwrap(),
+            ],
         );
         assert_eq!(out(&o), "mine\n", "{}", err(&o));
+    }
+
+    #[test]
+    fn files_handed_back_belong_to_the_caller() {
+        need_root!();
+        let mine = callers_dir();
+        let sub = dir_in_tmp(0o755);
+        let script = put(
+            sub.path(),
+            "w.py",
+            "import os\nopen('a.txt', 'w').write('a')\nos.mkdir('d')\nopen('d/b', 'w').write('b')\n",
+        );
+        let _c = ConfGuard::with(None);
+        let o = as_caller(mine.path(), &["--exec", PYTHON, script.to_str().unwrap()]);
+        assert_eq!(status_line(&o), "OK", "{}", err(&o));
+        for f in ["a.txt", "d", "d/b"] {
+            let md = fs::symlink_metadata(mine.path().join(f)).unwrap();
+            assert_eq!((md.uid(), md.gid()), (CALLER, CALLER), "{f}");
+        }
+        assert_eq!(fs::read_to_string(mine.path().join("d/b")).unwrap(), "b");
     }
 }

@@ -52,6 +52,22 @@ pub enum MountOp {
         path: CString,
         fd: i32,
     },
+    /// Attach the detached mount at descriptor `fd` (made by the
+    /// supervisor before fork) at `dst`.
+    MoveMount {
+        fd: i32,
+        dst: CString,
+    },
+}
+
+/// The bounded working directory of a run: an overlay on the working
+/// directory whose upper layer is the detached tmpfs at descriptor `fd`
+/// (holding `upper/` and `work/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskLayer {
+    pub fd: i32,
+    /// The working directory (canonical).
+    pub wd: PathBuf,
 }
 
 /// A host path a run keeps visible, at the same place, over its private
@@ -69,6 +85,8 @@ pub struct Keep {
 
 /// Descriptor numbers for directories kept across a private tmpfs mount.
 pub const KEEP_FD_BASE: i32 = 900;
+/// The working directory as the lower layer of the bounded working directory.
+pub const DISK_LOWER_FD: i32 = 899;
 
 /// The steps, and a description of each for error messages.
 #[derive(Debug, Default)]
@@ -177,6 +195,46 @@ impl MountPlan {
         Ok(())
     }
 
+    /// The overlay of the bounded working directory: the directory as it
+    /// is now is kept as the lower layer (descriptor [`DISK_LOWER_FD`]),
+    /// the run's tmpfs is attached over it, and the overlay over that.
+    fn disk_layer(&mut self, d: &DiskLayer) -> Result<(), String> {
+        let data = |p: &str| -> Result<(), String> {
+            if p.contains([',', ':', '\\']) {
+                return Err(format!(
+                    "{p}: the bounded working directory needs a path without a comma, colon or backslash (use --disk 0)"
+                ));
+            }
+            Ok(())
+        };
+        data(&d.wd.display().to_string())?;
+        self.push(
+            MountOp::KeepPath {
+                path: cs(&d.wd)?,
+                fd: DISK_LOWER_FD,
+            },
+            format!("open({}, O_PATH, RESOLVE_NO_SYMLINKS)", d.wd.display()),
+        );
+        self.push(
+            MountOp::MoveMount {
+                fd: d.fd,
+                dst: cs(&d.wd)?,
+            },
+            format!("move_mount(run's tmpfs, {})", d.wd.display()),
+        );
+        let opts = format!(
+            "lowerdir=/proc/self/fd/{DISK_LOWER_FD},upperdir=/proc/self/fd/{fd}/upper,workdir=/proc/self/fd/{fd}/work",
+            fd = d.fd
+        );
+        self.mount(
+            Some(Path::new("overlay")),
+            &d.wd,
+            Some("overlay"),
+            NOSUID_NODEV,
+            Some(&opts),
+        )
+    }
+
     /// A scratch tmpfs at `t` in the jail being built.
     fn jail_tmpfs(&mut self, t: &Path) -> Result<(), String> {
         self.mkdir_p("/newroot", t)?;
@@ -197,13 +255,16 @@ impl MountPlan {
     /// under them (`keep`: its working directory, what its command line
     /// names) are opened first and bound back at their place on the new
     /// tmpfs, outermost first; all but the writable ones read-only.
-    /// `keep_source_flags`: rootless (see [`MountPlan::jail`]).
+    /// `keep_source_flags`: rootless (see [`MountPlan::jail`]). `disk`: the
+    /// working directory gets an overlay whose upper layer is the run's
+    /// bounded tmpfs, last (over what was kept).
     pub fn proc_only(
         hidepid: bool,
         private: &[PathBuf],
         size_kib: u64,
         keep: &[Keep],
         keep_source_flags: bool,
+        disk: Option<&DiskLayer>,
     ) -> Result<MountPlan, String> {
         let mut m = MountPlan::default();
         m.mount(None, Path::new("/"), None, MS_REC | libc::MS_PRIVATE, None)?;
@@ -257,6 +318,9 @@ impl MountPlan {
                 }
                 m.mount(None, &k.path, None, flags, None)?;
             }
+        }
+        if let Some(d) = disk {
+            m.disk_layer(d)?;
         }
         m.mount(
             Some(Path::new("proc")),

@@ -127,7 +127,35 @@ fn kept_paths(
     (private, out)
 }
 
-pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
+/// Whether the run gets the bounded working directory (`--disk` > 0): an
+/// overlay over its working directory in the mount namespace without a
+/// jail, as root (rootless, in a jail, under --chroot_dir or --no-ns, it
+/// writes straight into the directory). Returns the working directory.
+pub(crate) fn disk_dir(cfg: &RunConfig, rootless: bool) -> Option<std::path::PathBuf> {
+    let iso = &cfg.isolation;
+    if cfg.limits.disk_kib == 0
+        || rootless
+        || !iso.namespaces
+        || cfg.chroot_dir.is_some()
+        || iso.jail.is_some()
+        || !iso.binds.is_empty()
+        || !iso.tmpfs.is_empty()
+    {
+        return None;
+    }
+    match &cfg.exec_dir {
+        Some(d) => std::fs::canonicalize(d).ok(),
+        None => std::env::current_dir().ok(),
+    }
+    .filter(|d| d != std::path::Path::new("/"))
+}
+
+pub(crate) fn isolation_plan(
+    cfg: &RunConfig,
+    paranoid: bool,
+    rootless: bool,
+    disk: Option<&super::mounts::DiskLayer>,
+) -> Result<IsoPlan> {
     use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
     let iso = &cfg.isolation;
     // A policy's `jail NAME` line selects a profile when --jail is not given.
@@ -150,9 +178,15 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
         let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
             let (private, keep) = kept_paths(cfg, private_tmp_dirs());
             log::debug!("private tmp: {private:?}, kept: {keep:?}");
-            let plan =
-                MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, &keep, rootless)
-                    .map_err(SandboxError::Usage)?;
+            let plan = MountPlan::proc_only(
+                hidepid,
+                &private,
+                cfg.limits.memory_kib,
+                &keep,
+                rootless,
+                disk,
+            )
+            .map_err(SandboxError::Usage)?;
             Some((plan, private))
         } else {
             None
@@ -161,10 +195,16 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
             Some((m, p)) => (Some(m), p),
             None => (None, Vec::new()),
         };
+        // With the bounded working directory the child enters it by path
+        // after its mounts (its inherited directory is the one below).
+        let workdir = match (&mounts, disk) {
+            (Some(_), Some(d)) => Some(d.wd.clone()),
+            _ => cfg.exec_dir.clone(),
+        };
         return Ok(IsoPlan {
             ns,
             mounts,
-            workdir: cfg.exec_dir.clone(),
+            workdir,
             private_tmp,
         });
     }

@@ -182,6 +182,8 @@ pub struct Limits {
     pub stack: Option<u64>,
     pub space: Option<u64>,
     pub core: Option<u64>,
+    /// The working directory's bound, KiB (`--disk`).
+    pub disk: Option<u64>,
 }
 
 impl Limits {
@@ -197,6 +199,7 @@ impl Limits {
             stack: self.stack.or(under.stack),
             space: self.space.or(under.space),
             core: self.core.or(under.core),
+            disk: self.disk.or(under.disk),
         }
     }
 }

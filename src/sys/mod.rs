@@ -12,6 +12,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+pub mod disk;
 pub mod landlock;
 pub mod ptrace;
 pub mod setuid;
@@ -534,12 +535,17 @@ pub mod ns {
         Ok(())
     }
 
-    /// Space in use on the file system at `path`, KiB (0 on error).
+    /// Space in use on the tmpfs at `path`, KiB (0 on error, and 0 when
+    /// `path` is not on a tmpfs: sampled before the run's private tmpfs
+    /// is mounted, /proc/PID/root/tmp is the host's disk).
     pub fn fs_used_kib(path: &CStr) -> u64 {
         // SAFETY: zeroed statfs is a valid out-parameter.
         let mut st: libc::statfs = unsafe { std::mem::zeroed() };
         // SAFETY: NUL-terminated path and a valid out-pointer.
         if unsafe { libc::statfs(path.as_ptr(), &mut st) } < 0 {
+            return 0;
+        }
+        if st.f_type != libc::TMPFS_MAGIC {
             return 0;
         }
         let used = (st.f_blocks as u64).saturating_sub(st.f_bfree as u64);
