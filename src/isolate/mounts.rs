@@ -104,6 +104,8 @@ pub struct JailSpec {
     pub symlinks: Vec<(PathBuf, PathBuf)>,
     /// Mount a fresh /proc; hidepid=2 when the run has no PID namespace.
     pub hidepid: bool,
+    /// Size of each tmpfs in `tmpfs`, KiB (the run's --mem; at least 64).
+    pub tmpfs_kib: u64,
 }
 
 fn cs(p: &Path) -> Result<CString, String> {
@@ -235,15 +237,16 @@ impl MountPlan {
         )
     }
 
-    /// A scratch tmpfs at `t` in the jail being built.
-    fn jail_tmpfs(&mut self, t: &Path) -> Result<(), String> {
+    /// A scratch tmpfs at `t` in the jail being built, of `kib` KiB.
+    fn jail_tmpfs(&mut self, t: &Path, kib: u64) -> Result<(), String> {
+        let data = format!("mode=1777,size={}k,nr_inodes=16384", kib.max(64));
         self.mkdir_p("/newroot", t)?;
         self.mount(
             Some(Path::new("tmpfs")),
             &under("/newroot", t),
             Some("tmpfs"),
             NOSUID_NODEV,
-            Some("mode=1777,size=64m"),
+            Some(&data),
         )
     }
 
@@ -274,7 +277,13 @@ impl MountPlan {
                     path: cs(&k.path)?,
                     fd: KEEP_FD_BASE + i as i32,
                 },
-                format!("open({}, O_PATH, RESOLVE_NO_SYMLINKS)", k.path.display()),
+                // Both calls, so an EBADF from dup3 (the caller's
+                // RLIMIT_NOFILE at or below the fd) is not blamed on open.
+                format!(
+                    "open({}, O_PATH, RESOLVE_NO_SYMLINKS) and dup3 to fd {}",
+                    k.path.display(),
+                    KEEP_FD_BASE + i as i32
+                ),
             );
         }
         let data = format!("mode=1777,size={}k,nr_inodes=16384", size_kib.max(64));
@@ -394,7 +403,7 @@ impl MountPlan {
             .iter()
             .partition(|t| spec.binds.iter().any(|b| b.dst.starts_with(t)));
         for t in &early {
-            m.jail_tmpfs(t)?;
+            m.jail_tmpfs(t, spec.tmpfs_kib)?;
         }
         for b in spec.binds.iter().chain(devices.iter()) {
             let dst = under("/newroot", &b.dst);
@@ -428,7 +437,7 @@ impl MountPlan {
             m.mount(None, &dst, None, flags, None)?;
         }
         for t in &late {
-            m.jail_tmpfs(t)?;
+            m.jail_tmpfs(t, spec.tmpfs_kib)?;
         }
         m.mkdir_p("/newroot", Path::new("/proc"))?;
         m.mount(
