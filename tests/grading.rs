@@ -672,6 +672,33 @@ print("done")
 }
 
 #[test]
+fn the_layer_lets_the_run_write_but_not_list_what_others_may_not_list() {
+    need_root!();
+    let sub = dir_in_tmp(0o755);
+    let script = put(
+        sub.path(),
+        "l.py",
+        "import os\ntry:\n    print(os.listdir('.'))\nexcept OSError as e:\n    print('list', e.errno)\nprint(open('hidden-name').read().strip())\nopen('new', 'w').write('x')\nprint('wrote')\n",
+    );
+    // Others may enter but not list it.
+    let scratch = dir_in_tmp(0o711);
+    put(scratch.path(), "hidden-name", "known by name\n");
+    let o = run_in(
+        scratch.path(),
+        &["--exec", PYTHON, script.to_str().unwrap()],
+    );
+    assert_eq!(out(&o), "list 13\nknown by name\nwrote\n", "{}", err(&o));
+    assert_eq!(status_line(&o), "OK", "{}", err(&o));
+    assert_eq!(fs::read_to_string(scratch.path().join("new")).unwrap(), "x");
+    // Others may not even enter it: neither may the run, as without the layer.
+    let closed = dir_in_tmp(0o700);
+    let o = run_in(closed.path(), &["--exec", PYTHON, script.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(5), "{}", err(&o));
+    assert!(err(&o).contains("chdir"), "{}", err(&o));
+    assert!(!closed.path().join("new").exists());
+}
+
+#[test]
 fn disk_0_writes_straight_into_the_directory_as_before() {
     need_root!();
     let sub = dir_in_tmp(0o755);

@@ -32,10 +32,11 @@ pub(crate) struct Disk {
 /// Makes the tmpfs: `size_kib`, one inode per 4 KiB (at least 64), with
 /// `upper/` (the overlay's root takes its owner and mode) and `work/` for
 /// the overlay. When the run's uid may enter the directory (it is
-/// searchable by others), `upper/` belongs to the run's ids with the
-/// directory's mode plus the owner's rwx, so the program may create files
-/// there; otherwise it keeps the directory's owner and mode, and the run
-/// cannot enter it, as without the layer.
+/// searchable by others), `upper/` belongs to the run's ids, with write and
+/// search for them and read only when others may read it (a directory
+/// others may enter but not list stays unlisted), so the program may
+/// create files there; otherwise it keeps the directory's owner and mode,
+/// and the run cannot enter it, as without the layer.
 pub(crate) fn prepare(wd: PathBuf, size_kib: u64, (uid, gid): (u32, u32)) -> Result<Disk> {
     use std::os::unix::fs::MetadataExt;
     let md = std::fs::metadata(&wd).map_err(|source| SandboxError::Path {
@@ -44,7 +45,12 @@ pub(crate) fn prepare(wd: PathBuf, size_kib: u64, (uid, gid): (u32, u32)) -> Res
         source,
     })?;
     let (owner, mode) = if md.mode() & 0o001 != 0 {
-        ((uid, gid), (md.mode() & 0o7777) | 0o700)
+        let others = md.mode() & 0o007;
+        let owner = 0o300 | if others & 0o004 != 0 { 0o400 } else { 0 };
+        (
+            (uid, gid),
+            (md.mode() & 0o7077 & !0o070) | owner | (others << 3),
+        )
     } else {
         ((md.uid(), md.gid()), md.mode() & 0o7777)
     };
