@@ -593,6 +593,7 @@ impl Resolved {
                 .collect(),
             tmpfs: iso.tmpfs.clone(),
             cgroup: iso.cgroups.unwrap_or(false),
+            named: c.named.clone(),
             bounds: Bounds {
                 apply: self.caller.is_some(),
                 source: a.origin(),
@@ -644,6 +645,9 @@ pub struct Effective {
     pub binds: Vec<String>,
     pub tmpfs: Vec<PathBuf>,
     pub cgroup: bool,
+    /// The existing paths the command line names, as the caller resolves
+    /// them (kept visible over the private /tmp; `$ARGS`; --allow-*).
+    pub named: Vec<crate::config::NamedPath>,
     pub bounds: Bounds,
 }
 

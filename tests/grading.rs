@@ -212,6 +212,53 @@ fn each_entry_of_a_class_path_argument_is_visible() {
 }
 
 #[test]
+fn show_config_lists_the_named_paths() {
+    let sub = dir_in_tmp(0o755);
+    let script = put(sub.path(), "main.py", "print(1)\n");
+    let data = dir_in_tmp(0o755);
+    let scratch = common::work_dir();
+    let o = run_in(
+        scratch.path(),
+        &[
+            "--allow-read",
+            data.path().to_str().unwrap(),
+            "--show-config",
+            "--exec",
+            PYTHON,
+            script.to_str().unwrap(),
+            "not-a-path",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let named: Vec<(String, String)> = v["named"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["what"].as_str().unwrap().to_string(),
+                n["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let canon = |p: &Path| fs::canonicalize(p).unwrap().display().to_string();
+    assert!(
+        named.contains(&("allow_read".into(), canon(data.path()))),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&("argument".into(), canon(&script))),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&("program".into(), canon(Path::new(PYTHON)))),
+        "{named:?}"
+    );
+    assert_eq!(named.len(), 3, "{named:?}");
+}
+
+#[test]
 fn allow_read_and_allow_write_widen_the_policy_and_landlock() {
     need_root!();
     let data = dir_in_tmp(0o755);
