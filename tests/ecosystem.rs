@@ -877,7 +877,7 @@ fn learn_writes_the_runs_limits_and_says_what_it_did() {
         "{text}"
     );
     assert!(
-        text.contains("limit nproc 2 nfile 64 fsize 8192 core 0\n"),
+        text.contains("limit nproc 2 nfile 64 fsize 8192 core 0 disk 65536\n"),
         "{text}"
     );
     // The learned policy is valid and carries those limits into a run.
