@@ -169,6 +169,8 @@ fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
             MountOp::Detach(d) => ns::umount_detach(d),
             MountOp::Hostname(h) => ns::sethostname(h),
             MountOp::KeepDir { path, fd } => ns::keep_dir(path, *fd),
+            MountOp::KeepPath { path, fd } => ns::keep_path(path, *fd),
+            MountOp::MoveMount { fd, dst } => crate::sys::disk::move_mount_to(*fd, dst),
         };
         if let Err(e) = r {
             fail_rec(plan.error_pipe, Step::Mount, e, i as u16)
@@ -349,6 +351,9 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
                 fail_rec(plan.error_pipe, Step::Landlock, e, i as u16)
             }
         }
+        if let Err(e) = sys::landlock::add_stdin_rule(ll.ruleset) {
+            fail_rec(plan.error_pipe, Step::Landlock, e, ll.rules.len() as u16)
+        }
         if let Err(e) = sys::landlock::restrict_self(ll.ruleset) {
             fail_rec(plan.error_pipe, Step::Landlock, e, u16::MAX)
         }
@@ -412,6 +417,9 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::Caps) => "capset(empty) in the user namespace".into(),
         Some(Step::Landlock) => match plan_desc.landlock.get(index) {
             Some(p) => format!("landlock_add_rule({p})"),
+            None if index as usize == plan_desc.landlock.len() => {
+                "landlock_add_rule(standard input)".into()
+            }
             None => "landlock_restrict_self".into(),
         },
         Some(s) => format!("{s:?}"),

@@ -44,6 +44,7 @@ pub mod learn;
 pub mod learn_run;
 pub mod manual;
 pub(crate) mod measure;
+pub mod named;
 pub mod policy;
 pub mod report;
 pub mod resolve;

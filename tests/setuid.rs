@@ -383,8 +383,11 @@ fn killing_safeexec_ends_the_run(sig: &str) {
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let pids = d.path().join("pids");
     let script = format!("sleep 30 & echo $$ $! > {}; wait", pids.display());
+    // --disk 0: the pids file must show while the run goes on (the working
+    // directory, /tmp, would otherwise be handed back only at the end).
     let mut child = as_caller(&[
-        "--nproc", "4", "--clock", "30", "--cpu", "5", "--exec", "/bin/sh", "-c", &script,
+        "--disk", "0", "--nproc", "4", "--clock", "30", "--cpu", "5", "--exec", "/bin/sh", "-c",
+        &script,
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::null())
@@ -603,8 +606,10 @@ fn sigstop_to_safeexec_does_not_stop_the_wall_clock() {
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let pids = d.path().join("pids");
     let script = format!("sleep 30 & echo $$ $! > {}; wait", pids.display());
+    // --disk 0: the pids file must show while the run goes on.
     let child = as_caller(&[
-        "--nproc", "4", "--clock", "2", "--cpu", "5", "--exec", "/bin/sh", "-c", &script,
+        "--disk", "0", "--nproc", "4", "--clock", "2", "--cpu", "5", "--exec", "/bin/sh", "-c",
+        &script,
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::piped())

@@ -107,7 +107,7 @@ _safeexec() {
 
     case "${cmd}" in
         safeexec)
-            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions judge help"
+            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --disk --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --allow-read --allow-write --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +150,10 @@ _safeexec() {
                     return 0
                     ;;
                 --core)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disk)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -222,6 +226,14 @@ _safeexec() {
                     return 0
                     ;;
                 --tmpfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-read)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-write)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -669,7 +681,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__policy__subcmd__learn)
-            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help"
+            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --disk --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --allow-read --allow-write --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +736,10 @@ _safeexec() {
                     return 0
                     ;;
                 --core)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disk)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -796,6 +812,14 @@ _safeexec() {
                     return 0
                     ;;
                 --tmpfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-read)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-write)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_safeexec_global_optspecs
-    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns landlock= no-filter jail= ro-bind= bind= tmpfs= cgroup no-cgroup trace= trace-level= show-config trace-limit= v/verbose exec= h/help V/version
+    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= disk= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns landlock= no-filter jail= ro-bind= bind= tmpfs= allow-read= allow-write= cgroup no-cgroup trace= trace-level= show-config trace-limit= v/verbose exec= h/help V/version
 end
 
 function __fish_safeexec_needs_command
@@ -33,6 +33,7 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -l fsize -d 'Largest fil
 complete -c safeexec -n "__fish_safeexec_needs_command" -l nfile -d 'Open descriptors per process [default: 64]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l stack -d 'Stack per process, KiB; 0 = unlimited [default: 8192]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l core -d 'Core file size, KiB [default: 0]' -r
+complete -c safeexec -n "__fish_safeexec_needs_command" -l disk -d 'What the program may write in its working directory in total, KiB: it writes into a bounded, run-private layer over the directory, and what it wrote is handed back into the directory, owned by the caller, when the run ends; past the bound: Output Limit Exceeded. 0 = write straight into the directory [default: 65536]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l niceness -d 'Niceness added to the program, 0..19' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l uidplus -d 'The run\'s uid is N + the supervisor\'s pid' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l gid -d 'The run\'s gid [default: the run\'s uid, a number no group has]' -r
@@ -52,6 +53,8 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -l jail -d 'A jail root 
 complete -c safeexec -n "__fish_safeexec_needs_command" -l ro-bind -d 'Bind SRC read-only into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l bind -d 'Bind SRC writable into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l tmpfs -d 'A fresh writable tmpfs at DST in the jail' -r -F
+complete -c safeexec -n "__fish_safeexec_needs_command" -l allow-read -d 'Let the program read PATH (a directory: its whole tree): added to the policy\'s path rules and kept visible over the private /tmp. Opened with the caller\'s rights; a setuid caller must name a path under the administrator\'s allowed_dirs (repeatable)' -r -F
+complete -c safeexec -n "__fish_safeexec_needs_command" -l allow-write -d 'Let the program write (and read) PATH (a directory: its whole tree), as --allow-read; the caller must be able to write it (repeatable)' -r -F
 complete -c safeexec -n "__fish_safeexec_needs_command" -l trace -d 'Record the run\'s system calls and process events in FILE (JSON lines; docs/trace.md). Without --policy or --paranoid the shipped audit policy is used: every call runs and is recorded' -r -F
 complete -c safeexec -n "__fish_safeexec_needs_command" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"
@@ -92,6 +95,7 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l nfile -d 'Open descriptors per process [default: 64]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l stack -d 'Stack per process, KiB; 0 = unlimited [default: 8192]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l core -d 'Core file size, KiB [default: 0]' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l disk -d 'What the program may write in its working directory in total, KiB: it writes into a bounded, run-private layer over the directory, and what it wrote is handed back into the directory, owned by the caller, when the run ends; past the bound: Output Limit Exceeded. 0 = write straight into the directory [default: 65536]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l niceness -d 'Niceness added to the program, 0..19' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l uidplus -d 'The run\'s uid is N + the supervisor\'s pid' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l gid -d 'The run\'s gid [default: the run\'s uid, a number no group has]' -r
@@ -111,6 +115,8 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l ro-bind -d 'Bind SRC read-only into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l bind -d 'Bind SRC writable into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l tmpfs -d 'A fresh writable tmpfs at DST in the jail' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l allow-read -d 'Let the program read PATH (a directory: its whole tree): added to the policy\'s path rules and kept visible over the private /tmp. Opened with the caller\'s rights; a setuid caller must name a path under the administrator\'s allowed_dirs (repeatable)' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l allow-write -d 'Let the program write (and read) PATH (a directory: its whole tree), as --allow-read; the caller must be able to write it (repeatable)' -r -F
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace -d 'Record the run\'s system calls and process events in FILE (JSON lines; docs/trace.md). Without --policy or --paranoid the shipped audit policy is used: every call runs and is recorded' -r -F
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"

@@ -46,10 +46,47 @@ pub enum MountOp {
         path: CString,
         fd: i32,
     },
+    /// Open a file or directory as O_PATH without following any symlink
+    /// (the path is canonical) and keep it at this descriptor number.
+    KeepPath {
+        path: CString,
+        fd: i32,
+    },
+    /// Attach the detached mount at descriptor `fd` (made by the
+    /// supervisor before fork) at `dst`.
+    MoveMount {
+        fd: i32,
+        dst: CString,
+    },
+}
+
+/// The bounded working directory of a run: an overlay on the working
+/// directory whose upper layer is the detached tmpfs at descriptor `fd`
+/// (holding `upper/` and `work/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskLayer {
+    pub fd: i32,
+    /// The working directory (canonical).
+    pub wd: PathBuf,
+}
+
+/// A host path a run keeps visible, at the same place, over its private
+/// tmpfs mounts (src/isolate/plan.rs decides which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep {
+    /// Canonical host path.
+    pub path: PathBuf,
+    /// A directory (else a file: bound onto an empty file).
+    pub dir: bool,
+    /// Bound with the host's permissions (the working directory); else
+    /// remounted read-only.
+    pub writable: bool,
 }
 
 /// Descriptor numbers for directories kept across a private tmpfs mount.
 pub const KEEP_FD_BASE: i32 = 900;
+/// The working directory as the lower layer of the bounded working directory.
+pub const DISK_LOWER_FD: i32 = 899;
 
 /// The steps, and a description of each for error messages.
 #[derive(Debug, Default)]
@@ -160,32 +197,91 @@ impl MountPlan {
         Ok(())
     }
 
+    /// The overlay of the bounded working directory: the directory as it
+    /// is now is kept as the lower layer (descriptor [`DISK_LOWER_FD`]),
+    /// the run's tmpfs is attached over it, and the overlay over that.
+    fn disk_layer(&mut self, d: &DiskLayer) -> Result<(), String> {
+        let data = |p: &str| -> Result<(), String> {
+            if p.contains([',', ':', '\\']) {
+                return Err(format!(
+                    "{p}: the bounded working directory needs a path without a comma, colon or backslash (use --disk 0)"
+                ));
+            }
+            Ok(())
+        };
+        data(&d.wd.display().to_string())?;
+        self.push(
+            MountOp::KeepPath {
+                path: cs(&d.wd)?,
+                fd: DISK_LOWER_FD,
+            },
+            format!("open({}, O_PATH, RESOLVE_NO_SYMLINKS)", d.wd.display()),
+        );
+        self.push(
+            MountOp::MoveMount {
+                fd: d.fd,
+                dst: cs(&d.wd)?,
+            },
+            format!("move_mount(run's tmpfs, {})", d.wd.display()),
+        );
+        let opts = format!(
+            "lowerdir=/proc/self/fd/{DISK_LOWER_FD},upperdir=/proc/self/fd/{fd}/upper,workdir=/proc/self/fd/{fd}/work",
+            fd = d.fd
+        );
+        self.mount(
+            Some(Path::new("overlay")),
+            &d.wd,
+            Some("overlay"),
+            NOSUID_NODEV,
+            Some(&opts),
+        )
+    }
+
+    /// A scratch tmpfs at `t` in the jail being built, of `kib` KiB.
+    fn jail_tmpfs(&mut self, t: &Path, kib: u64) -> Result<(), String> {
+        let data = format!("mode=1777,size={}k,nr_inodes=16384", kib.max(64));
+        self.mkdir_p("/newroot", t)?;
+        self.mount(
+            Some(Path::new("tmpfs")),
+            &under("/newroot", t),
+            Some("tmpfs"),
+            NOSUID_NODEV,
+            Some(&data),
+        )
+    }
+
     /// A mount namespace without a jail: / private, a private tmpfs on
     /// each of `private` (/tmp, /var/tmp, /dev/shm), a fresh /proc.
     ///
     /// The tmpfs mounts end with the run, so nothing it writes there
-    /// survives it (a later run may get the same uid). Directories of the
-    /// run under them (`keep`: its working directory, its program's) are
-    /// opened first and bound back at their place on the new tmpfs.
+    /// survives it (a later run may get the same uid). Paths of the run
+    /// under them (`keep`: its working directory, what its command line
+    /// names) are opened first and bound back at their place on the new
+    /// tmpfs, outermost first; all but the writable ones read-only.
+    /// `keep_source_flags`: rootless (see [`MountPlan::jail`]). `disk`: the
+    /// working directory gets an overlay whose upper layer is the run's
+    /// bounded tmpfs, last (over what was kept).
     pub fn proc_only(
         hidepid: bool,
         private: &[PathBuf],
         size_kib: u64,
-        keep: &[PathBuf],
+        keep: &[Keep],
+        keep_source_flags: bool,
+        disk: Option<&DiskLayer>,
     ) -> Result<MountPlan, String> {
         let mut m = MountPlan::default();
         m.mount(None, Path::new("/"), None, MS_REC | libc::MS_PRIVATE, None)?;
         for (i, k) in keep.iter().enumerate() {
             m.push(
-                MountOp::KeepDir {
-                    path: cs(k)?,
+                MountOp::KeepPath {
+                    path: cs(&k.path)?,
                     fd: KEEP_FD_BASE + i as i32,
                 },
                 // Both calls, so an EBADF from dup3 (the caller's
                 // RLIMIT_NOFILE at or below the fd) is not blamed on open.
                 format!(
-                    "open({}, O_PATH) and dup3 to fd {}",
-                    k.display(),
+                    "open({}, O_PATH, RESOLVE_NO_SYMLINKS) and dup3 to fd {}",
+                    k.path.display(),
                     KEEP_FD_BASE + i as i32
                 ),
             );
@@ -201,9 +297,39 @@ impl MountPlan {
             )?;
         }
         for (i, k) in keep.iter().enumerate() {
-            m.mkdir_p("/", k)?;
+            // Below a path bound already (a writable working directory in a
+            // named, read-only directory), the mount point exists.
+            let nested = keep[..i]
+                .iter()
+                .any(|o| o.dir && k.path.starts_with(&o.path));
+            if nested {
+            } else if k.dir {
+                m.mkdir_p("/", &k.path)?;
+            } else {
+                if let Some(parent) = k.path.parent() {
+                    m.mkdir_p("/", parent)?;
+                }
+                m.push(
+                    MountOp::Touch(cs(&k.path)?),
+                    format!("create {}", k.path.display()),
+                );
+            }
             let src = PathBuf::from(format!("/proc/self/fd/{}", KEEP_FD_BASE + i as i32));
-            m.mount(Some(&src), k, None, libc::MS_BIND | MS_REC, None)?;
+            // A private directory itself (/tmp named on the command line)
+            // is bound alone: recursively, the private tmpfs mounted on it
+            // would come along on top.
+            let rec = if private.contains(&k.path) { 0 } else { MS_REC };
+            m.mount(Some(&src), &k.path, None, libc::MS_BIND | rec, None)?;
+            if !k.writable {
+                let mut flags = MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | NOSUID_NODEV;
+                if keep_source_flags {
+                    flags |= source_flags(&k.path);
+                }
+                m.mount(None, &k.path, None, flags, None)?;
+            }
+        }
+        if let Some(d) = disk {
+            m.disk_layer(d)?;
         }
         m.mount(
             Some(Path::new("proc")),
@@ -270,6 +396,15 @@ impl MountPlan {
             dst: PathBuf::from("/dev").join(d),
             writable: true,
         });
+        // A tmpfs with a bind below it (a program or a named path under
+        // /tmp) is mounted first, so it does not hide the bind.
+        let (early, late): (Vec<&PathBuf>, Vec<&PathBuf>) = spec
+            .tmpfs
+            .iter()
+            .partition(|t| spec.binds.iter().any(|b| b.dst.starts_with(t)));
+        for t in &early {
+            m.jail_tmpfs(t, spec.tmpfs_kib)?;
+        }
         for b in spec.binds.iter().chain(devices.iter()) {
             let dst = under("/newroot", &b.dst);
             let src = under("/oldroot", &b.src);
@@ -301,16 +436,8 @@ impl MountPlan {
             }
             m.mount(None, &dst, None, flags, None)?;
         }
-        let data = format!("mode=1777,size={}k,nr_inodes=16384", spec.tmpfs_kib.max(64));
-        for t in &spec.tmpfs {
-            m.mkdir_p("/newroot", t)?;
-            m.mount(
-                Some(Path::new("tmpfs")),
-                &under("/newroot", t),
-                Some("tmpfs"),
-                NOSUID_NODEV,
-                Some(&data),
-            )?;
+        for t in &late {
+            m.jail_tmpfs(t, spec.tmpfs_kib)?;
         }
         m.mkdir_p("/newroot", Path::new("/proc"))?;
         m.mount(

@@ -7,6 +7,7 @@ use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 
 use super::cgroup::RunCgroup;
+use super::mounts::Keep;
 
 /// The per-run cgroup, when the run asked for one or its caller is not
 /// root (`unprivileged`: such a caller may stop safeexec, and then only the
@@ -58,15 +59,22 @@ pub(crate) fn private_tmp_dirs() -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// Directories under `private` that the run needs from the host: its
-/// working directory and its program's directory (outermost only). A
-/// private directory that is itself needed (the program in /tmp) keeps the
-/// host's: it is dropped from `private`.
-fn kept_dirs(
+/// Paths under `private` that the run needs from the host, kept visible at
+/// the same place: its working directory (with the host's permissions), its
+/// program's directory, and every existing path its command line names
+/// (`cfg.named`: the program, arguments and class-path entries,
+/// `--allow-read`, `--allow-write`), read-only unless writable (the working
+/// directory, `--allow-write`). A private directory that is itself the
+/// working directory or the program's directory (the program in /tmp) keeps
+/// the host's: it is dropped from `private`; another one named on the
+/// command line is dropped too, and bound read-only over itself.
+///
+/// Outermost first; a path below a kept one is left out when it would be
+/// no more writable than what it lies under (it is visible through it).
+fn kept_paths(
     cfg: &RunConfig,
     mut private: Vec<std::path::PathBuf>,
-) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
-    let mut want: Vec<std::path::PathBuf> = Vec::new();
+) -> (Vec<std::path::PathBuf>, Vec<Keep>) {
     let wd = cfg
         .exec_dir
         .as_ref()
@@ -81,22 +89,77 @@ fn kept_dirs(
     } else {
         None
     };
-    let needed: Vec<_> = [wd, prog, cwd].into_iter().flatten().collect();
-    private.retain(|t| !needed.contains(t));
-    for d in needed {
-        if private.iter().any(|t| d.starts_with(t)) {
-            want.push(d);
+    let whole: Vec<_> = [wd.clone(), prog.clone(), cwd.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    private.retain(|t| !whole.contains(t));
+    let mut want: Vec<Keep> = Vec::new();
+    let dir = |p: std::path::PathBuf, writable: bool| Keep {
+        path: p,
+        dir: true,
+        writable,
+    };
+    want.extend(wd.into_iter().chain(cwd).map(|d| dir(d, true)));
+    want.extend(prog.map(|d| dir(d, false)));
+    want.extend(cfg.named.iter().map(|n| Keep {
+        path: n.path.clone(),
+        dir: n.dir,
+        writable: n.writable(),
+    }));
+    let all_private = private.clone();
+    want.retain(|k| all_private.iter().any(|t| k.path.starts_with(t)));
+    // A private directory named itself (/tmp as an argument) is the host's,
+    // bound read-only over itself: no tmpfs under it (what it would hold
+    // could not be reached, nor measured through the bind).
+    private.retain(|t| !want.iter().any(|k| &k.path == t));
+    // Writable first among equal paths, then outermost first.
+    want.sort_by(|a, b| a.path.cmp(&b.path).then(b.writable.cmp(&a.writable)));
+    want.dedup_by(|b, a| a.path == b.path);
+    let mut out: Vec<Keep> = Vec::new();
+    for k in want {
+        // The innermost kept path above k decides whether k shows already.
+        let above = out
+            .iter()
+            .rev()
+            .find(|o| o.dir && k.path.starts_with(&o.path));
+        match above {
+            Some(o) if o.writable || !k.writable => continue,
+            _ => out.push(k),
         }
     }
-    want.sort();
-    want.dedup();
-    // Keep only the outermost: a bind of a parent brings its children.
-    let all = want.clone();
-    want.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
-    (private, want)
+    (private, out)
 }
 
-pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
+/// Whether the run gets the bounded working directory (`--disk` > 0): an
+/// overlay over its working directory in the mount namespace without a
+/// jail, as root (rootless, in a jail, under --chroot_dir or --no-ns, it
+/// writes straight into the directory). Returns the working directory.
+pub(crate) fn disk_dir(cfg: &RunConfig, rootless: bool) -> Option<std::path::PathBuf> {
+    let iso = &cfg.isolation;
+    if cfg.limits.disk_kib == 0
+        || rootless
+        || !iso.namespaces
+        || cfg.chroot_dir.is_some()
+        || iso.jail.is_some()
+        || !iso.binds.is_empty()
+        || !iso.tmpfs.is_empty()
+    {
+        return None;
+    }
+    match &cfg.exec_dir {
+        Some(d) => std::fs::canonicalize(d).ok(),
+        None => std::env::current_dir().ok(),
+    }
+    .filter(|d| d != std::path::Path::new("/"))
+}
+
+pub(crate) fn isolation_plan(
+    cfg: &RunConfig,
+    paranoid: bool,
+    rootless: bool,
+    disk: Option<&super::mounts::DiskLayer>,
+) -> Result<IsoPlan> {
     use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
     let iso = &cfg.isolation;
     // A policy's `jail NAME` line selects a profile when --jail is not given.
@@ -117,9 +180,17 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
     }
     if !wants_jail {
         let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
-            let (private, keep) = kept_dirs(cfg, private_tmp_dirs());
-            let plan = MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, &keep)
-                .map_err(SandboxError::Usage)?;
+            let (private, keep) = kept_paths(cfg, private_tmp_dirs());
+            log::debug!("private tmp: {private:?}, kept: {keep:?}");
+            let plan = MountPlan::proc_only(
+                hidepid,
+                &private,
+                cfg.limits.memory_kib,
+                &keep,
+                rootless,
+                disk,
+            )
+            .map_err(SandboxError::Usage)?;
             Some((plan, private))
         } else {
             None
@@ -128,10 +199,16 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
             Some((m, p)) => (Some(m), p),
             None => (None, Vec::new()),
         };
+        // With the bounded working directory the child enters it by path
+        // after its mounts (its inherited directory is the one below).
+        let workdir = match (&mounts, disk) {
+            (Some(_), Some(d)) => Some(d.wd.clone()),
+            _ => cfg.exec_dir.clone(),
+        };
         return Ok(IsoPlan {
             ns,
             mounts,
-            workdir: cfg.exec_dir.clone(),
+            workdir,
             private_tmp,
         });
     }
@@ -195,6 +272,25 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
             src: add.clone(),
             dst: add,
             writable: false,
+        });
+    }
+    // What the command line names (arguments, class-path entries,
+    // --allow-read / --allow-write) is bound too, at the same path:
+    // read-only, --allow-write writable.
+    for n in &cfg.named {
+        let mut all: Vec<&Bind> = binds.iter().collect();
+        all.extend(iso.binds.iter());
+        let covered = all
+            .iter()
+            .any(|b| b.src == b.dst && n.path.starts_with(&b.src) && (b.writable || !n.writable()));
+        if covered || n.what == crate::config::NamedWhat::ExecDir {
+            continue;
+        }
+        log::debug!("jail: binding the named {}", n.path.display());
+        binds.push(Bind {
+            src: n.path.clone(),
+            dst: n.path.clone(),
+            writable: n.writable(),
         });
     }
     let mut spec =

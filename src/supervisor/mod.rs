@@ -26,6 +26,7 @@ use crate::sys::{self, Fork};
 use crate::trace::TraceWriter;
 
 mod classic;
+mod disk;
 pub mod landlock;
 mod lifecycle;
 pub mod paths;
@@ -157,6 +158,10 @@ struct Prepared {
     /// Landlock for the policy's path rules: the ruleset (closed after the
     /// fork) and what the report says of it.
     landlock: landlock::Prepared,
+    /// The bounded working directory (handed back when the run ends).
+    disk: Option<disk::Disk>,
+    /// The setuid caller (the hand-back's owner).
+    caller: Option<(u32, u32)>,
 }
 
 /// Plan: the caller's directories checked (with its rights), output files
@@ -196,7 +201,16 @@ fn plan(
         None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
-    let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
+    // The bounded working directory: its tmpfs, made here (root only).
+    let disk = match plan::disk_dir(cfg, rootless) {
+        Some(wd) => Some(disk::prepare(wd, cfg.limits.disk_kib, (uid, gid))?),
+        None => None,
+    };
+    let layer = disk.as_ref().map(|d| crate::isolate::mounts::DiskLayer {
+        fd: d.fd.as_raw_fd(),
+        wd: d.wd.clone(),
+    });
+    let iso = plan::isolation_plan(cfg, paranoid, rootless, layer.as_ref())?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
     // A caller other than root always gets one: it may stop this process
@@ -307,6 +321,8 @@ fn plan(
         go,
         gate,
         landlock: ll,
+        disk,
+        caller,
     })
 }
 
@@ -639,9 +655,13 @@ fn finish(
         let sig = s.shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
+    let disk_full = p.disk.as_ref().is_some_and(|d| d.full());
     let mut report = build_report(
-        cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless,
+        cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless, disk_full,
     );
+    if let Some(d) = &p.disk {
+        report.warnings.extend(d.hand_back(p.caller));
+    }
     report.paths = p.landlock.enforcement.take();
     report.warnings.extend(p.landlock.warning.take());
     if let Some(t) = trace {

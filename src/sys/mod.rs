@@ -12,6 +12,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+pub mod disk;
 pub mod landlock;
 pub mod ptrace;
 pub mod setuid;
