@@ -417,7 +417,7 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::Caps) => "capset(empty) in the user namespace".into(),
         Some(Step::Landlock) => match plan_desc.landlock.get(index) {
             Some(p) => format!("landlock_add_rule({p})"),
-            None if index as usize == plan_desc.landlock.len() => {
+            None if index == plan_desc.landlock.len() => {
                 "landlock_add_rule(standard input)".into()
             }
             None => "landlock_restrict_self".into(),
