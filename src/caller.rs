@@ -65,8 +65,9 @@ pub struct PolicyChoice {
 }
 
 /// Every bound that depends only on the request: require_policy,
-/// allow_full_trace, allow_net_host, the limits' maxima and, for `ids`
-/// (the run's uid and gid, None in rootless mode), uid_min..uid_max.
+/// allow_full_trace, allow_net_host, the limits' maxima, and that a caller
+/// does not choose the run's gid (its uid is taken from uid_min..uid_max
+/// when the run starts, [`crate::runuid`]).
 /// `caller` None (root): nothing is refused; limits above the maxima are
 /// logged.
 pub fn check_request(
@@ -75,7 +76,6 @@ pub fn check_request(
     policy: Option<&PolicyChoice>,
     traced: bool,
     caller: Option<(u32, u32)>,
-    ids: Option<(u32, u32)>,
 ) -> Result<()> {
     check_choices(conf, policy, traced, cfg.isolation.net, caller)?;
     let over = conf.limits_over(&cfg.limits);
@@ -91,27 +91,24 @@ pub fn check_request(
     if !over.is_empty() {
         return Err(refused(conf, over.join("; ")));
     }
-    if let Some((uid, gid)) = ids {
-        let me = std::process::id();
-        for (what, id) in [("uid", uid), ("gid", gid)] {
-            if !conf.id_in_range(id) {
-                return Err(refused(
-                    conf,
-                    format!(
-                        "the run's {what} {id} (--uidplus {} + pid {me}{}) is outside \
-                         uid_min..uid_max = {}..{}",
-                        cfg.uidplus,
-                        if what == "gid" && cfg.gid.is_some() {
-                            ", or --gid"
-                        } else {
-                            ""
-                        },
-                        conf.uid_min,
-                        conf.uid_max,
-                    ),
-                ));
-            }
-        }
+    // The run's uid and gid are not the caller's to choose: safeexec takes
+    // a free uid of uid_min..uid_max (crate::runuid), its gid the same
+    // number. --uidplus is accepted (classic command lines) and unused.
+    if cfg.gid.is_some() {
+        return Err(refused(
+            conf,
+            "--gid: the run's gid is chosen by safeexec for callers other than root \
+             (the same number as its uid, from uid_min..uid_max)",
+        ));
+    }
+    if cfg.uidplus != crate::config::DEFAULT_UIDPLUS {
+        log::debug!(
+            "--uidplus {} is not used for callers other than root: the run's uid comes \
+             from uid_min..uid_max = {}..{}",
+            cfg.uidplus,
+            conf.uid_min,
+            conf.uid_max
+        );
     }
     Ok(())
 }

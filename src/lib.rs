@@ -44,6 +44,7 @@ pub(crate) mod measure;
 pub mod policy;
 pub mod report;
 pub mod resolve;
+pub mod runuid;
 pub mod supervisor;
 pub(crate) mod sys;
 pub mod trace;

@@ -208,15 +208,120 @@ fn chroot_to_slash_is_refused() {
     refused(&o, 9, "allowed_dirs");
 }
 
+/// A caller's --uidplus does not choose the run's uid: it comes from
+/// uid_min..uid_max; --gid is refused for a caller.
 #[test]
-fn run_uid_outside_the_configured_range_is_refused() {
+fn a_callers_uidplus_does_not_choose_the_run_uid() {
     need_root!();
-    let _c = ConfGuard::with(Some("uid_min = 100000\nuid_max = 200000\n"));
-    // uid = uidplus + pid: far above uid_max whatever the pid.
-    let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/bin/true"]);
-    refused(&o, 9, "outside uid_min..uid_max");
-    // And below uid_min (pids stay under 4194304 < 100000 is not guaranteed,
-    // so only the upper side is pinned down here).
+    let _c = ConfGuard::with(Some("uid_min = 3000000200\nuid_max = 3000000207\n"));
+    let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/usr/bin/id", "-u"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let uid: u32 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!((3_000_000_200..=3_000_000_207).contains(&uid), "{uid}");
+    let o = run_as_caller(&["--gid", "3000000201", "--exec", "/bin/true"]);
+    refused(&o, 9, "--gid: the run's gid is chosen by safeexec");
+}
+
+/// Item 5 of issue 18: the run's uid is never another account's or another
+/// run's. The administrator's range holds four uids: one is a live
+/// process's (real, effective and saved uid, with a private file), one
+/// another process's effective uid only. Two concurrent callers' runs get
+/// the other two, distinct; a third finds none free (exit 5). A run that
+/// reads the private file and calls kill(-1, SIGKILL) reads nothing and
+/// kills nothing but itself: both processes survive.
+#[test]
+fn the_run_uid_is_never_another_accounts_or_another_runs() {
+    need_root!();
+    const V0: u32 = 3_000_000_100;
+    let _c = ConfGuard::with(Some("uid_min = 3000000100\nuid_max = 3000000103\n"));
+    let d = tmpdir();
+    let secret = d.path().join("secret");
+    fs::write(&secret, "VICTIM-SECRET\n").unwrap();
+    std::os::unix::fs::chown(&secret, Some(V0), Some(V0)).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let public = d.path().join("public");
+    fs::write(&public, "PUBLIC\n").unwrap();
+    let spawn_victim = |args: &[String]| {
+        Command::new("setpriv")
+            .args(args)
+            .args(["sleep", "60"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut v0 = spawn_victim(&[
+        format!("--reuid={V0}"),
+        format!("--regid={V0}"),
+        "--clear-groups".into(),
+    ]);
+    let mut v1 = spawn_victim(&[format!("--euid={}", V0 + 1)]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(alive(v0.id() as i32) && pids_of_uid(V0).contains(&(v0.id() as i32))) {
+        assert!(Instant::now() < deadline, "the victim did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let script = format!(
+        "id -u; cat {} {} 2>&1; sleep 3",
+        public.display(),
+        secret.display()
+    );
+    let long = |script: &str| {
+        let mut c = as_caller(&[
+            "--uidplus",
+            &(V0 - 100).to_string(),
+            "--nproc",
+            "4",
+            "--clock",
+            "20",
+            "--exec",
+            "/bin/sh",
+            "-c",
+            script,
+        ]);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        let uid: u32 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+        (child, out, uid)
+    };
+    let (mut r1, mut out1, uid1) = long(&script);
+    let (mut r2, mut out2, uid2) = long(&script);
+    assert_ne!(uid1, uid2, "two concurrent runs share a uid");
+    for u in [uid1, uid2] {
+        assert!(u == V0 + 2 || u == V0 + 3, "run uid {u} is taken");
+    }
+    // All four taken: a third run is refused, nothing started.
+    let o = run_as_caller(&["--exec", "/bin/true"]);
+    refused(&o, 5, "no free uid for the run");
+    for (r, out) in [(&mut r1, &mut out1), (&mut r2, &mut out2)] {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(out, &mut rest).unwrap();
+        let st = r.wait().unwrap();
+        assert_eq!(st.code(), Some(0), "{rest}");
+        assert!(rest.contains("PUBLIC"), "the run did not get to the file: {rest}");
+        assert!(!rest.contains("VICTIM-SECRET"), "the private file was read: {rest}");
+    }
+    // A run that kills every process its uid may signal.
+    let o = run_as_caller(&[
+        "--nproc",
+        "4",
+        "--exec",
+        "/bin/sh",
+        "-c",
+        &format!("cat {}; kill -9 -1", secret.display()),
+    ]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("VICTIM-SECRET"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        alive(v0.id() as i32) && alive(v1.id() as i32),
+        "another account's process was killed"
+    );
+    let _ = v0.kill();
+    let _ = v1.kill();
+    let _ = v0.wait();
+    let _ = v1.wait();
 }
 
 #[test]

@@ -154,8 +154,9 @@ pub(crate) fn find_program(init: Pid) -> Option<Pid> {
 impl Guard {
     /// Starts the guard for `uid` and waits until it has taken real uid 0
     /// (until then the caller could kill it).
-    pub(crate) fn spawn(uid: u32) -> Result<Guard> {
-        let (pid, pipe) = sys::spawn_guard(uid)
+    /// `lock`: the run's uid lock, which the guard holds until it exits.
+    pub(crate) fn spawn(uid: u32, lock: Option<std::os::fd::RawFd>) -> Result<Guard> {
+        let (pid, pipe) = sys::spawn_guard(uid, lock)
             .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
         let guard = Guard {
             pid,

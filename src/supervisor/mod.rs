@@ -95,15 +95,26 @@ pub(crate) fn run_resolved(
         );
         return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
     }
-    // Resolution checked these ids against uid_min..uid_max (same process).
-    let (uid, gid) =
-        ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
-    crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
-    crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
+    // The run's uid, claimed for the whole run (crate::runuid): a caller
+    // other than root gets a free one of the administrator's range; root
+    // keeps --uidplus + pid (and --gid). Either way no account, group or
+    // process has it and no other run holds its lock.
+    let claimed = match caller {
+        Some(_) => crate::runuid::claim_from_range(conf, me.as_raw() as u32)?,
+        None => {
+            let (uid, gid) = ids
+                .ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
+            crate::runuid::claim_exact(uid, gid)?
+        }
+    };
+    let (uid, gid) = (claimed.uid, claimed.gid);
 
-    // The guard kills the run's uid if the supervisor dies before the end.
-    let guard = Guard::spawn(uid)?;
-    run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false)
+    // The guard kills the run's uid if the supervisor dies before the end;
+    // it holds the uid's lock until its last sweep.
+    let guard = Guard::spawn(uid, Some(claimed.lock_fd()))?;
+    let report = run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false);
+    drop(claimed);
+    report
 }
 
 /// The run itself, once the ids are decided: `(uid, gid)` are the run's

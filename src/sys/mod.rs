@@ -12,6 +12,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+pub mod fdops;
 pub mod landlock;
 pub mod ptrace;
 pub mod setuid;
@@ -630,9 +631,13 @@ pub mod ns {
 /// supervisor closes it at the end of the run, or when the supervisor dies
 /// however it dies (SIGKILL included). Returns the guard's pid and the
 /// write end. Its real uid is set to 0 so the caller cannot kill it.
-pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
+///
+/// `keep` (the run's uid lock file) stays open in the guard as its fd 1,
+/// so the uid stays claimed until the guard's last sweep is done.
+pub fn spawn_guard(uid: u32, keep: Option<RawFd>) -> Result<(Pid, OwnedFd), Errno> {
     let (r, w) = pipe()?;
     let rfd = r.as_raw_fd();
+    let keep = keep.unwrap_or(-1);
     match fork()? {
         Fork::Child => {
             // SAFETY: async-signal-safe calls only, then _exit.
@@ -645,7 +650,11 @@ pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
                 if libc::dup2(rfd, 0) < 0 {
                     libc::_exit(1);
                 }
-                libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+                // fd 1: the uid lock (or nothing); everything else closed.
+                if keep < 0 || libc::dup2(keep, 1) < 0 {
+                    libc::close(1);
+                }
+                libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
                 let mut b = 0u8;
                 loop {
                     let n = libc::read(0, &mut b as *mut u8 as *mut libc::c_void, 1);
