@@ -101,7 +101,11 @@ fn ids_in_use() -> (HashSet<u32>, HashSet<u32>) {
             } else {
                 continue;
             };
-            set.extend(l.split_whitespace().skip(1).filter_map(|v| v.parse::<u32>().ok()));
+            set.extend(
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|v| v.parse::<u32>().ok()),
+            );
         }
     }
     (uids, gids)

@@ -300,8 +300,14 @@ fn the_run_uid_is_never_another_accounts_or_another_runs() {
         std::io::Read::read_to_string(out, &mut rest).unwrap();
         let st = r.wait().unwrap();
         assert_eq!(st.code(), Some(0), "{rest}");
-        assert!(rest.contains("PUBLIC"), "the run did not get to the file: {rest}");
-        assert!(!rest.contains("VICTIM-SECRET"), "the private file was read: {rest}");
+        assert!(
+            rest.contains("PUBLIC"),
+            "the run did not get to the file: {rest}"
+        );
+        assert!(
+            !rest.contains("VICTIM-SECRET"),
+            "the private file was read: {rest}"
+        );
     }
     // A run that kills every process its uid may signal.
     let o = run_as_caller(&[
@@ -697,4 +703,252 @@ fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
     assert_eq!(v["bounds"]["apply"], true, "{v}");
     assert_eq!(v["bounds"]["source"], CONF, "{v}");
     assert_eq!(v["policy"]["name"], "default", "{v}");
+}
+
+/// A directory tree for the path races: `allowed/mine` (the caller's,
+/// under allowed_dirs) holding `own/canary` ("MINE"), and `secret/canary`
+/// ("CANARY-SECRET", 0644) in a 0700 root directory the caller cannot
+/// enter.
+struct RaceDirs {
+    d: tempfile::TempDir,
+}
+
+impl RaceDirs {
+    fn new() -> RaceDirs {
+        let d = tmpdir();
+        let mine = d.path().join("allowed/mine");
+        fs::create_dir_all(mine.join("own")).unwrap();
+        fs::set_permissions(d.path().join("allowed"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(mine.join("own/canary"), "MINE\n").unwrap();
+        for p in [mine.clone(), mine.join("own"), mine.join("own/canary")] {
+            std::os::unix::fs::chown(&p, Some(CALLER), Some(CALLER)).unwrap();
+        }
+        let secret = d.path().join("secret");
+        fs::create_dir(&secret).unwrap();
+        fs::write(secret.join("canary"), "CANARY-SECRET\n").unwrap();
+        fs::set_permissions(secret.join("canary"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+        RaceDirs { d }
+    }
+    fn allowed(&self) -> PathBuf {
+        self.d.path().join("allowed")
+    }
+    fn mine(&self) -> PathBuf {
+        self.d.path().join("allowed/mine")
+    }
+    fn secret(&self) -> PathBuf {
+        self.d.path().join("secret")
+    }
+}
+
+/// Runs `attempt` again and again for `secs` seconds while `flip` (called
+/// with true, false, true, ... from another thread) swaps a path the
+/// caller named; every output must lack the canary, and at least `min_ok`
+/// attempts must have read the caller's own file (the attack got going).
+fn race(
+    secs: u64,
+    min_ok: usize,
+    flip: impl Fn(bool) + Send + 'static,
+    attempt: impl Fn() -> Output,
+) -> (usize, usize) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    let flipper = std::thread::spawn(move || {
+        let mut on = false;
+        let mut n = 0u64;
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) && n < 50_000_000 {
+            flip(on);
+            on = !on;
+            n += 1;
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    });
+    let start = Instant::now();
+    let (mut tries, mut ok) = (0, 0);
+    while start.elapsed() < Duration::from_secs(secs) {
+        let o = attempt();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !out.contains("CANARY-SECRET") && !stderr(&o).contains("CANARY-SECRET"),
+            "attempt {tries}: the canary reached the run: {out}"
+        );
+        tries += 1;
+        if out.contains("MINE") {
+            ok += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert!(ok >= min_ok, "only {ok} of {tries} attempts got going");
+    eprintln!("{tries} attempts, {ok} read the caller's own file, the canary never");
+    (tries, ok)
+}
+
+/// An atomic symlink swap: `link` points at `a` or `b`.
+fn flip_link(link: PathBuf, a: PathBuf, b: PathBuf) -> impl Fn(bool) + Send + 'static {
+    move |on| {
+        let tmp = link.with_extension("tmp");
+        let _ = fs::remove_file(&tmp);
+        let _ = symlink(if on { &b } else { &a }, &tmp);
+        let _ = fs::rename(&tmp, &link);
+    }
+}
+
+/// Item 1 of issue 18: `--ro-bind LINK:/data` with LINK flipped between
+/// the caller's directory and a root-only one: the source is opened once
+/// as the caller and mounted from that descriptor, never resolved again.
+#[test]
+fn bind_source_flipped_to_a_root_only_directory_never_reaches_the_run() {
+    need_root!();
+    let r = RaceDirs::new();
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let link = r.mine().join("link");
+    symlink(r.mine().join("own"), &link).unwrap();
+    let flip = flip_link(link.clone(), r.mine().join("own"), r.secret());
+    let bind = format!("{}:/data", link.display());
+    race(5, 3, flip, || {
+        run_as_caller(&[
+            "--jail",
+            "c",
+            "--ro-bind",
+            &bind,
+            "--exec",
+            "/bin/cat",
+            "/data/canary",
+        ])
+    });
+}
+
+/// Item 2: `--exec_dir LINK` in a jail (bound writable) with LINK flipped.
+#[test]
+fn exec_dir_flipped_to_a_root_only_directory_never_reaches_the_run() {
+    need_root!();
+    let r = RaceDirs::new();
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let link = r.mine().join("wlink");
+    symlink(r.mine().join("own"), &link).unwrap();
+    let flip = flip_link(link.clone(), r.mine().join("own"), r.secret());
+    let l = link.to_str().unwrap().to_string();
+    race(5, 3, flip, || {
+        run_as_caller(&[
+            "--jail",
+            "c",
+            "--exec_dir",
+            &l,
+            "--exec",
+            "/bin/cat",
+            "canary",
+        ])
+    });
+}
+
+/// Item 3: a plain run from the caller's working directory under /tmp;
+/// the directory is renamed away and replaced by a symlink to the root-only
+/// directory and back, over and over. The private /tmp gets the working
+/// directory back from the descriptor of safeexec's own working directory,
+/// never by its name.
+#[test]
+fn working_directory_swapped_for_a_symlink_never_reaches_the_run() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let r = RaceDirs::new();
+    let w = r.mine().join("own");
+    let moved = r.mine().join("own.moved");
+    let secret = r.secret();
+    let (w2, m2) = (w.clone(), moved.clone());
+    let flip = move |on: bool| {
+        if on {
+            if fs::rename(&w2, &m2).is_ok() {
+                let _ = symlink(&secret, &w2);
+            }
+        } else if fs::symlink_metadata(&w2).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = fs::remove_file(&w2);
+            let _ = fs::rename(&m2, &w2);
+        }
+    };
+    let canary = w.join("canary");
+    let bin = installed().to_str().unwrap().to_string();
+    race(5, 3, flip, || {
+        // cd as the caller (into the symlink it fails: 0700 root), then the
+        // setuid binary with that working directory.
+        Command::new("setpriv")
+            .args([
+                format!("--reuid={CALLER}"),
+                format!("--regid={CALLER}"),
+                "--clear-groups".into(),
+                "/bin/sh".into(),
+                "-c".into(),
+                "cd \"$1\" 2>/dev/null && exec \"$2\" --exec /bin/cat \"$3\"".into(),
+                "sh".into(),
+            ])
+            .arg(&w)
+            .arg(&bin)
+            .arg(&canary)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    });
+    // Put things back for the TempDir's removal.
+    if fs::symlink_metadata(&w).is_ok_and(|m| m.file_type().is_symlink()) {
+        let _ = fs::remove_file(&w);
+        let _ = fs::rename(&moved, &w);
+    }
+}
+
+/// Item 4: a symlink planted in a caller's directory that is bound into
+/// the jail, then `--tmpfs` or a bind below it: the destination is opened
+/// one component at a time from the jail's root without following
+/// symlinks, so the run fails with an error naming the path and nothing is
+/// created on the host at the symlink's target.
+#[test]
+fn mount_destination_through_a_planted_symlink_creates_nothing_on_the_host() {
+    need_root!();
+    let r = RaceDirs::new();
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let victim = r.d.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    let own = r.mine().join("own");
+    // Relative (up out of the jail's scaffolding to the old root) and absolute.
+    let rel = format!("../../../../../../../../oldroot{}", victim.display());
+    symlink(&rel, own.join("rel")).unwrap();
+    symlink(format!("/oldroot{}", victim.display()), own.join("abs")).unwrap();
+    symlink(&victim, own.join("host")).unwrap();
+    let src = format!("{}:/data", own.display());
+    for link in ["rel", "abs", "host"] {
+        for (opt, val) in [
+            ("--tmpfs", format!("/data/{link}/made")),
+            ("--ro-bind", format!("{}:/data/{link}/made", own.display())),
+        ] {
+            let o = run_as_caller(&[
+                "--jail",
+                "c",
+                "--ro-bind",
+                &src,
+                opt,
+                &val,
+                "--exec",
+                "/bin/true",
+            ]);
+            refused(&o, 5, &format!("/data/{link}/made"));
+            assert!(stderr(&o).contains("ELOOP"), "{}", stderr(&o));
+            assert!(
+                fs::read_dir(&victim).unwrap().next().is_none(),
+                "{opt} {val}: created on the host: {:?}",
+                fs::read_dir(&victim).unwrap().collect::<Vec<_>>()
+            );
+        }
+    }
+    // Without the symlink the same mounts work.
+    let o = run_as_caller(&[
+        "--jail",
+        "c",
+        "--ro-bind",
+        &src,
+        "--tmpfs",
+        "/data2/made",
+        "--exec",
+        "/bin/true",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

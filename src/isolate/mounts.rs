@@ -9,10 +9,12 @@
 //! process ends it is gone, and nothing written outside the binds survives.
 
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::Bind;
+use crate::sys::fdops;
 
 const MS_BIND: libc::c_ulong = libc::MS_BIND;
 const MS_REC: libc::c_ulong = libc::MS_REC;
@@ -46,6 +48,18 @@ pub enum MountOp {
         path: CString,
         fd: i32,
     },
+    /// Attach a detached mount (`tree`, made before the fork from a
+    /// descriptor: [`crate::sys::fdops::clone_tree`] or a new tmpfs) at
+    /// `root` + `parts`, the destination opened one component at a time
+    /// from `root` without following any symlink (RESOLVE_IN_ROOT |
+    /// RESOLVE_NO_SYMLINKS), missing directories (and a last file, unless
+    /// `dir`) created on the way.
+    Attach {
+        tree: i32,
+        root: CString,
+        parts: Vec<CString>,
+        dir: bool,
+    },
 }
 
 /// Descriptor numbers for directories kept across a private tmpfs mount.
@@ -56,10 +70,23 @@ pub const KEEP_FD_BASE: i32 = 900;
 pub struct MountPlan {
     pub ops: Vec<MountOp>,
     pub desc: Vec<String>,
+    /// The detached mounts the `Attach` steps use, open until the run ends.
+    pub trees: Vec<OwnedFd>,
+}
+
+/// A bind whose source was opened once, before the fork (a path the caller
+/// named: `--bind`, the working directory, the program): mounted from the
+/// descriptor, never from the path again. `bind.src` is the descriptor's
+/// canonical path, for messages.
+#[derive(Debug)]
+pub struct HeldBind {
+    pub bind: Bind,
+    pub fd: OwnedFd,
+    pub is_dir: bool,
 }
 
 /// What a jail is built from, after the profile was expanded.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct JailSpec {
     pub binds: Vec<Bind>,
     pub tmpfs: Vec<PathBuf>,
@@ -67,6 +94,8 @@ pub struct JailSpec {
     pub symlinks: Vec<(PathBuf, PathBuf)>,
     /// Mount a fresh /proc; hidepid=2 when the run has no PID namespace.
     pub hidepid: bool,
+    /// Binds from descriptors opened before the fork.
+    pub held: Vec<HeldBind>,
 }
 
 fn cs(p: &Path) -> Result<CString, String> {
@@ -144,6 +173,38 @@ impl MountPlan {
         Ok(())
     }
 
+    /// An `Attach` step for `tree` at `root` + `dst`; the tree is kept.
+    fn attach(
+        &mut self,
+        tree: OwnedFd,
+        root: &str,
+        dst: &Path,
+        dir: bool,
+        what: String,
+    ) -> Result<(), String> {
+        let parts = dst
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(cs(Path::new(n))),
+                _ => None,
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.push(
+            MountOp::Attach {
+                tree: tree.as_raw_fd(),
+                root: cs(Path::new(root))?,
+                parts,
+                dir,
+            },
+            format!(
+                "{what} on {} (opened from the jail's root, no symlink followed)",
+                dst.display()
+            ),
+        );
+        self.trees.push(tree);
+        Ok(())
+    }
+
     fn mkdir_p(&mut self, root: &str, p: &Path) -> Result<(), String> {
         let mut cur = PathBuf::from(root);
         for c in p.components() {
@@ -169,18 +230,30 @@ impl MountPlan {
         hidepid: bool,
         private: &[PathBuf],
         size_kib: u64,
-        keep: &[PathBuf],
+        keep: Vec<(PathBuf, OwnedFd)>,
+        trees: bool,
     ) -> Result<MountPlan, String> {
         let mut m = MountPlan::default();
         m.mount(None, Path::new("/"), None, MS_REC | libc::MS_PRIVATE, None)?;
-        for (i, k) in keep.iter().enumerate() {
-            m.push(
-                MountOp::KeepDir {
-                    path: cs(k)?,
-                    fd: KEEP_FD_BASE + i as i32,
-                },
-                format!("open({}, O_PATH)", k.display()),
-            );
+        // Rootless (no privilege to clone a mount tree from the host): the
+        // kept directories are reopened by path in the namespace, with the
+        // caller's own rights.
+        let mut kept_trees = Vec::new();
+        for (i, (k, fd)) in keep.into_iter().enumerate() {
+            if trees {
+                let t = fdops::clone_tree(&fd, 0)
+                    .map_err(|e| format!("open_tree({}): {e}", k.display()))?;
+                kept_trees.push((k, t));
+            } else {
+                m.push(
+                    MountOp::KeepDir {
+                        path: cs(&k)?,
+                        fd: KEEP_FD_BASE + i as i32,
+                    },
+                    format!("open({}, O_PATH)", k.display()),
+                );
+                kept_trees.push((k, fd));
+            }
         }
         let data = format!("mode=1777,size={}k,nr_inodes=16384", size_kib.max(64));
         for t in private {
@@ -192,10 +265,14 @@ impl MountPlan {
                 Some(&data),
             )?;
         }
-        for (i, k) in keep.iter().enumerate() {
-            m.mkdir_p("/", k)?;
-            let src = PathBuf::from(format!("/proc/self/fd/{}", KEEP_FD_BASE + i as i32));
-            m.mount(Some(&src), k, None, libc::MS_BIND | MS_REC, None)?;
+        for (i, (k, t)) in kept_trees.into_iter().enumerate() {
+            if trees {
+                m.attach(t, "/", &k, true, format!("bind of {} (kept)", k.display()))?;
+            } else {
+                m.mkdir_p("/", &k)?;
+                let src = PathBuf::from(format!("/proc/self/fd/{}", KEEP_FD_BASE + i as i32));
+                m.mount(Some(&src), &k, None, libc::MS_BIND | MS_REC, None)?;
+            }
         }
         m.mount(
             Some(Path::new("proc")),
@@ -257,52 +334,7 @@ impl MountPlan {
                 format!("symlink({} -> {})", p.display(), target.display()),
             );
         }
-        let devices = ["null", "zero", "full", "random", "urandom"].map(|d| Bind {
-            src: PathBuf::from("/dev").join(d),
-            dst: PathBuf::from("/dev").join(d),
-            writable: true,
-        });
-        for b in spec.binds.iter().chain(devices.iter()) {
-            let dst = under("/newroot", &b.dst);
-            let src = under("/oldroot", &b.src);
-            let is_dir = std::fs::metadata(&b.src)
-                .map(|md| md.is_dir())
-                .unwrap_or(false);
-            if is_dir {
-                m.mkdir_p("/newroot", &b.dst)?;
-            } else {
-                if let Some(parent) = b.dst.parent() {
-                    m.mkdir_p("/newroot", parent)?;
-                }
-                m.push(
-                    MountOp::Touch(cs(&dst)?),
-                    format!("create {}", dst.display()),
-                );
-            }
-            m.mount(Some(&src), &dst, None, MS_BIND | MS_REC, None)?;
-            let mut flags = MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID;
-            if keep_source_flags {
-                flags |= source_flags(&b.src);
-            }
-            if !b.writable {
-                flags |= libc::MS_RDONLY | libc::MS_NODEV;
-            } else if b.src.starts_with("/dev") {
-                flags |= libc::MS_NOEXEC;
-            } else {
-                flags |= libc::MS_NODEV;
-            }
-            m.mount(None, &dst, None, flags, None)?;
-        }
-        for t in &spec.tmpfs {
-            m.mkdir_p("/newroot", t)?;
-            m.mount(
-                Some(Path::new("tmpfs")),
-                &under("/newroot", t),
-                Some("tmpfs"),
-                NOSUID_NODEV,
-                Some("mode=1777,size=64m"),
-            )?;
-        }
+        // /proc first, while /newroot holds only what root made.
         m.mkdir_p("/newroot", Path::new("/proc"))?;
         m.mount(
             Some(Path::new("proc")),
@@ -311,6 +343,114 @@ impl MountPlan {
             NOSUID_NODEV | libc::MS_NOEXEC,
             spec.hidepid.then_some("hidepid=2"),
         )?;
+        let devices = ["null", "zero", "full", "random", "urandom"].map(|d| Bind {
+            src: PathBuf::from("/dev").join(d),
+            dst: PathBuf::from("/dev").join(d),
+            writable: true,
+        });
+        let attrs = |b: &Bind| {
+            let mut a = fdops::MOUNT_ATTR_NOSUID;
+            if !b.writable {
+                a |= fdops::MOUNT_ATTR_RDONLY | fdops::MOUNT_ATTR_NODEV;
+            } else if b.src.starts_with("/dev") {
+                a |= fdops::MOUNT_ATTR_NOEXEC;
+            } else {
+                a |= fdops::MOUNT_ATTR_NODEV;
+            }
+            a
+        };
+        if !keep_source_flags {
+            // Root or a setuid caller: every bind is a detached copy of the
+            // mount tree at a descriptor (root's own system paths opened
+            // now; the caller's paths opened once, before), made private
+            // with its flags set, and attached on a destination opened
+            // from /newroot without following symlinks.
+            for b in spec.binds.iter().chain(devices.iter()) {
+                let src = fdops::open_system_path(&cs(&b.src)?)
+                    .map_err(|e| format!("open({}): {e}", b.src.display()))?;
+                let is_dir = std::fs::File::from(src.try_clone().map_err(|e| e.to_string())?)
+                    .metadata()
+                    .map(|md| md.is_dir())
+                    .unwrap_or(false);
+                let tree = fdops::clone_tree(&src, attrs(b))
+                    .map_err(|e| format!("open_tree({}): {e}", b.src.display()))?;
+                m.attach(
+                    tree,
+                    "/newroot",
+                    &b.dst,
+                    is_dir,
+                    format!("bind of {}", b.src.display()),
+                )?;
+            }
+            for h in &spec.held {
+                let tree = fdops::clone_tree(&h.fd, attrs(&h.bind))
+                    .map_err(|e| format!("open_tree({}): {e}", h.bind.src.display()))?;
+                m.attach(
+                    tree,
+                    "/newroot",
+                    &h.bind.dst,
+                    h.is_dir,
+                    format!("bind of {}", h.bind.src.display()),
+                )?;
+            }
+            for t in &spec.tmpfs {
+                let tree = fdops::new_tmpfs(
+                    "mode=1777,size=64m",
+                    fdops::MOUNT_ATTR_NOSUID | fdops::MOUNT_ATTR_NODEV,
+                )
+                .map_err(|e| format!("fsmount(tmpfs for {}): {e}", t.display()))?;
+                m.attach(tree, "/newroot", t, true, "tmpfs".into())?;
+            }
+        } else {
+            let held = spec.held.iter().map(|h| (&h.bind, Some(h.is_dir)));
+            let all = spec
+                .binds
+                .iter()
+                .chain(devices.iter())
+                .map(|b| (b, None))
+                .chain(held);
+            for (b, is_dir) in all {
+                let dst = under("/newroot", &b.dst);
+                let src = under("/oldroot", &b.src);
+                let is_dir = is_dir.unwrap_or_else(|| {
+                    std::fs::metadata(&b.src)
+                        .map(|md| md.is_dir())
+                        .unwrap_or(false)
+                });
+                if is_dir {
+                    m.mkdir_p("/newroot", &b.dst)?;
+                } else {
+                    if let Some(parent) = b.dst.parent() {
+                        m.mkdir_p("/newroot", parent)?;
+                    }
+                    m.push(
+                        MountOp::Touch(cs(&dst)?),
+                        format!("create {}", dst.display()),
+                    );
+                }
+                m.mount(Some(&src), &dst, None, MS_BIND | MS_REC, None)?;
+                let mut flags = MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID;
+                flags |= source_flags(&b.src);
+                if !b.writable {
+                    flags |= libc::MS_RDONLY | libc::MS_NODEV;
+                } else if b.src.starts_with("/dev") {
+                    flags |= libc::MS_NOEXEC;
+                } else {
+                    flags |= libc::MS_NODEV;
+                }
+                m.mount(None, &dst, None, flags, None)?;
+            }
+            for t in &spec.tmpfs {
+                m.mkdir_p("/newroot", t)?;
+                m.mount(
+                    Some(Path::new("tmpfs")),
+                    &under("/newroot", t),
+                    Some("tmpfs"),
+                    NOSUID_NODEV,
+                    Some("mode=1777,size=64m"),
+                )?;
+            }
+        }
         // Everything not bound is read-only.
         m.mount(
             None,

@@ -3,6 +3,9 @@
 //! fresh /proc and private tmp directories), the working directory, the
 //! per-run cgroup and its size, and the rlimits the child sets.
 
+use std::os::fd::OwnedFd;
+
+use crate::caller::{Held, Opened};
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 
@@ -54,46 +57,62 @@ pub(crate) fn private_tmp_dirs() -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// A directory kept visible in the private /tmp: its canonical path and
+/// the descriptor it is mounted from.
+type KeptDir = (std::path::PathBuf, OwnedFd);
+
 /// Directories under `private` that the run needs from the host: its
-/// working directory and its program's directory (outermost only). A
-/// private directory that is itself needed (the program in /tmp) keeps the
-/// host's: it is dropped from `private`.
+/// working directory and its program's directory (outermost only), each
+/// with a descriptor opened once before the fork (the caller's paths with
+/// its rights, [`crate::caller::open_paths`]): the run's private tmpfs gets
+/// them back from the descriptor, never by path. A private directory that
+/// is itself needed (the program in /tmp) keeps the host's: it is dropped
+/// from `private`.
 fn kept_dirs(
-    cfg: &RunConfig,
+    opened: &Opened,
+    caller: Option<(u32, u32)>,
     mut private: Vec<std::path::PathBuf>,
-) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
-    let mut want: Vec<std::path::PathBuf> = Vec::new();
-    let wd = cfg
-        .exec_dir
-        .as_ref()
-        .and_then(|d| std::fs::canonicalize(d).ok());
-    let base = wd.clone().or_else(|| std::env::current_dir().ok());
-    let prog = base
-        .map(|b| b.join(&cfg.program))
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
-    let cwd = if wd.is_none() {
-        std::env::current_dir().ok()
-    } else {
-        None
+) -> Result<(Vec<std::path::PathBuf>, Vec<KeptDir>)> {
+    let dup = |h: &Held| -> Result<(std::path::PathBuf, OwnedFd)> {
+        Ok((
+            h.real.clone(),
+            h.fd.try_clone()
+                .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?,
+        ))
     };
-    let needed: Vec<_> = [wd, prog, cwd].into_iter().flatten().collect();
-    private.retain(|t| !needed.contains(t));
-    for d in needed {
-        if private.iter().any(|t| d.starts_with(t)) {
-            want.push(d);
+    let mut needed: Vec<(std::path::PathBuf, OwnedFd)> = Vec::new();
+    if let Some(h) = opened.exec_dir.as_ref().or(opened.cwd.as_ref()) {
+        needed.push(dup(h)?);
+    }
+    // The program's directory: opened by its canonical path (from the
+    // program's descriptor) with the caller's rights, no symlink followed.
+    if let Some(dir) = opened.program.as_ref().and_then(|p| p.real.parent()) {
+        if private.iter().any(|t| dir.starts_with(t)) {
+            if let Ok(h) = crate::caller::open_derived_dir(caller, dir) {
+                needed.push((h.real, h.fd));
+            }
         }
     }
-    want.sort();
-    want.dedup();
+    private.retain(|t| !needed.iter().any(|(d, _)| d == t));
+    needed.retain(|(d, _)| private.iter().any(|t| d.starts_with(t)));
+    needed.sort_by(|a, b| a.0.cmp(&b.0));
+    needed.dedup_by(|a, b| a.0 == b.0);
     // Keep only the outermost: a bind of a parent brings its children.
-    let all = want.clone();
-    want.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
-    (private, want)
+    let all: Vec<std::path::PathBuf> = needed.iter().map(|(d, _)| d.clone()).collect();
+    needed.retain(|(d, _)| !all.iter().any(|o| o != d && d.starts_with(o)));
+    Ok((private, needed))
 }
 
-pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
-    use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
+/// `opened`: the caller's paths opened once ([`crate::caller::open_paths`]);
+/// every bind of a path the caller named is made from those descriptors.
+pub(crate) fn isolation_plan(
+    cfg: &RunConfig,
+    paranoid: bool,
+    rootless: bool,
+    opened: &Opened,
+    caller: Option<(u32, u32)>,
+) -> Result<IsoPlan> {
+    use crate::isolate::{mounts::HeldBind, mounts::MountPlan, profiles, Bind, NsPlan};
     let iso = &cfg.isolation;
     // A policy's `jail NAME` line selects a profile when --jail is not given.
     // The policy's `jail` line is already in it (crate::resolve).
@@ -113,9 +132,10 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
     }
     if !wants_jail {
         let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
-            let (private, keep) = kept_dirs(cfg, private_tmp_dirs());
-            let plan = MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, &keep)
-                .map_err(SandboxError::Usage)?;
+            let (private, keep) = kept_dirs(opened, caller, private_tmp_dirs())?;
+            let plan =
+                MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, keep, !rootless)
+                    .map_err(SandboxError::Usage)?;
             Some((plan, private))
         } else {
             None
@@ -131,69 +151,76 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
             private_tmp,
         });
     }
-    let mut binds = match &jail {
+    let binds = match &jail {
         Some(name) => profiles::profile(name)
             .ok_or_else(|| SandboxError::Usage(format!("--jail: unknown profile `{name}`")))?,
         None => Vec::new(),
     };
+    let mut held: Vec<HeldBind> = Vec::new();
+    let hold = |h: &Held, dst: &std::path::Path, writable: bool| -> Result<HeldBind> {
+        Ok(HeldBind {
+            bind: Bind {
+                src: h.real.clone(),
+                dst: dst.to_path_buf(),
+                writable,
+            },
+            fd: h
+                .fd
+                .try_clone()
+                .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?,
+            is_dir: h.is_dir,
+        })
+    };
     let mut tmpfs = iso.tmpfs.clone();
     // The working directory: --exec_dir writable, else the caller's
-    // directory read-only with a fresh /tmp for scratch files.
-    let workdir = match &cfg.exec_dir {
-        Some(d) => {
-            let d = std::fs::canonicalize(d).map_err(|source| SandboxError::Path {
-                what: "working directory",
-                path: d.clone(),
-                source,
-            })?;
-            binds.push(Bind {
-                src: d.clone(),
-                dst: d.clone(),
-                writable: true,
-            });
-            d
+    // directory read-only with a fresh /tmp for scratch files; bound from
+    // the descriptor opened before, at its canonical path.
+    let workdir = match (&cfg.exec_dir, &opened.exec_dir, &opened.cwd) {
+        (Some(_), Some(h), _) => {
+            held.push(hold(h, &h.real, true)?);
+            h.real.clone()
         }
-        None => {
-            let d = std::env::current_dir()
-                .map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
+        (None, _, Some(h)) => {
+            let d = h.real.clone();
             if d != std::path::Path::new("/") {
-                binds.push(Bind {
-                    src: d.clone(),
-                    dst: d.clone(),
-                    writable: false,
-                });
+                held.push(hold(h, &d, false)?);
             }
             if !d.starts_with("/tmp") && !tmpfs.iter().any(|t| t == std::path::Path::new("/tmp")) {
                 tmpfs.push("/tmp".into());
             }
             d
         }
+        _ => {
+            return Err(SandboxError::Internal(
+                "the working directory was not opened".into(),
+            ))
+        }
     };
+    for (b, h) in iso.binds.iter().zip(&opened.binds) {
+        held.push(hold(h, &b.dst, b.writable)?);
+    }
     // The program itself must be inside: its install prefix for a runtime
     // profile, the file alone otherwise.
-    let prog = if cfg.program.is_absolute() {
-        cfg.program.clone()
-    } else {
-        workdir.join(&cfg.program)
+    let inside = |r: &std::path::Path| {
+        binds
+            .iter()
+            .any(|b| r.starts_with(&b.src) && b.src == b.dst)
+            || held
+                .iter()
+                .any(|h| h.is_dir && r.starts_with(&h.bind.src) && h.bind.src == h.bind.dst)
     };
-    let mut all: Vec<Bind> = binds.clone();
-    all.extend(iso.binds.iter().cloned());
-    if let Some(real) = std::fs::canonicalize(&prog)
-        .ok()
-        .filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst))
-    {
-        let add = match jail.as_deref() {
-            Some("python3") | Some("java") => profiles::program_prefix(&prog, &all).unwrap_or(real),
-            _ => real,
+    if let Some(p) = opened.program.as_ref().filter(|p| !inside(&p.real)) {
+        let prefix = match jail.as_deref() {
+            Some("python3") | Some("java") => profiles::program_prefix(&p.real, &binds)
+                .and_then(|d| crate::caller::open_derived_dir(caller, &d).ok()),
+            _ => None,
         };
-        log::debug!("jail: binding the program's {} read-only", add.display());
-        binds.push(Bind {
-            src: add.clone(),
-            dst: add,
-            writable: false,
-        });
+        let h = prefix.as_ref().unwrap_or(p);
+        log::debug!("jail: binding the program's {} read-only", h.real.display());
+        held.push(hold(h, &h.real, false)?);
     }
-    let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    let mut spec = profiles::expand(binds, &[], &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    spec.held = held;
     log::debug!("jail: {spec:?}");
     Ok(IsoPlan {
         ns,

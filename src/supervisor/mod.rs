@@ -102,8 +102,8 @@ pub(crate) fn run_resolved(
     let claimed = match caller {
         Some(_) => crate::runuid::claim_from_range(conf, me.as_raw() as u32)?,
         None => {
-            let (uid, gid) = ids
-                .ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
+            let (uid, gid) =
+                ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
             crate::runuid::claim_exact(uid, gid)?
         }
     };
@@ -151,8 +151,9 @@ struct Prepared {
     private_tmp: Vec<PathBuf>,
     /// Removed when dropped, whatever way the run ends.
     cgroup: Option<RunCgroup>,
-    /// Kept open until the fork: the child enters the chroot through it.
-    _chroot_fd: Option<OwnedFd>,
+    /// The caller's paths, opened once: the child enters the chroot and
+    /// runs the program through these descriptors.
+    _opened: crate::caller::Opened,
     stderr_file: Option<File>,
     /// The child's setup errors (closed at its exec).
     err: (OwnedFd, Option<OwnedFd>),
@@ -182,11 +183,13 @@ fn plan(
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
-    let chroot_fd = crate::caller::check_dirs(cfg, conf, caller)?;
-    let chroot_path = match &chroot_fd {
-        Some(fd) => Some(PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))),
-        None => cfg.chroot_dir.clone(),
-    };
+    // Every path the caller named is opened here, once, and used from then
+    // on only through its descriptor (caller::open_paths).
+    let opened = crate::caller::open_paths(cfg, conf, caller)?;
+    let chroot_path = opened
+        .chroot
+        .as_ref()
+        .map(|fd| PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())));
     let stderr_file = match &cfg.error_file {
         Some(p) => Some(crate::files::open_output("error file", p)?),
         None => None,
@@ -204,7 +207,7 @@ fn plan(
         None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
-    let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
+    let iso = plan::isolation_plan(cfg, paranoid, rootless, &opened, caller)?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
     let cgroup = plan::run_cgroup(cfg, &iso.ns, me.as_raw() as u32, rootless);
@@ -229,6 +232,38 @@ fn plan(
         exec,
         chroot: chroot_path.as_deref().map(cstr).transpose()?,
         workdir: iso.workdir.as_deref().map(cstr).transpose()?,
+        // The directory entered must be the one opened and checked.
+        workdir_id: iso
+            .workdir
+            .as_ref()
+            .and(opened.exec_dir.as_ref().or(opened.cwd.as_ref()))
+            .map(|h| h.id),
+        // Classic mode runs the opened program itself (execveat); a script
+        // (which execveat cannot run from a close-on-exec descriptor) and
+        // paranoid mode (the policy's filter knows execve) run by path.
+        exec_fd: opened
+            .program
+            .as_ref()
+            .filter(|_| !paranoid)
+            .map(|h| h.fd.as_raw_fd()),
+        close_after_setup: {
+            let o = &opened;
+            let mut v: Vec<i32> = o.chroot.iter().map(|f| f.as_raw_fd()).collect();
+            v.extend(
+                [&o.exec_dir, &o.cwd]
+                    .into_iter()
+                    .flatten()
+                    .chain(&o.binds)
+                    .map(|h| h.fd.as_raw_fd()),
+            );
+            if paranoid {
+                v.extend(o.program.iter().map(|h| h.fd.as_raw_fd()));
+            }
+            if let Some(m) = &iso.mounts {
+                v.extend(m.trees.iter().map(|t| t.as_raw_fd()));
+            }
+            v
+        },
         uid: in_uid,
         gid: in_gid,
         // Rootless with an init: RLIMIT_NPROC counts per (user namespace,
@@ -295,7 +330,7 @@ fn plan(
         ids: (uid, gid),
         private_tmp: iso.private_tmp,
         cgroup,
-        _chroot_fd: chroot_fd,
+        _opened: opened,
         stderr_file,
         err: (err_r, Some(err_w)),
         status_pipe,

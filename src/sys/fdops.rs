@@ -21,10 +21,8 @@ struct OpenHow {
     resolve: u64,
 }
 
-pub const RESOLVE_NO_XDEV: u64 = 0x01;
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-pub const RESOLVE_BENEATH: u64 = 0x08;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 
 const OPEN_TREE_CLONE: libc::c_uint = 1;
@@ -46,7 +44,13 @@ struct MountAttr {
 }
 
 /// The raw openat2; returns the new descriptor number (child-safe).
-fn openat2_raw(dirfd: RawFd, path: &CStr, flags: i32, mode: u64, resolve: u64) -> Result<RawFd, Errno> {
+fn openat2_raw(
+    dirfd: RawFd,
+    path: &CStr,
+    flags: i32,
+    mode: u64,
+    resolve: u64,
+) -> Result<RawFd, Errno> {
     let how = OpenHow {
         flags: flags as u64,
         mode,
@@ -98,7 +102,10 @@ pub fn clone_tree(fd: &OwnedFd, attr_set: u64) -> Result<OwnedFd, Errno> {
             libc::SYS_open_tree,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            OPEN_TREE_CLONE | libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE | libc::O_CLOEXEC as libc::c_uint,
+            OPEN_TREE_CLONE
+                | libc::AT_EMPTY_PATH as libc::c_uint
+                | AT_RECURSIVE
+                | libc::O_CLOEXEC as libc::c_uint,
         )
     };
     if t < 0 {
@@ -151,8 +158,7 @@ pub fn child_open_component(dirfd: RawFd, name: &CStr, directory: bool) -> Resul
 /// then opened without following symlinks by the caller of this).
 pub fn child_mkdirat(dirfd: RawFd, name: &CStr) -> Result<(), Errno> {
     // SAFETY: a NUL-terminated name and a descriptor the child holds.
-    if unsafe { libc::mkdirat(dirfd, name.as_ptr(), 0o755) } < 0 && Errno::last() != Errno::EEXIST
-    {
+    if unsafe { libc::mkdirat(dirfd, name.as_ptr(), 0o755) } < 0 && Errno::last() != Errno::EEXIST {
         return Err(Errno::last());
     }
     Ok(())
@@ -211,16 +217,6 @@ pub fn child_close(fd: RawFd) {
     unsafe { libc::close(fd) };
 }
 
-/// Child: fchdir(fd).
-pub fn child_fchdir(fd: RawFd) -> Result<(), Errno> {
-    // SAFETY: an integer descriptor.
-    if unsafe { libc::fchdir(fd) } < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
-}
-
 /// flock(fd, LOCK_EX | LOCK_NB): Ok(true) when taken, Ok(false) when
 /// another open file description holds it.
 pub fn try_lock(fd: std::os::fd::BorrowedFd<'_>) -> Result<bool, Errno> {
@@ -251,4 +247,100 @@ pub fn child_execveat(fd: RawFd, args: &super::ExecArgs) -> Errno {
         )
     };
     Errno::last()
+}
+
+/// Child: open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) of a directory the
+/// child made itself (the jail's scaffolding, `/newroot`, `/`).
+pub fn child_open_dir(path: &CStr) -> Result<RawFd, Errno> {
+    openat2_raw(
+        libc::AT_FDCWD,
+        path,
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        0,
+        0,
+    )
+}
+
+/// Child: (st_dev, st_ino) of the current working directory.
+pub fn child_cwd_id() -> Result<(u64, u64), Errno> {
+    // SAFETY: a zeroed stat is a valid out-parameter.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a valid out-pointer.
+    if unsafe { libc::stat(c".".as_ptr(), &mut st) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok((st.st_dev, st.st_ino))
+}
+
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+
+/// A new tmpfs, not attached anywhere yet (fsopen, fsconfig, fsmount):
+/// `data` is mount(2)'s `key=value,...` string; `attrs` (MOUNT_ATTR_*) are
+/// its mount flags. Attached in the jail with [`child_attach`].
+pub fn new_tmpfs(data: &str, attrs: u64) -> Result<OwnedFd, Errno> {
+    // SAFETY: a NUL-terminated file system name, no flags.
+    let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), FSOPEN_CLOEXEC) };
+    if fs < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned from here on.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    for kv in data.split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        let k = std::ffi::CString::new(k).map_err(|_| Errno::EINVAL)?;
+        let v = std::ffi::CString::new(v).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: our descriptor and NUL-terminated key and value.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_SET_STRING,
+                k.as_ptr(),
+                v.as_ptr(),
+                0,
+            )
+        };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+    }
+    // SAFETY: our descriptor; null key and value for a command.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: our configured file system context, integer flags.
+    let m = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fs.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            attrs as libc::c_uint,
+        )
+    };
+    if m < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned from here on.
+    Ok(unsafe { OwnedFd::from_raw_fd(m as RawFd) })
+}
+
+/// open(path, O_PATH | O_CLOEXEC), following symlinks: root's own system
+/// paths (jail profiles, /dev/null ...), not a caller's.
+pub fn open_system_path(path: &CStr) -> Result<OwnedFd, Errno> {
+    let fd = openat2_raw(libc::AT_FDCWD, path, libc::O_PATH | libc::O_CLOEXEC, 0, 0)?;
+    // SAFETY: a fresh descriptor from the kernel, owned from here on.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
