@@ -707,8 +707,8 @@ fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
 
 /// A directory tree for the path races: `allowed/mine` (the caller's,
 /// under allowed_dirs) holding `own/canary` ("MINE"), and `secret/canary`
-/// ("CANARY-SECRET", 0644) in a 0700 root directory the caller cannot
-/// enter.
+/// ("CANARY-SECRET", 0644) in `secret/inner` (0755) under the 0700 root
+/// directory `secret` the caller cannot enter.
 struct RaceDirs {
     d: tempfile::TempDir,
 }
@@ -723,10 +723,17 @@ impl RaceDirs {
         for p in [mine.clone(), mine.join("own"), mine.join("own/canary")] {
             std::os::unix::fs::chown(&p, Some(CALLER), Some(CALLER)).unwrap();
         }
+        // secret/ is 0700: the caller cannot reach secret/inner/, which
+        // is 0755 and would be readable if bound into a run on its own.
         let secret = d.path().join("secret");
-        fs::create_dir(&secret).unwrap();
-        fs::write(secret.join("canary"), "CANARY-SECRET\n").unwrap();
-        fs::set_permissions(secret.join("canary"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::create_dir_all(secret.join("inner")).unwrap();
+        fs::write(secret.join("inner/canary"), "CANARY-SECRET\n").unwrap();
+        fs::set_permissions(
+            secret.join("inner/canary"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        fs::set_permissions(secret.join("inner"), fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
         RaceDirs { d }
     }
@@ -736,8 +743,9 @@ impl RaceDirs {
     fn mine(&self) -> PathBuf {
         self.d.path().join("allowed/mine")
     }
+    /// The 0755 directory inside the 0700 one, holding the canary.
     fn secret(&self) -> PathBuf {
-        self.d.path().join("secret")
+        self.d.path().join("secret/inner")
     }
 }
 
@@ -760,7 +768,9 @@ fn race(
             flip(on);
             on = !on;
             n += 1;
-            std::thread::sleep(Duration::from_micros(200));
+            if n % 4 == 0 {
+                std::thread::sleep(Duration::from_micros(50));
+            }
         }
     });
     let start = Instant::now();
@@ -775,6 +785,8 @@ fn race(
         tries += 1;
         if out.contains("MINE") {
             ok += 1;
+        } else if std::env::var_os("RACE_DEBUG").is_some() {
+            eprintln!("attempt {tries}: {}", stderr(&o).trim());
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -865,6 +877,8 @@ fn working_directory_swapped_for_a_symlink_never_reaches_the_run() {
             let _ = fs::remove_file(&w2);
             let _ = fs::rename(&m2, &w2);
         }
+        // Each state held a little: the caller's `cd` needs the directory.
+        std::thread::sleep(Duration::from_micros(500));
     };
     let canary = w.join("canary");
     let bin = installed().to_str().unwrap().to_string();
