@@ -759,6 +759,18 @@ fn race(
     flip: impl Fn(bool) + Send + 'static,
     attempt: impl Fn() -> Output,
 ) -> (usize, usize) {
+    race_for("CANARY-SECRET", "MINE", secs, min_ok, flip, attempt)
+}
+
+/// [`race`] with the forbidden and the expected output named.
+fn race_for(
+    forbidden: &str,
+    expected: &str,
+    secs: u64,
+    min_ok: usize,
+    flip: impl Fn(bool) + Send + 'static,
+    attempt: impl Fn() -> Output,
+) -> (usize, usize) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s2 = stop.clone();
     let flipper = std::thread::spawn(move || {
@@ -779,11 +791,11 @@ fn race(
         let o = attempt();
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(
-            !out.contains("CANARY-SECRET") && !stderr(&o).contains("CANARY-SECRET"),
+            !out.contains(forbidden) && !stderr(&o).contains(forbidden),
             "attempt {tries}: the canary reached the run: {out}"
         );
         tries += 1;
-        if out.contains("MINE") {
+        if out.contains(expected) {
             ok += 1;
         } else if std::env::var_os("RACE_DEBUG").is_some() {
             eprintln!("attempt {tries}: {}", stderr(&o).trim());
@@ -965,4 +977,54 @@ fn mount_destination_through_a_planted_symlink_creates_nothing_on_the_host() {
         "/bin/true",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A static program that prints `msg` and exits 0 (None without a C compiler).
+fn static_echo(dest: &Path, msg: &str) -> Option<()> {
+    let src = dest.with_extension("c");
+    fs::write(
+        &src,
+        format!(
+            "static long sc(long n, long a, long b, long c) {{ long r; __asm__ volatile(\"syscall\" : \"=a\"(r) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c) : \"rcx\", \"r11\", \"memory\"); return r; }}\n\
+             void _start(void) {{ static const char m[] = \"{msg}\\n\"; sc(1, 1, (long)m, sizeof m - 1); sc(60, 0, 0, 0); for (;;) ; }}\n"
+        ),
+    )
+    .ok()?;
+    let ok = Command::new("cc")
+        .args(["-static", "-nostdlib", "-O1", "-fno-stack-protector", "-o"])
+        .arg(dest)
+        .arg(&src)
+        .status()
+        .ok()?
+        .success();
+    ok.then_some(())
+}
+
+/// Item 2, the chroot: `--chroot_dir LINK` flipped between a jail under
+/// allowed_dirs and one outside (both readable by the caller): the
+/// directory checked against allowed_dirs is the one opened (its canonical
+/// path read from the descriptor), so a run never starts in the outside
+/// one.
+#[test]
+fn chroot_flipped_outside_allowed_dirs_never_runs_there() {
+    need_root!();
+    let r = RaceDirs::new();
+    let inside = r.mine().join("own");
+    let outside = r.d.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o755)).unwrap();
+    if static_echo(&inside.join("prog"), "MINE").is_none()
+        || static_echo(&outside.join("prog"), "OUTSIDE-JAIL").is_none()
+    {
+        eprintln!("skipped: no C compiler for a static test program");
+        return;
+    }
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let link = r.mine().join("jlink");
+    symlink(&inside, &link).unwrap();
+    let flip = flip_link(link.clone(), inside.clone(), outside.clone());
+    let l = link.to_str().unwrap().to_string();
+    race_for("OUTSIDE-JAIL", "MINE", 5, 1, flip, || {
+        run_as_caller(&["--chroot_dir", &l, "--exec", "/prog"])
+    });
 }
