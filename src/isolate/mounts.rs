@@ -96,6 +96,8 @@ pub struct JailSpec {
     pub hidepid: bool,
     /// Binds from descriptors opened before the fork.
     pub held: Vec<HeldBind>,
+    /// Size of each tmpfs in `tmpfs`, KiB (the run's --mem; at least 64).
+    pub tmpfs_kib: u64,
 }
 
 fn cs(p: &Path) -> Result<CString, String> {
@@ -250,7 +252,13 @@ impl MountPlan {
                         path: cs(&k)?,
                         fd: KEEP_FD_BASE + i as i32,
                     },
-                    format!("open({}, O_PATH)", k.display()),
+                    // Both calls, so an EBADF from dup3 (the caller's
+                    // RLIMIT_NOFILE at or below the fd) is not blamed on open.
+                    format!(
+                        "open({}, O_PATH) and dup3 to fd {}",
+                        k.display(),
+                        KEEP_FD_BASE + i as i32
+                    ),
                 );
                 kept_trees.push((k, fd));
             }
@@ -393,12 +401,11 @@ impl MountPlan {
                     format!("bind of {}", h.bind.src.display()),
                 )?;
             }
+            let data = format!("mode=1777,size={}k,nr_inodes=16384", spec.tmpfs_kib.max(64));
             for t in &spec.tmpfs {
-                let tree = fdops::new_tmpfs(
-                    "mode=1777,size=64m",
-                    fdops::MOUNT_ATTR_NOSUID | fdops::MOUNT_ATTR_NODEV,
-                )
-                .map_err(|e| format!("fsmount(tmpfs for {}): {e}", t.display()))?;
+                let tree =
+                    fdops::new_tmpfs(&data, fdops::MOUNT_ATTR_NOSUID | fdops::MOUNT_ATTR_NODEV)
+                        .map_err(|e| format!("fsmount(tmpfs for {}): {e}", t.display()))?;
                 m.attach(tree, "/newroot", t, true, "tmpfs".into())?;
             }
         } else {
@@ -440,6 +447,7 @@ impl MountPlan {
                 }
                 m.mount(None, &dst, None, flags, None)?;
             }
+            let data = format!("mode=1777,size={}k,nr_inodes=16384", spec.tmpfs_kib.max(64));
             for t in &spec.tmpfs {
                 m.mkdir_p("/newroot", t)?;
                 m.mount(
@@ -447,7 +455,7 @@ impl MountPlan {
                     &under("/newroot", t),
                     Some("tmpfs"),
                     NOSUID_NODEV,
-                    Some("mode=1777,size=64m"),
+                    Some(&data),
                 )?;
             }
         }
