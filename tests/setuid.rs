@@ -1088,11 +1088,14 @@ fn race_for(
         let mut n = 0u64;
         while !s2.load(std::sync::atomic::Ordering::Relaxed) && n < 50_000_000 {
             flip(on);
+            // The caller's own state is held longer than the other, so
+            // that under load some attempts still get going; the switch to
+            // the other state and back is a tight window, as an attacker's.
+            if !on {
+                std::thread::sleep(Duration::from_micros(100));
+            }
             on = !on;
             n += 1;
-            if n.is_multiple_of(4) {
-                std::thread::sleep(Duration::from_micros(50));
-            }
         }
     });
     let start = Instant::now();
