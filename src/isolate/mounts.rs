@@ -49,7 +49,7 @@ pub enum MountOp {
         fd: i32,
     },
     /// Attach a detached mount (`tree`, made before the fork from a
-    /// descriptor: [`crate::sys::fdops::clone_tree`] or a new tmpfs) at
+    /// descriptor: `sys::fdops::clone_tree` or a new tmpfs) at
     /// `root` + `parts`, the destination opened one component at a time
     /// from `root` without following any symlink (RESOLVE_IN_ROOT |
     /// RESOLVE_NO_SYMLINKS), missing directories (and a last file, unless

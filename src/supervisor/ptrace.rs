@@ -144,6 +144,7 @@ pub(crate) fn trace_loop(
         // program writes (--fsize).
         w.default_limit(cfg.limits.fsize_kib);
         let start = Event::Start {
+            schema_version: crate::trace::SCHEMA_VERSION,
             t_us: w.now_us(),
             pid: root.as_raw(),
             program: cfg.program.display().to_string(),
