@@ -190,7 +190,7 @@ pub fn claim_exact(uid: u32, gid: u32) -> Result<RunUid> {
 
 /// Claims a free uid of `uid_min..=uid_max` for a caller other than root
 /// (its gid is the same number): the first free one from
-/// `uid_min + pid mod size` on, at most [`MAX_TRIES`] tried.
+/// `uid_min + pid mod size` on, at most `MAX_TRIES` (4096) tried.
 pub fn claim_from_range(conf: &AdminConf, pid: u32) -> Result<RunUid> {
     let (min, max) = (conf.uid_min, conf.uid_max);
     let size = u64::from(max - min) + 1;
