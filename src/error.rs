@@ -59,6 +59,14 @@ pub enum SandboxError {
     #[error("gid {gid} belongs to the existing group `{name}`: choose another --gid")]
     GidTaken { gid: u32, name: String },
 
+    /// The run's uid is in use: a process has it, or another run holds it.
+    #[error("uid {uid} is in use ({why}): choose another --uidplus")]
+    UidInUse { uid: u32, why: String },
+
+    /// No uid of the administrator's range is free for a caller's run.
+    #[error("no free uid for the run: {tried} tried in uid_min..uid_max = {min}..{max}, each an account's, a process's or another run's (ask the administrator for a larger range)")]
+    NoFreeUid { min: u32, max: u32, tried: u64 },
+
     #[error("{0}")]
     Policy(#[source] crate::policy::PolicyError),
 
@@ -138,6 +146,8 @@ impl SandboxError {
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }
+            | SandboxError::UidInUse { .. }
+            | SandboxError::NoFreeUid { .. }
             | SandboxError::Path { .. }
             | SandboxError::ChildSetup { .. } => EXIT_SETUP,
             SandboxError::Output { .. } => EXIT_OUTPUT,

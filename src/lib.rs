@@ -48,6 +48,7 @@ pub mod named;
 pub mod policy;
 pub mod report;
 pub mod resolve;
+pub mod runuid;
 pub mod schema;
 pub mod strace;
 pub mod supervisor;

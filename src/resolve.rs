@@ -484,15 +484,16 @@ impl Resolved {
             r.policy.as_ref(),
             r.trace.is_some(),
             r.caller,
-            r.run_ids()?,
         )?;
+        r.run_ids()?;
         Ok(r)
     }
 
-    /// The run's uid and gid on the host when it gets its own (not in
-    /// rootless mode, where it keeps the caller's).
+    /// Root's run: its uid (`--uidplus` + pid) and gid on the host. None in
+    /// rootless mode (it keeps the caller's) and for a caller other than
+    /// root (a free uid of uid_min..uid_max is claimed when the run starts).
     pub(crate) fn run_ids(&self) -> Result<Option<(u32, u32)>> {
-        if caller::is_rootless() {
+        if caller::is_rootless() || self.caller.is_some() {
             return Ok(None);
         }
         let uid = self.config.run_uid(std::process::id())?;
@@ -533,7 +534,6 @@ impl Resolved {
             self.policy.as_ref(),
             self.trace.is_some(),
             self.caller,
-            ids,
         )?;
         let mut report =
             crate::supervisor::run_resolved(&self.config, &self.admin, self.caller, ids, trace)?;

@@ -80,8 +80,9 @@ pub fn limits(name: &str) -> crate::policy::Limits {
 
 /// The install prefix of `program` when it lies outside every bind
 /// (`/root/.pyenv/versions/3.12.1/bin/python3.12` -> `/root/.pyenv/versions/3.12.1`).
+/// `program` is the canonical path (read from its descriptor).
 pub fn program_prefix(program: &Path, binds: &[Bind]) -> Option<PathBuf> {
-    let real = std::fs::canonicalize(program).ok()?;
+    let real = program;
     if binds.iter().any(|b| real.starts_with(&b.src)) {
         return None;
     }

@@ -25,8 +25,11 @@ const MAX_ENTRIES: usize = 1 << 20;
 pub(crate) struct Disk {
     /// The tmpfs (a mount descriptor) with `upper/` and `work/`.
     pub fd: OwnedFd,
-    /// The caller's working directory (canonical).
+    /// The caller's working directory (canonical, for messages).
     pub wd: PathBuf,
+    /// The working directory as opened once before the fork (with the
+    /// caller's rights): the hand-back writes through it, never by path.
+    wd_fd: OwnedFd,
 }
 
 /// Makes the tmpfs: `size_kib`, one inode per 4 KiB (at least 64), with
@@ -37,13 +40,20 @@ pub(crate) struct Disk {
 /// others may enter but not list stays unlisted), so the program may
 /// create files there; otherwise it keeps the directory's owner and mode,
 /// and the run cannot enter it, as without the layer.
-pub(crate) fn prepare(wd: PathBuf, size_kib: u64, (uid, gid): (u32, u32)) -> Result<Disk> {
+pub(crate) fn prepare(
+    (wd, wd_fd): (PathBuf, OwnedFd),
+    size_kib: u64,
+    (uid, gid): (u32, u32),
+) -> Result<Disk> {
     use std::os::unix::fs::MetadataExt;
-    let md = std::fs::metadata(&wd).map_err(|source| SandboxError::Path {
-        what: "working directory",
-        path: wd.clone(),
-        source,
-    })?;
+    let md =
+        std::fs::metadata(format!("/proc/self/fd/{}", wd_fd.as_raw_fd())).map_err(|source| {
+            SandboxError::Path {
+                what: "working directory",
+                path: wd.clone(),
+                source,
+            }
+        })?;
     let (owner, mode) = if md.mode() & 0o001 != 0 {
         let others = md.mode() & 0o007;
         let owner = 0o300 | if others & 0o004 != 0 { 0o400 } else { 0 };
@@ -66,7 +76,7 @@ pub(crate) fn prepare(wd: PathBuf, size_kib: u64, (uid, gid): (u32, u32)) -> Res
         .map_err(|e| SandboxError::sys(format!("fchownat(upper, {owner:?})"), e))?;
     sys::disk::chmod_at(fd.as_raw_fd(), c"upper", mode)
         .map_err(|e| SandboxError::sys(format!("fchmodat(upper, {mode:o})"), e))?;
-    Ok(Disk { fd, wd })
+    Ok(Disk { fd, wd, wd_fd })
 }
 
 impl Disk {
@@ -90,18 +100,11 @@ impl Disk {
             Ok(f) => f,
             Err(e) => return Some(format!("hand-back: cannot open the run's layer: {e}")),
         };
-        let dst = {
-            let _fs = match sys::setuid::CallerFs::enter(caller) {
-                Ok(g) => g,
-                Err(e) => return Some(format!("hand-back: setfsuid(caller) => {e}")),
-            };
-            sys::setuid::open_path_at(None, &self.wd, true, false)
-        };
-        let dst = match dst {
+        let dst = match self.wd_fd.try_clone() {
             Ok(f) => f,
             Err(e) => {
                 return Some(format!(
-                    "hand-back: cannot open {} with the caller's rights: {e}",
+                    "hand-back: cannot use the descriptor of {}: {e}",
                     self.wd.display()
                 ))
             }

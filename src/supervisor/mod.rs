@@ -99,15 +99,26 @@ pub(crate) fn run_resolved(
         );
         return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
     }
-    // Resolution checked these ids against uid_min..uid_max (same process).
-    let (uid, gid) =
-        ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
-    crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
-    crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
+    // The run's uid, claimed for the whole run (crate::runuid): a caller
+    // other than root gets a free one of the administrator's range; root
+    // keeps --uidplus + pid (and --gid). Either way no account, group or
+    // process has it and no other run holds its lock.
+    let claimed = match caller {
+        Some(_) => crate::runuid::claim_from_range(conf, me.as_raw() as u32)?,
+        None => {
+            let (uid, gid) =
+                ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
+            crate::runuid::claim_exact(uid, gid)?
+        }
+    };
+    let (uid, gid) = (claimed.uid, claimed.gid);
 
-    // The guard kills the run's uid if the supervisor dies before the end.
-    let guard = Guard::spawn(uid, cfg.limits.clock)?;
-    run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false)
+    // The guard kills the run's uid if the supervisor dies or stops before
+    // the end; it holds the uid's lock until its last sweep.
+    let guard = Guard::spawn(uid, cfg.limits.clock, Some(claimed.lock_fd()))?;
+    let report = run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false);
+    drop(claimed);
+    report
 }
 
 /// The run itself, once the ids are decided: `(uid, gid)` are the run's
@@ -144,8 +155,9 @@ struct Prepared {
     private_tmp: Vec<PathBuf>,
     /// Removed when dropped, whatever way the run ends.
     cgroup: Option<RunCgroup>,
-    /// Kept open until the fork: the child enters the chroot through it.
-    _chroot_fd: Option<OwnedFd>,
+    /// The caller's paths, opened once: the child enters the chroot and
+    /// runs the program through these descriptors.
+    _opened: crate::caller::Opened,
     stderr_file: Option<File>,
     /// The child's setup errors (closed at its exec).
     err: (OwnedFd, Option<OwnedFd>),
@@ -179,11 +191,13 @@ fn plan(
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
-    let chroot_fd = crate::caller::check_dirs(cfg, conf, caller)?;
-    let chroot_path = match &chroot_fd {
-        Some(fd) => Some(PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))),
-        None => cfg.chroot_dir.clone(),
-    };
+    // Every path the caller named is opened here, once, and used from then
+    // on only through its descriptor (caller::open_paths).
+    let opened = crate::caller::open_paths(cfg, conf, caller)?;
+    let chroot_path = opened
+        .chroot
+        .as_ref()
+        .map(|fd| PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())));
     let stderr_file = match &cfg.error_file {
         Some(p) => Some(crate::files::open_output("error file", p)?),
         None => None,
@@ -201,16 +215,24 @@ fn plan(
         None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
-    // The bounded working directory: its tmpfs, made here (root only).
-    let disk = match plan::disk_dir(cfg, rootless) {
-        Some(wd) => Some(disk::prepare(wd, cfg.limits.disk_kib, (uid, gid))?),
-        None => None,
+    // The bounded working directory: its tmpfs, made here (root only),
+    // over the working directory opened once (caller::open_paths).
+    let wd_held = opened.exec_dir.as_ref().or(opened.cwd.as_ref());
+    let disk = match (plan::disk_dir(cfg, rootless, &opened), wd_held) {
+        (Some(wd), Some(h)) => {
+            let fd =
+                h.fd.try_clone()
+                    .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?;
+            Some(disk::prepare((wd, fd), cfg.limits.disk_kib, (uid, gid))?)
+        }
+        _ => None,
     };
     let layer = disk.as_ref().map(|d| crate::isolate::mounts::DiskLayer {
         fd: d.fd.as_raw_fd(),
         wd: d.wd.clone(),
+        id: wd_held.map(|h| h.id),
     });
-    let iso = plan::isolation_plan(cfg, paranoid, rootless, layer.as_ref())?;
+    let iso = plan::isolation_plan(cfg, paranoid, rootless, &opened, caller, layer.as_ref())?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
     // A caller other than root always gets one: it may stop this process
@@ -238,6 +260,45 @@ fn plan(
         exec,
         chroot: chroot_path.as_deref().map(cstr).transpose()?,
         workdir: iso.workdir.as_deref().map(cstr).transpose()?,
+        // The directory entered must be the one opened and checked.
+        // (Under the bounded working directory the child enters the
+        // overlay, whose lower layer was checked the same way when it was
+        // opened: MountOp::KeepPath with the id.)
+        workdir_id: iso
+            .workdir
+            .as_ref()
+            .filter(|_| layer.is_none())
+            .and(opened.exec_dir.as_ref().or(opened.cwd.as_ref()))
+            .map(|h| h.id),
+        // Classic mode runs the opened program itself (execveat); a script
+        // (which execveat cannot run from a close-on-exec descriptor) and
+        // paranoid mode (the policy's filter knows execve) run by path.
+        exec_fd: opened
+            .program
+            .as_ref()
+            .filter(|_| !paranoid)
+            .map(|h| h.fd.as_raw_fd()),
+        close_after_setup: {
+            let o = &opened;
+            let mut v: Vec<i32> = o.chroot.iter().map(|f| f.as_raw_fd()).collect();
+            v.extend(
+                [&o.exec_dir, &o.cwd]
+                    .into_iter()
+                    .flatten()
+                    .chain(&o.binds)
+                    .map(|h| h.fd.as_raw_fd()),
+            );
+            if paranoid {
+                v.extend(o.program.iter().map(|h| h.fd.as_raw_fd()));
+            }
+            if let Some(m) = &iso.mounts {
+                v.extend(m.trees.iter().map(|t| t.as_raw_fd()));
+            }
+            if let Some(l) = &layer {
+                v.extend([l.fd, crate::isolate::mounts::DISK_LOWER_FD]);
+            }
+            v
+        },
         uid: in_uid,
         gid: in_gid,
         // Rootless with an init: RLIMIT_NPROC counts per (user namespace,
@@ -314,7 +375,7 @@ fn plan(
         ids: (uid, gid),
         private_tmp: iso.private_tmp,
         cgroup,
-        _chroot_fd: chroot_fd,
+        _opened: opened,
         stderr_file,
         err: (err_r, Some(err_w)),
         status_pipe,

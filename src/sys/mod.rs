@@ -13,6 +13,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 pub mod disk;
+pub mod fdops;
 pub mod landlock;
 pub mod ptrace;
 pub mod setuid;
@@ -379,9 +380,17 @@ pub mod ns;
 /// reaches exactly the processes of that uid), so the guard itself keeps
 /// real uid 0 throughout and the run can never signal it. Returns the
 /// guard's pid and the write end.
-pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
+///
+/// `keep` (the run's uid lock file) stays open in the guard as its fd 1,
+/// so the uid stays claimed until the guard's last sweep is done.
+pub fn spawn_guard(
+    uid: u32,
+    clock: Duration,
+    keep: Option<RawFd>,
+) -> Result<(Pid, OwnedFd), Errno> {
     let (r, w) = pipe()?;
     let rfd = r.as_raw_fd();
+    let keep = keep.unwrap_or(-1);
     let clock_ms = clock
         .saturating_add(GUARD_GRACE)
         .as_millis()
@@ -390,11 +399,12 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
         Fork::Child => {
             // SAFETY: this is the child of fork() in a possibly
             // multithreaded supervisor: only async-signal-safe libc calls
-            // follow (sigprocmask, setsid, setresuid, dup2, close_range,
+            // follow (sigprocmask, setsid, setresuid, dup2, close, close_range,
             // clock_gettime, poll, read, fork, setresgid, kill, waitpid,
             // _exit), on locals of this frame (`all`, `ts`, `pfd`, `st`, the
-            // read buffer) and on `rfd`, the read end of the pipe made just
-            // above; nothing allocates (the closures capture by reference
+            // read buffer), on `rfd`, the read end of the pipe made just
+            // above, and on `keep`, the run's uid lock descriptor (dup2
+            // only); nothing allocates (the closures capture by reference
             // and live on this stack), and every path ends in _exit. The
             // sweep's own fork happens in this single-threaded guard, and
             // its child only calls setres[ug]id, kill and _exit.
@@ -407,7 +417,11 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
                 if libc::dup2(rfd, 0) < 0 {
                     libc::_exit(1);
                 }
-                libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+                // fd 1: the uid lock (or nothing); everything else closed.
+                if keep < 0 || libc::dup2(keep, 1) < 0 {
+                    libc::close(1);
+                }
+                libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
                 let now_ms = || {
                     let mut ts: libc::timespec = std::mem::zeroed();
                     libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);

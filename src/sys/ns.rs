@@ -59,8 +59,9 @@ pub fn keep_dir(dir: &CStr, fd: i32) -> Result<(), Errno> {
 /// openat2(RESOLVE_NO_SYMLINKS) and moves it to `fd` (close-on-exec):
 /// the path was resolved before fork (canonical, checked with the
 /// caller's rights), so a symlink met now was planted since and fails
-/// the open (ELOOP) instead of binding what it points to.
-pub fn keep_path(path: &CStr, fd: i32) -> Result<(), Errno> {
+/// the open (ELOOP) instead of binding what it points to. With `id`, the
+/// object opened must be that one (st_dev, st_ino): another is ESTALE.
+pub fn keep_path(path: &CStr, fd: i32, id: Option<(u64, u64)>) -> Result<(), Errno> {
     #[repr(C)]
     struct OpenHow {
         flags: u64,
@@ -89,6 +90,19 @@ pub fn keep_path(path: &CStr, fd: i32) -> Result<(), Errno> {
         return Err(Errno::last());
     }
     let o = o as i32;
+    if let Some(want) = id {
+        // SAFETY: `stat` is plain integers: all-zero bytes are a valid value.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `o` was opened just above and is still open; `st` is a
+        // local stat that fstat writes. Async-signal-safe.
+        let r = unsafe { libc::fstat(o, &mut st) };
+        if r < 0 || (st.st_dev, st.st_ino) != want {
+            let e = if r < 0 { Errno::last() } else { Errno::ESTALE };
+            // SAFETY: `o` is owned by nothing else and not used after this.
+            unsafe { libc::close(o) };
+            return Err(e);
+        }
+    }
     // SAFETY: integers only. `fd` is a number the mount plan reserves for
     // this (no OwnedFd of the child holds it), so replacing it invalidates
     // nothing.
