@@ -101,6 +101,7 @@ fn real_main() -> i32 {
         }
         Some(Command::Policy(cmd)) => return policy_command(cmd),
         Some(Command::Audit { trace, json }) => return audit_command(trace, *json),
+        Some(Command::Check) => return check_command(),
         None => {}
     }
     let Some((program, args)) = parsed.program.clone() else {
@@ -206,6 +207,17 @@ fn execute(
         }
     }
     Ok(Some(report))
+}
+
+/// `safeexec check`.
+fn check_command() -> i32 {
+    match safeexec::adminconf::load() {
+        Ok(conf) => {
+            print!("{}", safeexec::hostcheck::check(&conf).text());
+            EXIT_OK
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 /// `safeexec audit TRACE [--json]`.

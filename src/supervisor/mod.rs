@@ -93,7 +93,7 @@ pub(crate) fn run_resolved(
              and network namespaces, and killed with its PID namespace",
             sys::userns::INSIDE_ID
         );
-        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
+        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true, None);
     }
     // Resolution checked these ids against uid_min..uid_max (same process).
     let (uid, gid) =
@@ -101,9 +101,24 @@ pub(crate) fn run_resolved(
     crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
     crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
 
+    // Where the run's cgroup goes, before the guard exists: on cgroup v2
+    // this may move safeexec into a leaf of its own cgroup, which must then
+    // hold no other process (crate::isolate::cgroup).
+    let site = plan::wants_cgroup(cfg, false)
+        .then(|| crate::isolate::cgroup::locate(conf.cgroup_root.as_deref()));
     // The guard kills the run's uid if the supervisor dies before the end.
     let guard = Guard::spawn(uid)?;
-    run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false)
+    run_prepared(
+        cfg,
+        conf,
+        trace,
+        me,
+        (uid, gid),
+        caller,
+        Some(guard),
+        false,
+        site,
+    )
 }
 
 /// The run itself, once the ids are decided: `(uid, gid)` are the run's
@@ -120,8 +135,9 @@ fn run_prepared(
     caller: Option<(u32, u32)>,
     guard: Option<Guard>,
     rootless: bool,
+    site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Report> {
-    let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless)?;
+    let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless, site)?;
     let launched = launch(&mut prepared, trace.as_deref_mut())?;
     let supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
     finish(cfg, &mut prepared, launched, supervised, trace)
@@ -140,6 +156,8 @@ struct Prepared {
     private_tmp: Vec<PathBuf>,
     /// Removed when dropped, whatever way the run ends.
     cgroup: Option<RunCgroup>,
+    /// Why a run that should have a cgroup has none (a report warning).
+    cgroup_warning: Option<String>,
     /// Kept open until the fork: the child enters the chroot through it.
     _chroot_fd: Option<OwnedFd>,
     stderr_file: Option<File>,
@@ -159,6 +177,7 @@ struct Prepared {
 /// Plan: the caller's directories checked (with its rights), output files
 /// opened, the seccomp filter compiled, namespaces, mounts and cgroup
 /// decided, the child's whole setup written down as a [`ChildPlan`].
+#[allow(clippy::too_many_arguments)]
 fn plan(
     cfg: &RunConfig,
     conf: &AdminConf,
@@ -167,6 +186,7 @@ fn plan(
     (uid, gid): (u32, u32),
     caller: Option<(u32, u32)>,
     rootless: bool,
+    site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Prepared> {
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
@@ -196,7 +216,7 @@ fn plan(
     let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
-    let cgroup = plan::run_cgroup(cfg, &iso.ns, me.as_raw() as u32, rootless);
+    let (cgroup, cgroup_warning) = plan::run_cgroup(cfg, conf, &iso.ns, me.as_raw() as u32, site)?;
     let pipe = || sys::pipe().map_err(|e| SandboxError::sys("pipe2", e));
     let (err_r, err_w) = pipe()?;
     let status_pipe = iso.ns.has_init().then(pipe).transpose()?;
@@ -284,6 +304,7 @@ fn plan(
         ids: (uid, gid),
         private_tmp: iso.private_tmp,
         cgroup,
+        cgroup_warning,
         _chroot_fd: chroot_fd,
         stderr_file,
         err: (err_r, Some(err_w)),
@@ -337,7 +358,31 @@ fn launch(p: &mut Prepared, trace: Option<&mut TraceWriter>) -> Result<Launched>
     if let Some(t) = trace {
         t.set_start(start);
     }
-    let forked = if ns.clone_flags != 0 {
+    // cgroup v2: the child starts in the run's cgroup (clone3 with
+    // CLONE_INTO_CGROUP, Linux 5.7) instead of moving itself there; on an
+    // older kernel it joins by writing cgroup.procs, as on v1.
+    let cg_fd = p.cgroup.as_ref().and_then(|c| c.v2_dir_fd());
+    let mut into_cgroup = None;
+    if let Some(fd) = &cg_fd {
+        let join = std::mem::take(&mut p.plan.cgroup_procs);
+        match sys::fork_into_cgroup(ns.clone_flags, fd.as_raw_fd()) {
+            Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL | Errno::EPERM) => {
+                log::debug!("clone3(CLONE_INTO_CGROUP) unavailable: the child joins its cgroup");
+                p.plan.cgroup_procs = join;
+            }
+            r => {
+                into_cgroup = Some(r.map_err(|e| {
+                    SandboxError::sys(
+                        format!("clone3({:#x} | CLONE_INTO_CGROUP)", ns.clone_flags),
+                        e,
+                    )
+                })?)
+            }
+        }
+    }
+    let forked = if let Some(f) = into_cgroup {
+        f
+    } else if ns.clone_flags != 0 {
         sys::fork_into(ns.clone_flags).map_err(|e| {
             if rootless
                 && matches!(
@@ -360,6 +405,7 @@ fn launch(p: &mut Prepared, trace: Option<&mut TraceWriter>) -> Result<Launched>
         Fork::Child => jail::child_main(&p.plan),
         Fork::Parent(pid) => pid,
     };
+    drop(cg_fd);
     p.err.1.take();
     drop(p.landlock.ruleset.take());
     // Rootless: map the caller to the inside id, then let the child go on.
@@ -567,6 +613,7 @@ fn finish(
         cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless,
     );
     report.paths = p.landlock.enforcement.take();
+    report.warnings.extend(p.cgroup_warning.take());
     report.warnings.extend(p.landlock.warning.take());
     if let Some(t) = trace {
         report.warnings.extend(t.warning());

@@ -437,6 +437,60 @@ pub fn fork_into(flags: libc::c_int) -> Result<Fork, Errno> {
     }
 }
 
+/// `struct clone_args` of clone3(2), as of Linux 5.7 (with `cgroup`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup v2
+/// directory `clone_args.cgroup` names, without a migration.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Like [`fork_into`], the child starting in the cgroup v2 directory open
+/// at `cgroup`: every page and process of the child is the cgroup's from its
+/// first instruction, and nothing has to move it there. Fails with ENOSYS
+/// (no clone3, Linux < 5.3), E2BIG or EINVAL (no CLONE_INTO_CGROUP, Linux <
+/// 5.7): the caller falls back to [`fork_into`] and a write to cgroup.procs.
+pub fn fork_into_cgroup(flags: libc::c_int, cgroup: RawFd) -> Result<Fork, Errno> {
+    let args = CloneArgs {
+        flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM and without a stack (stack = 0,
+    // stack_size = 0) is fork: the child gets a copy of the address space
+    // and returns 0 here, on the same stack. `args` is a valid clone_args of
+    // the size passed and lives across the call; the kernel only reads it.
+    // The child only runs `crate::jail::child_main` (async-signal-safe
+    // wrappers, no allocation, then execve or _exit), and never relies on
+    // glibc's cached thread id.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match r {
+        r if r < 0 => Err(Errno::last()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
 /// Namespace, mount and init helpers for the child (async-signal-safe, no
 /// allocation: every path is a CStr built before fork).
 pub mod ns {
@@ -793,4 +847,68 @@ pub fn stdout_to_stderr() -> Option<OwnedFd> {
 pub fn restore_stdout(saved: OwnedFd) {
     // SAFETY: dup2 between two open descriptors of this process.
     unsafe { libc::dup2(saved.as_raw_fd(), 1) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clone3(CLONE_INTO_CGROUP) puts the child in the cgroup from its
+    /// start: read from outside while the child is still blocked on a pipe,
+    /// before it could have moved itself. Needs root and a cgroup v2 mount
+    /// (the unified hierarchy of a hybrid host will do: no controller is
+    /// needed to place a process).
+    #[test]
+    fn clone3_starts_the_child_in_the_cgroup() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(mount) = crate::isolate::cgroup::v2_mount() else {
+            eprintln!("skipped: no cgroup v2 hierarchy is mounted");
+            return;
+        };
+        let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let own = text
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .expect("a cgroup v2 line");
+        let rel = format!(
+            "{}/clone3-test-{}",
+            own.trim_end_matches('/'),
+            std::process::id()
+        );
+        let dir = mount.join(rel.trim_start_matches('/'));
+        std::fs::create_dir(&dir).expect("mkdir test cgroup");
+        let fd = std::fs::File::open(&dir).unwrap();
+        let (r, w) = pipe().unwrap();
+        let child = match fork_into_cgroup(0, fd.as_raw_fd()) {
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                if matches!(e, Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) {
+                    eprintln!("skipped: no clone3(CLONE_INTO_CGROUP) here: {e}");
+                    return;
+                }
+                panic!("clone3: {e}");
+            }
+            Ok(Fork::Child) => {
+                // Async-signal-safe only: wait for the parent, then leave.
+                let _ = child::read_byte(r.as_raw_fd());
+                child::exit(0)
+            }
+            Ok(Fork::Parent(pid)) => pid,
+        };
+        let seen = std::fs::read_to_string(format!("/proc/{child}/cgroup")).unwrap_or_default();
+        let members = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        // The child holds a copy of `w` too: a byte, not EOF, releases it.
+        let _ = nix::unistd::write(&w, b"g");
+        wait_pid(child);
+        let _ = std::fs::remove_dir(&dir);
+        assert!(
+            seen.lines().any(|l| l == format!("0::{rel}")),
+            "child's cgroup: {seen:?}, wanted 0::{rel}"
+        );
+        assert_eq!(members.trim(), child.to_string());
+        drop(r);
+    }
 }
