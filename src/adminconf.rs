@@ -46,6 +46,12 @@ pub struct AdminConf {
     pub max_nproc: u64,
     pub max_fsize_kib: u64,
     pub max_nfile: u64,
+    /// Most `--tmpfs` mounts of a jail (each is RAM up to --mem).
+    pub max_tmpfs: u64,
+    /// Most `--bind` and `--ro-bind` together.
+    pub max_binds: u64,
+    /// Most arguments of the program.
+    pub max_args: u64,
     /// The run's uid (uidplus + pid) and gid must lie in uid_min..=uid_max.
     pub uid_min: u32,
     pub uid_max: u32,
@@ -80,6 +86,9 @@ impl Default for AdminConf {
             max_nproc: 256,
             max_fsize_kib: 1 << 20,
             max_nfile: 1024,
+            max_tmpfs: 4,
+            max_binds: 32,
+            max_args: 4096,
             uid_min: 10_000,
             uid_max: 2_000_000_000,
             allowed_dirs: Vec::new(),
@@ -213,6 +222,9 @@ fn set(c: &mut AdminConf, key: &str, v: &str) -> Result<(), String> {
         "max_fsize" => c.max_fsize_kib = size_kib(v)?,
         "max_nproc" => c.max_nproc = count(v)?,
         "max_nfile" => c.max_nfile = count(v)?,
+        "max_tmpfs" => c.max_tmpfs = count(v)?,
+        "max_binds" => c.max_binds = count(v)?,
+        "max_args" => c.max_args = count(v)?,
         "uid_min" => c.uid_min = id(v)?,
         "uid_max" => c.uid_max = id(v)?,
         "allowed_dirs" => c.allowed_dirs = dirs(v)?,
@@ -225,9 +237,9 @@ fn set(c: &mut AdminConf, key: &str, v: &str) -> Result<(), String> {
         _ => {
             return Err(format!(
                 "unknown key `{key}` (known: max_cpu, max_memory, max_clock, max_nproc, \
-                 max_fsize, max_nfile, uid_min, uid_max, allowed_dirs, allow_net_host, \
-                 allow_full_trace, allow_rootless, require_policy, cgroup_root, \
-                 require_cgroup)"
+                 max_fsize, max_nfile, max_tmpfs, max_binds, max_args, uid_min, uid_max, \
+                 allowed_dirs, allow_net_host, allow_full_trace, allow_rootless, \
+                 require_policy, cgroup_root, require_cgroup)"
             ))
         }
     }
@@ -386,6 +398,20 @@ impl AdminConf {
         v
     }
 
+    /// Every count of things a caller makes safeexec set up that is above
+    /// its maximum: `--tmpfs` mounts, binds, program arguments.
+    pub fn counts_over(&self, tmpfs: usize, binds: usize, args: usize) -> Vec<String> {
+        [
+            ("--tmpfs mounts", tmpfs, "max_tmpfs", self.max_tmpfs),
+            ("--bind and --ro-bind", binds, "max_binds", self.max_binds),
+            ("program arguments", args, "max_args", self.max_args),
+        ]
+        .into_iter()
+        .filter(|(_, n, _, max)| *n as u64 > *max)
+        .map(|(what, n, key, max)| format!("{n} {what} are more than {key} {max}"))
+        .collect()
+    }
+
     /// Whether a run uid or gid lies in uid_min..=uid_max.
     pub fn id_in_range(&self, id: u32) -> bool {
         (self.uid_min..=self.uid_max).contains(&id)
@@ -514,6 +540,16 @@ mod tests {
         let over = c.limits_over(&l);
         assert_eq!(over.len(), 2, "{over:?}");
         assert!(over[0].contains("max_cpu 60 s"));
+        let c2 = parse("max_tmpfs = 2\nmax_binds = 0\nmax_args = 3\n", "t").unwrap();
+        assert!(c2.counts_over(2, 0, 3).is_empty());
+        let over = c2.counts_over(3, 1, 4);
+        assert_eq!(over.len(), 3, "{over:?}");
+        assert_eq!(over[0], "3 --tmpfs mounts are more than max_tmpfs 2");
+        assert!(over[1].contains("max_binds 0") && over[2].contains("max_args 3"));
+        assert_eq!(
+            AdminConf::default().counts_over(4, 32, 4096),
+            Vec::<String>::new()
+        );
         assert!(c.dir_allowed(Path::new("/srv/jails/a")));
         assert!(!c.dir_allowed(Path::new("/srv/jailsX")));
         assert!(!c.dir_allowed(Path::new("/")));

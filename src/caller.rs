@@ -78,7 +78,9 @@ pub fn check_request(
     ids: Option<(u32, u32)>,
 ) -> Result<()> {
     check_choices(conf, policy, traced, cfg.isolation.net, caller)?;
-    let over = conf.limits_over(&cfg.limits);
+    let mut over = conf.limits_over(&cfg.limits);
+    let iso = &cfg.isolation;
+    over.extend(conf.counts_over(iso.tmpfs.len(), iso.binds.len(), cfg.args.len()));
     if caller.is_none() {
         if !over.is_empty() {
             log::debug!(

@@ -110,37 +110,47 @@ pub enum ReportFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// CPU time of the whole run, seconds (fractions accepted) [default: 1]
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = parse_seconds)]
     pub cpu: Option<Duration>,
     /// Peak resident memory of the whole run, KiB [default: 32768]
-    #[arg(long, visible_alias = "memory", value_name = "KBYTES")]
+    #[arg(
+        long,
+        visible_alias = "memory",
+        allow_negative_numbers = true,
+        value_name = "KBYTES"
+    )]
     pub mem: Option<u64>,
     /// Address-space rlimit per process, KiB; 0 = none [default: 0]
-    #[arg(long, value_name = "KBYTES")]
+    #[arg(long, allow_negative_numbers = true, value_name = "KBYTES")]
     pub space: Option<u64>,
     /// Wall clock of the whole run, seconds (fractions accepted) [default: 10]
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = parse_seconds)]
     pub clock: Option<Duration>,
     /// Processes (and threads) the program may create; 0 = it cannot fork [default: 0]
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub nproc: Option<u64>,
     /// Largest file the program may write, KiB [default: 8192]
-    #[arg(long, value_name = "KBYTES")]
+    #[arg(long, allow_negative_numbers = true, value_name = "KBYTES")]
     pub fsize: Option<u64>,
     /// Open descriptors per process [default: 64]
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub nfile: Option<u64>,
     /// Stack per process, KiB; 0 = unlimited [default: 8192]
-    #[arg(long, value_name = "KBYTES")]
+    #[arg(long, allow_negative_numbers = true, value_name = "KBYTES")]
     pub stack: Option<u64>,
     /// Core file size, KiB [default: 0]
-    #[arg(long, value_name = "KBYTES")]
+    #[arg(long, allow_negative_numbers = true, value_name = "KBYTES")]
     pub core: Option<u64>,
     /// Niceness added to the program, 0..19
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "N",
+        default_value_t = 0
+    )]
     pub niceness: i32,
     /// The run's uid is N + the supervisor's pid
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_UIDPLUS)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = DEFAULT_UIDPLUS)]
     pub uidplus: u32,
     /// The run's gid [default: the run's uid, a number no group has]
     #[arg(long, value_name = "GID")]
@@ -172,16 +182,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<String>,
     /// Paranoid mode with the shipped default policy
-    #[arg(long)]
+    #[arg(long, conflicts_with = "policy")]
     pub paranoid: bool,
     /// The program's network: none (a new empty network namespace) or host
     #[arg(long, value_enum, default_value_t = NetArg::None)]
     pub net: NetArg,
     /// PID, IPC and UTS namespaces and a fresh /proc (the default when root)
-    #[arg(long, overrides_with = "no_ns")]
+    #[arg(long, conflicts_with = "no_ns")]
     pub ns: bool,
     /// No PID, IPC or UTS namespace, no fresh /proc
-    #[arg(long = "no-ns", overrides_with = "ns")]
+    #[arg(long = "no-ns")]
     pub no_ns: bool,
     /// Paranoid mode on a kernel without Landlock: `required` refuses a
     /// policy with path rules, `optional` runs with the supervisor's check
@@ -209,7 +219,8 @@ pub struct RunArgs {
     /// runs that may create processes, --nproc > 0, get one)
     #[arg(long = "cgroup", overrides_with = "no_cgroup")]
     pub cgroup: bool,
-    /// No per-run cgroup: accounting from wait4 and /proc only
+    /// No per-run cgroup: accounting from wait4 and /proc only (a caller of
+    /// a setuid install always gets one: the kernel bounds its memory)
     #[arg(long = "no-cgroup", overrides_with = "cgroup")]
     pub no_cgroup: bool,
     /// Record the run's system calls and process events in FILE (JSON
@@ -219,7 +230,7 @@ pub struct RunArgs {
     pub trace: Option<PathBuf>,
     /// What --trace records: every call, or only the calls a rule did not
     /// simply allow (fast: allowed calls never stop)
-    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
+    #[arg(long, requires = "trace", value_enum, value_name = "LEVEL", default_value_t = TraceLevel::All)]
     pub trace_level: TraceLevel,
     /// Print the run's effective configuration (limits, policy, jail,
     /// cgroup, the administrator's bounds) as one JSON object on stdout,
@@ -270,6 +281,33 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, clap::Error> {
         (None, None) => None,
     };
     Ok(Parsed { cli, program })
+}
+
+/// A command-line error as safeexec prints it: one `safeexec:` line naming
+/// the problem, then, indented, what clap adds that the reader needs (the
+/// missing argument, the allowed values, the option it probably meant),
+/// without the usage block.
+pub fn usage_error_text(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("bad command line");
+    let mut out = format!(
+        "safeexec: {}\n",
+        first.trim_start_matches("error: ").trim_end()
+    );
+    let mut in_usage = false;
+    for l in lines {
+        let t = l.trim();
+        // The usage block runs from `Usage:` to the next blank line.
+        in_usage = (in_usage || t.starts_with("Usage:")) && !t.is_empty();
+        if t.is_empty() || in_usage || t.starts_with("For more information") {
+            continue;
+        }
+        out.push_str("  ");
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
 }
 
 /// Parses `--env_vars`: NAME takes the caller's value (skipped if unset),

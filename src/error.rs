@@ -73,10 +73,13 @@ pub enum SandboxError {
         source: std::io::Error,
     },
 
-    #[error("cannot start the program: {step}: {errno}")]
+    #[error("cannot start the program: {step}: {errno}{hint}")]
     ChildSetup {
         step: String,
         errno: nix::errno::Errno,
+        /// Empty, or `; ` and what the caller probably meant (the program
+        /// is a directory; no PATH lookup is done).
+        hint: String,
     },
 
     #[error("cannot write {what} {path}: {source}")]

@@ -56,10 +56,7 @@ fn real_main() -> i32 {
                 let _ = e.print();
                 return EXIT_OK;
             }
-            // One line: clap's first line names the problem.
-            let text = e.render().to_string();
-            let line = text.lines().next().unwrap_or("bad command line");
-            eprintln!("safeexec: {}", line.trim_start_matches("error: "));
+            eprint!("{}", cli::usage_error_text(&e));
             return EXIT_USAGE;
         }
     };
@@ -326,6 +323,11 @@ fn learn_command(
 }
 
 fn policy_command(cmd: &PolicyCmd) -> i32 {
+    if let PolicyCmd::Check { file } | PolicyCmd::Show { file } = cmd {
+        if let Some(w) = safeexec::resolve::shadowed_policy_file(file) {
+            eprintln!("safeexec: warning: {w}");
+        }
+    }
     let result = match cmd {
         PolicyCmd::Check { file } => safeexec::resolve::load_policy(file).and_then(|(p, _)| {
             let n = p.compile().map_err(SandboxError::Policy)?.len();
@@ -343,9 +345,6 @@ fn policy_command(cmd: &PolicyCmd) -> i32 {
             print!("{text}");
             EXIT_OK
         }
-        Err(e) => {
-            eprintln!("{e}");
-            e.exit_code()
-        }
+        Err(e) => fail(&e),
     }
 }

@@ -181,10 +181,59 @@ impl Reaped {
     }
 }
 
-/// Space in use on the tmpfs at `path`, KiB (0 when it cannot be read).
-pub fn tmpfs_used_kib(path: &std::path::Path) -> u64 {
-    use std::os::unix::ffi::OsStrExt;
-    CString::new(path.as_os_str().as_bytes())
-        .map(|c| sys::ns::fs_used_kib(&c))
+/// The page tables of a live process (`VmPTE` in /proc/PID/status), KiB.
+/// Neither RSS nor the high-water marks count them, yet a process that
+/// maps a large sparse area and reads one byte per 2 MiB holds one 4 KiB
+/// table page per read and almost no resident memory. `buf` is reused.
+pub fn page_tables_kib(pid: Pid, buf: &mut [u8]) -> Option<u64> {
+    let path = CString::new(format!("/proc/{pid}/status")).ok()?;
+    let n = sys::read_small(&path, buf)?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmPTE:"))?;
+    line.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether `pid` has run its exec: its executable is no longer this
+/// supervisor's own (a forked child of safeexec before exec is).
+pub fn has_exec(pid: Pid) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: String| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    match (id(format!("/proc/{pid}/exe")), id("/proc/self/exe".into())) {
+        (Some(theirs), Some(ours)) => theirs != ours,
+        _ => false,
+    }
+}
+
+/// Opens the run's private tmpfs at `path` as the run sees it (through
+/// /proc/`pid`/root) with O_PATH, if it is there: a tmpfs on another device
+/// than the host's `path`. The descriptor keeps the mount measurable after
+/// the run's mount namespace is gone.
+pub fn open_run_tmpfs(pid: Pid, path: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let inside = std::path::Path::new(&format!("/proc/{pid}/root"))
+        .join(path.strip_prefix("/").unwrap_or(path));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(inside)
+        .ok()?;
+    let st = nix::sys::statfs::fstatfs(&f).ok()?;
+    if st.filesystem_type() != nix::sys::statfs::TMPFS_MAGIC {
+        return None;
+    }
+    let dev = f.metadata().ok()?.dev();
+    if std::fs::metadata(path).is_ok_and(|m| m.dev() == dev) {
+        return None;
+    }
+    Some(f)
+}
+
+/// Space in use on the tmpfs open at `f`, KiB (0 when it cannot be read).
+pub fn tmpfs_fd_used_kib(f: &std::fs::File) -> u64 {
+    nix::sys::statfs::fstatfs(f)
+        .map(|st| {
+            let used = st.blocks().saturating_sub(st.blocks_free());
+            used.saturating_mul(st.block_size() as u64) / 1024
+        })
         .unwrap_or(0)
 }

@@ -284,6 +284,21 @@ impl RunRequest {
             caller,
         )?;
 
+        // Binds and tmpfs mounts are added to a jail root: without a profile
+        // (--jail or the policy's jail line) that root would hold nothing
+        // but them, and a dynamic program would not even start.
+        let policy_jail = policy.as_ref().and_then(|p| p.jail()).is_some();
+        if (!self.binds.is_empty() || !self.tmpfs.is_empty())
+            && self.jail.is_none()
+            && !policy_jail
+            && self.chroot_dir.is_none()
+        {
+            return Err(SandboxError::Usage(
+                "--ro-bind, --bind and --tmpfs add to a jail root: name its profile with \
+                 --jail c|python3|java (or use a policy with a `jail` line)"
+                    .into(),
+            ));
+        }
         let base = policy.as_ref().map(policy_limits).unwrap_or_default();
         let r = &self.limits;
         let limits = Limits {
@@ -327,7 +342,13 @@ impl RunRequest {
             }
         }
         cfg.validate()?;
-        Resolved::new(cfg, conf, choice, self.trace)
+        let mut resolved = Resolved::new(cfg, conf, choice, self.trace)?;
+        if let PolicyRequest::Named(name) = &self.policy {
+            if let Some(w) = shadowed_policy_file(name) {
+                resolved.warnings.push(w);
+            }
+        }
+        Ok(resolved)
     }
 }
 
@@ -356,6 +377,8 @@ pub struct Resolved {
     policy: Option<PolicyChoice>,
     trace: Option<TraceLevel>,
     caller: Option<(u32, u32)>,
+    /// Said in the report's `warnings` (and on stderr by the binary).
+    warnings: Vec<String>,
 }
 
 impl Resolved {
@@ -408,6 +431,7 @@ impl Resolved {
             policy,
             trace,
             caller,
+            warnings: Vec::new(),
         };
         caller::check_request(
             &r.config,
@@ -466,7 +490,10 @@ impl Resolved {
             self.caller,
             ids,
         )?;
-        crate::supervisor::run_resolved(&self.config, &self.admin, self.caller, ids, trace)
+        let mut report =
+            crate::supervisor::run_resolved(&self.config, &self.admin, self.caller, ids, trace)?;
+        report.warnings.splice(0..0, self.warnings.iter().cloned());
+        Ok(report)
     }
 
     /// What the run will be, as data (`safeexec --show-config` prints it).
@@ -636,6 +663,22 @@ pub fn run_with(
 /// A policy by path, or by shipped name when no such file exists; true
 /// when the shipped one was taken. Files are read with the caller's rights,
 /// and a missing file reads the same as one the caller may not read.
+/// `--policy NAME` takes the shipped policy NAME even when a file of that
+/// name is in the current directory (write `./NAME` for the file): say so.
+pub fn shadowed_policy_file(name: &str) -> Option<String> {
+    let path = Path::new(name);
+    if name.contains('/') || name.ends_with(".policy") || Policy::builtin(name).is_none() {
+        return None;
+    }
+    let exists = caller::as_caller(|| Ok(path.exists())).unwrap_or(false);
+    exists.then(|| {
+        format!(
+            "--policy {name}: the shipped policy `{name}` was used, not the file {name} in the \
+             current directory (write ./{name} to use the file)"
+        )
+    })
+}
+
 pub fn load_policy(name: &str) -> Result<(Policy, bool)> {
     let caller = caller::unprivileged_caller();
     caller::as_caller(|| {

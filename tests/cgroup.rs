@@ -364,7 +364,7 @@ fn require_cgroup_makes_it_an_error() {
         "{lines:?}"
     );
     assert!(!canary.exists(), "the program ran");
-    assert!(common::pids_of_uid(r.run_uid()).is_empty());
+    assert!(common::procs_of_uid(r.run_uid()).is_empty());
 }
 
 /// Starts `sleep` in `scope` (another process in safeexec's cgroup).

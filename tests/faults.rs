@@ -4,14 +4,12 @@
 //! the exit status and report, and a scan of /proc for the run's uid.
 
 mod common;
-#[path = "common/oracles.rs"]
-mod oracles;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oracles::*;
+use common::*;
 
 const UIDPLUS: u32 = safeexec::config::DEFAULT_UIDPLUS;
 
@@ -19,7 +17,7 @@ const UIDPLUS: u32 = safeexec::config::DEFAULT_UIDPLUS;
 /// the program wrote its start file, SIGKILLs the supervisor, and asserts
 /// that within 1 s no process of the run's uid is left.
 fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
-    let d = workdir();
+    let d = work_dir();
     let started = d.path().join("started");
     let mut args: Vec<String> = vec![];
     if let Some(p) = policy {
@@ -77,20 +75,19 @@ fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
     );
 }
 
-#[test]
-fn killed_supervisor_leaves_no_fork_heavy_run() {
-    let d = workdir();
+/// One row: the a_fault mode, and whether the run is paranoid (under a
+/// policy that allows processes and threads) or classic.
+fn killed_supervisor(_row: &str, (mode, paranoid): (&str, bool)) {
+    let d = work_dir();
     let procs = procs_policy(d.path());
-    kill_supervisor_mid_run("forky", None);
-    kill_supervisor_mid_run("forky", Some(&procs));
+    kill_supervisor_mid_run(mode, paranoid.then_some(procs.as_str()));
 }
 
-#[test]
-fn killed_supervisor_leaves_no_threads() {
-    let d = workdir();
-    let procs = procs_policy(d.path());
-    kill_supervisor_mid_run("churn", None);
-    kill_supervisor_mid_run("churn", Some(&procs));
+table_tests! { killed_supervisor;
+    killed_supervisor_leaves_no_fork_heavy_run_classic => ("forky", false),
+    killed_supervisor_leaves_no_fork_heavy_run_paranoid => ("forky", true),
+    killed_supervisor_leaves_no_threads_classic => ("churn", false),
+    killed_supervisor_leaves_no_threads_paranoid => ("churn", true),
 }
 
 /// A 16 KiB tmpfs, unmounted (lazily) when dropped, also on panic.
@@ -139,7 +136,7 @@ fn report_file_on_a_full_file_system_is_a_clear_error() {
         let _ = f.sync_all();
     }
     let report = fs.path().join("r.txt");
-    let d = workdir();
+    let d = work_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
         .args(["--usage", report.to_str().unwrap(), "--exec_dir"])
         .arg(d.path())
@@ -169,80 +166,86 @@ fn report_file_on_a_full_file_system_is_a_clear_error() {
     assert!(procs_of_uid(uid).is_empty(), "processes of uid {uid} left");
 }
 
-#[test]
-fn closed_stdout_is_a_sigpipe_verdict() {
-    let d = workdir();
-    for mode in [&[][..], &["--paranoid"][..]] {
-        let (rd, wr) = std::io::pipe().unwrap();
-        drop(rd); // nobody will ever read
-        let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
-            .args(["--report", "json"])
-            .args(mode)
-            .arg("--exec_dir")
-            .arg(d.path())
-            .args(["--exec", &vpath("a_fault"), "stdout"])
-            .stdin(Stdio::null())
-            .stdout(wr)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let st = wait_deadline(&mut child, Duration::from_secs(20), "closed stdout");
-        let mut err = String::new();
-        use std::io::Read;
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&err[err.find('{').unwrap()..]).unwrap();
-        assert_eq!(st, 1, "{mode:?}: {err}");
-        assert_eq!(v["verdict"]["code"], "SIG", "{mode:?}: {err}");
-        assert_eq!(v["verdict"]["signal"], 13, "{mode:?}: {err}");
-        let uid = v["uid"].as_u64().unwrap() as u32;
-        assert!(procs_of_uid(uid).is_empty());
-    }
+fn closed_stdout_is_a_sigpipe_verdict(_row: &str, mode: &[&str]) {
+    let d = work_dir();
+    let (rd, wr) = std::io::pipe().unwrap();
+    drop(rd); // nobody will ever read
+    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
+        .args(["--report", "json"])
+        .args(mode)
+        .arg("--exec_dir")
+        .arg(d.path())
+        .args(["--exec", &vpath("a_fault"), "stdout"])
+        .stdin(Stdio::null())
+        .stdout(wr)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let st = wait_deadline(&mut child, Duration::from_secs(20), "closed stdout");
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let v = find_json(&err);
+    assert!(v.is_object(), "{mode:?}: no report: {err}");
+    assert_eq!(st, 1, "{mode:?}: {err}");
+    assert_eq!(v["verdict"]["code"], "SIG", "{mode:?}: {err}");
+    assert_eq!(v["verdict"]["signal"], 13, "{mode:?}: {err}");
+    let uid = v["uid"].as_u64().unwrap() as u32;
+    assert!(procs_of_uid(uid).is_empty());
 }
 
-#[test]
-fn stdin_that_never_ends_is_wall_tle() {
-    let d = workdir();
-    for mode in [&[][..], &["--paranoid"][..]] {
-        let (rd, wr) = std::io::pipe().unwrap();
-        let t0 = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
-            .args(["--report", "json", "--clock", "1"])
-            .args(mode)
-            .arg("--exec_dir")
-            .arg(d.path())
-            .args(["--exec", &vpath("a_fault"), "stdin"])
-            .stdin(rd)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let st = wait_deadline(&mut child, Duration::from_secs(20), "endless stdin");
-        drop(wr); // held open until the run ended
-        let mut err = String::new();
-        use std::io::Read;
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&err[err.find('{').unwrap()..]).unwrap();
-        assert_eq!(st, 1, "{err}");
-        assert_eq!(v["verdict"]["code"], "TLE", "{mode:?}: {err}");
-        assert_eq!(v["verdict"]["kind"], "wall", "{mode:?}: {err}");
-        assert!(t0.elapsed() < Duration::from_secs(5));
-        assert!(procs_of_uid(v["uid"].as_u64().unwrap() as u32).is_empty());
-    }
+table_tests! { closed_stdout_is_a_sigpipe_verdict;
+    closed_stdout_is_a_sigpipe_verdict_classic => &[],
+    closed_stdout_is_a_sigpipe_verdict_paranoid => &["--paranoid"],
+}
+
+fn stdin_that_never_ends_is_wall_tle(_row: &str, mode: &[&str]) {
+    let d = work_dir();
+    let (rd, wr) = std::io::pipe().unwrap();
+    let t0 = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
+        .args(["--report", "json", "--clock", "1"])
+        .args(mode)
+        .arg("--exec_dir")
+        .arg(d.path())
+        .args(["--exec", &vpath("a_fault"), "stdin"])
+        .stdin(rd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let st = wait_deadline(&mut child, Duration::from_secs(20), "endless stdin");
+    drop(wr); // held open until the run ended
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let v = find_json(&err);
+    assert!(v.is_object(), "{mode:?}: no report: {err}");
+    assert_eq!(st, 1, "{err}");
+    assert_eq!(v["verdict"]["code"], "TLE", "{mode:?}: {err}");
+    assert_eq!(v["verdict"]["kind"], "wall", "{mode:?}: {err}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(procs_of_uid(v["uid"].as_u64().unwrap() as u32).is_empty());
+}
+
+table_tests! { stdin_that_never_ends_is_wall_tle;
+    stdin_that_never_ends_is_wall_tle_classic => &[],
+    stdin_that_never_ends_is_wall_tle_paranoid => &["--paranoid"],
 }
 
 #[test]
 fn leaving_the_process_group_is_tle_and_nothing_left() {
-    let d = workdir();
+    let d = work_dir();
     let procs = procs_policy(d.path());
     for mode in [vec![], vec!["--policy", procs.as_str()]] {
         let mut a = mode.clone();
@@ -260,7 +263,7 @@ fn leaving_the_process_group_is_tle_and_nothing_left() {
             .iter()
             .map(|s| if *s == "PROG" { prog.as_str() } else { s })
             .collect();
-        let r = run(&a);
+        let r = run_json(&a);
         assert_eq!(r.code(), "TLE", "{r}");
         assert!(r.elapsed < Duration::from_secs(5), "{r}");
         assert_nothing_left(&r);
@@ -290,7 +293,7 @@ fn mix(i: usize, dir: &Path) -> (Vec<String>, &'static str) {
 
 #[test]
 fn twelve_concurrent_runs_do_not_disturb_each_other() {
-    let dirs: Vec<_> = (0..12).map(|_| workdir()).collect();
+    let dirs: Vec<_> = (0..12).map(|_| work_dir()).collect();
     let mut runs = Vec::new();
     for (i, d) in dirs.iter().enumerate() {
         let (a, want) = mix(i, d.path());
@@ -298,7 +301,7 @@ fn twelve_concurrent_runs_do_not_disturb_each_other() {
             want,
             std::thread::spawn(move || {
                 let a: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-                run(&a)
+                run_json(&a)
             }),
         ));
     }

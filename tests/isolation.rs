@@ -1,61 +1,20 @@
 //! Isolation end to end: network, PID/IPC/UTS namespaces, the jail built
 //! from binds, judged from outside the program (per-run cgroups: tests/cgroup.rs).
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
 
-use common::victim;
-
-/// Runs safeexec with `args`, killing it after 60 s; also returns its pid.
-fn safeexec(args: &[&str]) -> (Output, u32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("safeexec starts");
-    let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return (child.wait_with_output().unwrap(), pid);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("safeexec did not finish in 60 s: {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&o.stderr);
-    let start = text
-        .find('{')
-        .unwrap_or_else(|| panic!("no report: {text}"));
-    serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    nix::unistd::geteuid().is_root()
-}
+use common::*;
 
 /// Whether a victim connecting to a real listener on 127.0.0.1 gets through.
 fn connects(net: &str) -> bool {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
-    let port = l.local_addr().unwrap().port().to_string();
+    let l = Listener::new();
     let v = victim("iso_connect");
-    let (out, _) = safeexec(&[
+    let out = run(&[
         "--net",
         net,
         "--nproc",
@@ -64,57 +23,38 @@ fn connects(net: &str) -> bool {
         "json",
         "--exec",
         v.to_str().unwrap(),
-        &port,
+        &l.port(),
     ]);
     // Bounded accept: the victim has finished; a connection is queued or not.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        match l.accept() {
-            Ok((mut s, _)) => {
-                let mut b = [0u8; 1];
-                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-                let _ = s.read(&mut b);
-                assert_eq!(json(&out)["exit_code"], 0);
-                return true;
-            }
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => {
-                assert_eq!(json(&out)["exit_code"], 3, "{out:?}");
-                return false;
-            }
-        }
+    if l.got_connection_within(Duration::from_secs(2)) {
+        assert_eq!(out.json_report()["exit_code"], 0, "{out}");
+        true
+    } else {
+        assert_eq!(out.json_report()["exit_code"], 3, "{out}");
+        false
     }
 }
 
 #[test]
 fn net_none_reaches_nothing_and_net_host_does() {
-    if !is_root() {
-        return;
-    }
+    need_root!();
     assert!(!connects("none"), "a connection arrived under --net none");
     assert!(connects("host"), "no connection under --net host");
 }
 
 #[test]
 fn pid_namespace_shows_only_the_run() {
-    if !is_root() {
-        return;
-    }
+    need_root!();
     let v = victim("iso_ps");
-    let (out, _) = safeexec(&["--exec", v.to_str().unwrap()]);
-    let pids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
+    let out = run(&["--exec", v.to_str().unwrap()]);
+    let pids: Vec<String> = out.stdout_str().lines().map(String::from).collect();
     // The init (1) and the program (2) only.
-    assert_eq!(pids, ["1", "2"], "{out:?}");
+    assert_eq!(pids, ["1", "2"], "{out}");
 }
 
 #[test]
 fn kill_all_reaches_nothing_outside() {
-    if !is_root() {
-        return;
-    }
+    need_root!();
     // A process of another uid; without namespaces the run's uid could not
     // signal it either, so use the run's own uid range trick: the victim is
     // root-free, the sleeper is nobody's.
@@ -125,34 +65,30 @@ fn kill_all_reaches_nothing_outside() {
         .spawn()
         .unwrap();
     let v = victim("iso_ps");
-    let (out, _) = safeexec(&["--report", "json", "--exec", v.to_str().unwrap(), "kill"]);
+    let out = run(&["--report", "json", "--exec", v.to_str().unwrap(), "kill"]);
     std::thread::sleep(Duration::from_millis(100));
     let alive = sleeper.try_wait().unwrap().is_none();
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     assert!(alive, "kill(-1) in the run killed a process outside it");
     // The program itself survives its kill(-1) like outside (not pid 1 semantics needed).
-    assert_eq!(json(&out)["verdict"]["code"], "OK", "{out:?}");
+    assert_eq!(out.json_report()["verdict"]["code"], "OK", "{out}");
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("iso-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
+/// A 0777 working directory under the target's temporary directory
+/// (removed when dropped).
+fn scratch() -> tempfile::TempDir {
+    work_dir_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
 #[test]
 fn jail_writes_only_the_working_directory() {
-    if !is_root() {
-        return;
-    }
-    let dir = scratch("write");
+    need_root!();
+    let tmp = scratch();
+    let dir = tmp.path();
     let v = victim("iso_write");
     let inside = dir.join("ok.txt");
-    let (out, _) = safeexec(&[
+    let out = run(&[
         "--jail",
         "c",
         "--exec_dir",
@@ -165,15 +101,14 @@ fn jail_writes_only_the_working_directory() {
         "/tmp/evil",
         inside.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = out.stdout_str();
     assert_eq!(
         stdout.trim(),
         format!("created {}", inside.display()),
-        "{out:?}"
+        "{out}"
     );
     assert!(inside.exists());
     assert!(!Path::new("/evil").exists() && !Path::new("/etc/evil").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -181,13 +116,14 @@ fn jail_python3_runs() {
     if !is_root() || !Path::new("/usr/bin/python3").exists() {
         return;
     }
-    let dir = scratch("py");
+    let tmp = scratch();
+    let dir = tmp.path();
     std::fs::write(
         dir.join("sol.py"),
         "import os\nprint(sorted(os.listdir('/dev')))\n",
     )
     .unwrap();
-    let (out, _) = safeexec(&[
+    let out = run(&[
         "--jail",
         "python3",
         "--mem",
@@ -199,11 +135,10 @@ fn jail_python3_runs() {
         "sol.py",
     ]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        out.stdout_str().trim(),
         "['full', 'null', 'random', 'urandom', 'zero']",
-        "{out:?}"
+        "{out}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // The per-run cgroup tests (both hierarchies) are in tests/cgroup.rs.

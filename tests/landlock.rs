@@ -12,12 +12,10 @@
 //! there is printed, not asserted: that is the layer Landlock backs up.
 
 mod common;
-#[path = "common/oracles.rs"]
-mod oracles;
 
 use std::path::{Path, PathBuf};
 
-use oracles::*;
+use common::*;
 
 /// BASE (0755) with `secret` (root, 0644) and `wd` (0777), under /var/lib.
 struct Base {
@@ -100,19 +98,19 @@ fn attack(tag: &str, mode: &str, policy: Option<&str>, min_attempts: u64) {
         mode,
         &canary,
     ];
-    let r = run(&args);
+    let r = run_json(&args);
     assert_eq!(r.code(), "OK", "{mode}: {r}");
     assert_eq!(
         r.report["paths"]["layers"], "landlock+ptrace",
         "{mode}: {r}"
     );
-    let n = attempts(&r.stdout);
+    let n = attempts(&r.stdout_str());
     assert!(
         n >= min_attempts,
         "{mode}: the program did not reach the attack ({n} attempts): {r}"
     );
     assert!(
-        !r.stdout.contains(&base.secret) && !r.stdout.contains("LEAK"),
+        !r.stdout_str().contains(&base.secret) && !r.stdout_str().contains("LEAK"),
         "{mode}: the canary was read under Landlock: {r}"
     );
     assert_nothing_left(&r);
@@ -136,12 +134,12 @@ fn attack(tag: &str, mode: &str, policy: Option<&str>, min_attempts: u64) {
         mode,
         &canary2,
     ];
-    let old = run_env(&a, &[("SAFEEXEC_TEST_NO_LANDLOCK", "1")]);
+    let old = run_json_env(&a, &[("SAFEEXEC_TEST_NO_LANDLOCK", "1")]);
     assert_eq!(old.report["paths"]["layers"], "ptrace", "{old}");
     eprintln!(
         "{mode}: ptrace only: {} attempts, canary {}; with Landlock: {n} attempts, canary kept",
-        attempts(&old.stdout),
-        if old.stdout.contains(&base2.secret) {
+        attempts(&old.stdout_str()),
+        if old.stdout_str().contains(&base2.secret) {
             "READ"
         } else {
             "kept"
@@ -195,7 +193,7 @@ fn python3_and_java_run_under_landlock() {
         "import json, os\nprint(json.dumps(sorted(os.listdir('.'))))\nopen('out.txt', 'w').write('x')\n",
     )
     .unwrap();
-    let r = run(&[
+    let r = run_json(&[
         "--policy",
         "python3",
         "--exec_dir",
@@ -206,7 +204,7 @@ fn python3_and_java_run_under_landlock() {
     ]);
     assert_eq!(r.code(), "OK", "{r}");
     assert_eq!(r.report["paths"]["layers"], "landlock+ptrace", "{r}");
-    assert!(r.stdout.contains("s.py"), "{r}");
+    assert!(r.stdout_str().contains("s.py"), "{r}");
     assert!(base.dir.join("wd/out.txt").exists(), "{r}");
     let java = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java";
     if !Path::new(java).exists() {
@@ -227,7 +225,7 @@ fn python3_and_java_run_under_landlock() {
         .status()
         .unwrap();
     assert!(st.success());
-    let r = run(&[
+    let r = run_json(&[
         "--policy",
         "java",
         "--exec_dir",
@@ -240,7 +238,7 @@ fn python3_and_java_run_under_landlock() {
     ]);
     assert_eq!(r.code(), "OK", "{r}");
     assert_eq!(r.report["paths"]["layers"], "landlock+ptrace", "{r}");
-    assert!(r.stdout.contains("sum 42"), "{r}");
+    assert!(r.stdout_str().contains("sum 42"), "{r}");
     assert!(base.dir.join("wd/j.txt").exists(), "{r}");
 }
 
@@ -250,15 +248,15 @@ fn without_landlock_path_rules_refuse_unless_optional() {
     let wd = base.wd();
     let v = vpath("ok");
     let no = [("SAFEEXEC_TEST_NO_LANDLOCK", "1")];
-    let r = run_env(&["--paranoid", "--exec_dir", &wd, "--exec", &v], &no);
-    assert_eq!(r.status, 3, "{r}");
+    let r = run_json_env(&["--paranoid", "--exec_dir", &wd, "--exec", &v], &no);
+    assert_eq!(r.status, Some(3), "{r}");
     assert!(
-        r.stderr.contains("safeexec: ") && r.stderr.contains("landlock optional"),
+        r.stderr_str().contains("safeexec: ") && r.stderr_str().contains("landlock optional"),
         "{r}"
     );
-    assert_eq!(r.stderr.lines().count(), 1, "{r}");
+    assert_eq!(r.stderr_str().lines().count(), 1, "{r}");
     // The command line, or the policy, says optional: ptrace only, with a warning.
-    let r = run_env(
+    let r = run_json_env(
         &[
             "--paranoid",
             "--landlock",
@@ -279,35 +277,33 @@ fn without_landlock_path_rules_refuse_unless_optional() {
             .contains("ptrace"),
         "{r}"
     );
-    assert!(r.stderr.contains("safeexec: warning: "), "{r}");
+    assert!(r.stderr_str().contains("safeexec: warning: "), "{r}");
     let pol = policy(&base.dir, "opt", "include default\nlandlock optional\n");
-    let r = run_env(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v], &no);
+    let r = run_json_env(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v], &no);
     assert_eq!(r.code(), "OK", "{r}");
     assert_eq!(r.report["paths"]["layers"], "ptrace", "{r}");
     // With Landlock: no warning.
-    let r = run(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v]);
+    let r = run_json(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v]);
     assert_eq!(r.report["paths"]["layers"], "landlock+ptrace", "{r}");
     assert!(r.report.get("warnings").is_none(), "{r}");
 }
 
 #[test]
 fn policy_show_names_the_layers_and_the_widened_patterns() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_safeexec"))
-        .args(["policy", "show", "java"])
-        .output()
-        .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
+    let s = run(&["policy", "show", "java"]).stdout_str();
     assert!(s.contains("path enforcement: Landlock (kernel ABI"), "{s}");
     assert!(
         s.contains("/tmp/hsperfdata_*") && s.contains("hierarchy /tmp (wider than the pattern)"),
         "{s}"
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_safeexec"))
-        .args(["policy", "show", "java"])
-        .env("SAFEEXEC_TEST_NO_LANDLOCK", "1")
-        .output()
-        .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
+    let s = run_with(
+        &["policy", "show", "java"],
+        Opts {
+            env: vec![("SAFEEXEC_TEST_NO_LANDLOCK", "1")],
+            ..Opts::default()
+        },
+    )
+    .stdout_str();
     assert!(s.contains("path enforcement: a run is refused"), "{s}");
 }
 
@@ -326,14 +322,14 @@ fn a_root_paranoid_run_cannot_probe_pids_outside_it() {
         "probe",
         "include default\nallow prlimit64 sched_getaffinity\n",
     );
-    let r = run(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v, &pid]);
+    let r = run_json(&["--policy", &pol, "--exec_dir", &wd, "--exec", &v, &pid]);
     assert_eq!(r.code(), "OK", "{r}");
     assert!(
-        r.stdout.contains("affinity ESRCH\n") && r.stdout.contains("prlimit ESRCH\n"),
+        r.stdout_str().contains("affinity ESRCH\n") && r.stdout_str().contains("prlimit ESRCH\n"),
         "the run could probe pid {pid}: {r}"
     );
     // Without namespaces (--no-ns) the probe works: the test can tell.
-    let r = run(&[
+    let r = run_json(&[
         "--policy",
         &pol,
         "--no-ns",
@@ -343,6 +339,6 @@ fn a_root_paranoid_run_cannot_probe_pids_outside_it() {
         &v,
         &pid,
     ]);
-    assert!(r.stdout.contains("prlimit EPERM\n"), "{r}");
+    assert!(r.stdout_str().contains("prlimit EPERM\n"), "{r}");
     assert!(s.alive());
 }

@@ -3,77 +3,92 @@
 //! from the report, a canary file, /proc entries of the run's pids).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-#[path = "common/oracles.rs"]
-mod oracles;
 
-use common::victim;
-use oracles::{alive, procs_policy, workdir};
+use common::*;
 
-/// Runs safeexec with `args`, killing it after 60 s.
-fn safeexec(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("safeexec starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("safeexec did not finish in 60 s: {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs with `--report json` and returns (exit status, report, stdout).
-fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let mut a = vec!["--report", "json"];
-    a.extend_from_slice(args);
-    let out = safeexec(&a);
-    let err = String::from_utf8_lossy(&out.stderr);
-    let start = err
-        .find('{')
-        .unwrap_or_else(|| panic!("no JSON report in stderr: {err}"));
-    let v: serde_json::Value =
-        serde_json::from_str(&err[start..]).unwrap_or_else(|e| panic!("{e}: {err}"));
-    (
-        out.status.code().unwrap_or(-1),
-        v,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+/// Runs with `--report json` and returns (exit status, report, stdout);
+/// panics when stderr holds no JSON report.
+fn run_json3(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let r = run_json(args);
+    let rep = r.json_report().clone();
+    (r.code_or_signal(), rep, r.stdout_str())
 }
 
 fn code(v: &serde_json::Value) -> &str {
     v["verdict"]["code"].as_str().unwrap_or("?")
 }
 
-#[test]
-fn correct_program_is_ok() {
-    let v = victim("p_threads");
-    let d = workdir();
-    let pol = procs_policy(d.path());
-    let (st, r, out) = run_json(&["--policy", &pol, "--exec", v.to_str().unwrap()]);
-    assert_eq!(code(&r), "OK", "{r}");
-    assert_eq!(st, 0);
-    assert_eq!(out, "threads done\n");
-    assert_eq!(r["mode"], "paranoid");
+// ---------------------------------------------------------------------------
+// Verdicts: one row per victim (options, exit status, verdict, and what else
+// must hold)
+// ---------------------------------------------------------------------------
+
+fn paranoid_mode(r: &Run, _: &Path) {
+    assert_eq!(r.json_report()["mode"], "paranoid", "{r}");
+}
+fn threads_done(r: &Run, d: &Path) {
+    assert_eq!(r.stdout_str(), "threads done\n", "{r}");
+    paranoid_mode(r, d);
+}
+fn the_call_did_not_return(r: &Run, _: &Path) {
+    assert!(
+        !r.stdout_str().contains("returned"),
+        "the call returned: {r}"
+    );
+}
+fn io_uring_setup(r: &Run, _: &Path) {
+    assert_eq!(r.syscall(), "io_uring_setup", "{r}");
+}
+fn ptrace(r: &Run, _: &Path) {
+    assert_eq!(r.syscall(), "ptrace", "{r}");
+}
+fn stopped_and_continued(r: &Run, _: &Path) {
+    assert_eq!(r.stdout_str(), "stopped and continued\n", "{r}");
+}
+
+const RF: Case = Case {
+    opts: &["--paranoid"],
+    status: Some(1),
+    verdict: "RF",
+    ..CASE
+};
+const PROCS_OK: Case = Case {
+    opts: &["--policy", "{procs}"],
+    ..CASE
+};
+
+table_tests! { check_case_unit;
+    correct_program_is_ok => Case { victim: "p_threads", check: threads_done, ..PROCS_OK },
+    i386_entry_kills_the_run => Case { victim: "p_int80", check: the_call_did_not_return, ..RF },
+    x32_numbers_kill_the_run => Case { victim: "p_x32", check: the_call_did_not_return, ..RF },
+    clone_untraced_is_refused => Case { victim: "p_untraced", ..PROCS_OK },
+    clone3_answers_enosys => Case { victim: "p_clone3", ..PROCS_OK },
+    io_uring_is_refused => Case { victim: "p_iouring", check: io_uring_setup, ..RF },
+    ptrace_of_the_supervisor_is_refused => Case {
+        victim: "p_ptrace", args: &["{me}"], check: ptrace, ..RF },
+    proc_entries_of_other_processes_are_refused => Case {
+        opts: &["--paranoid"], victim: "p_procmem", args: &["{me}"], ..CASE },
+    fork_is_killed_when_the_policy_forbids_it => Case {
+        opts: &["--paranoid", "--nproc", "5", "--exec_dir", "{dir}"],
+        victim: "p_sleepfork", args: &["{dir}/pids"], ..RF },
+    group_stop_and_signal_handlers_behave_as_natively => Case {
+        opts: &["--policy", "{procs}", "--clock", "10"], victim: "p_sigstop",
+        check: stopped_and_continued, ..CASE },
+}
+
+fn check_case_unit(name: &str, c: Case) {
+    check_case(name, c);
 }
 
 #[test]
 fn dynamic_c_program_runs_under_default_policy() {
-    let out = safeexec(&["--paranoid", "--exec", "/bin/echo", "hi"]);
+    let out = run(&["--paranoid", "--exec", "/bin/echo", "hi"]);
     assert!(
-        out.status.success(),
+        out.status == Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -81,46 +96,9 @@ fn dynamic_c_program_runs_under_default_policy() {
 }
 
 #[test]
-fn i386_entry_kills_the_run() {
-    let (st, r, out) = run_json(&["--paranoid", "--exec", victim("p_int80").to_str().unwrap()]);
-    assert_eq!(code(&r), "RF", "{r}");
-    assert_eq!(st, 1);
-    assert!(!out.contains("returned"), "the call returned: {out}");
-}
-
-#[test]
-fn x32_numbers_kill_the_run() {
-    let (_, r, out) = run_json(&["--paranoid", "--exec", victim("p_x32").to_str().unwrap()]);
-    assert_eq!(code(&r), "RF", "{r}");
-    assert!(!out.contains("returned"), "the call returned: {out}");
-}
-
-#[test]
-fn clone_untraced_is_refused_and_clone3_answers_enosys() {
-    let d = workdir();
-    let pol = procs_policy(d.path());
-    for v in ["p_untraced", "p_clone3"] {
-        let (st, r, out) = run_json(&["--policy", &pol, "--exec", victim(v).to_str().unwrap()]);
-        assert_eq!(code(&r), "OK", "{v}: {r} {out}");
-        assert_eq!(st, 0, "{v}: {out}");
-    }
-}
-
-#[test]
-fn io_uring_is_refused() {
-    let (_, r, out) = run_json(&[
-        "--paranoid",
-        "--exec",
-        victim("p_iouring").to_str().unwrap(),
-    ]);
-    assert_eq!(code(&r), "RF", "{r} {out}");
-    assert_eq!(r["verdict"]["syscall"], "io_uring_setup");
-}
-
-#[test]
 fn socket_is_restricted_function_with_rule() {
     let src = "#include <sys/socket.h>\nint main(void){return socket(2,1,0) < 0 ? 0 : 9;}\n";
-    let d = workdir();
+    let d = work_dir();
     let c = d.path().join("sock.c");
     std::fs::write(&c, src).unwrap();
     let bin = d.path().join("sock");
@@ -131,11 +109,11 @@ fn socket_is_restricted_function_with_rule() {
         .status()
         .unwrap()
         .success());
-    let out = safeexec(&["--paranoid", "--exec", bin.to_str().unwrap()]);
+    let out = run(&["--paranoid", "--exec", bin.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("Restricted Function (socket)\n"), "{err}");
-    assert_eq!(out.status.code(), Some(1));
-    let (_, r, _) = run_json(&["--paranoid", "--exec", bin.to_str().unwrap()]);
+    assert_eq!(out.status, Some(1));
+    let (_, r, _) = run_json3(&["--paranoid", "--exec", bin.to_str().unwrap()]);
     assert_eq!(r["verdict"]["syscall"], "socket");
     assert_eq!(r["verdict"]["args"][0], "2");
     assert!(
@@ -148,52 +126,8 @@ fn socket_is_restricted_function_with_rule() {
 }
 
 #[test]
-fn ptrace_of_the_supervisor_is_refused() {
-    let me = std::process::id().to_string();
-    let (_, r, _) = run_json(&[
-        "--paranoid",
-        "--exec",
-        victim("p_ptrace").to_str().unwrap(),
-        &me,
-    ]);
-    assert_eq!(code(&r), "RF", "{r}");
-    assert_eq!(r["verdict"]["syscall"], "ptrace");
-}
-
-#[test]
-fn proc_entries_of_other_processes_are_refused() {
-    let me = std::process::id().to_string();
-    let (st, r, out) = run_json(&[
-        "--paranoid",
-        "--exec",
-        victim("p_procmem").to_str().unwrap(),
-        &me,
-    ]);
-    assert_eq!(code(&r), "OK", "{r} {out}");
-    assert_eq!(st, 0, "an open succeeded: {out}");
-}
-
-#[test]
-fn fork_is_killed_when_the_policy_forbids_it() {
-    let v = victim("p_sleepfork");
-    let d = workdir();
-    let pids = d.path().join("pids");
-    let (_, r, _) = run_json(&[
-        "--paranoid",
-        "--nproc",
-        "5",
-        "--exec_dir",
-        d.path().to_str().unwrap(),
-        "--exec",
-        v.to_str().unwrap(),
-        pids.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&r), "RF", "{r}");
-}
-
-#[test]
 fn write_outside_the_working_directory_is_denied() {
-    let d = workdir();
+    let d = work_dir();
     let canary = Path::new("/tmp").join(format!("safeexec-canary-{}", std::process::id()));
     std::fs::write(&canary, "canary\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -205,7 +139,7 @@ fn write_outside_the_working_directory_is_denied() {
     let pol = procs_policy(d.path());
     // Both "paths" are the canary: every open is a write outside the
     // working directory, and every one must be refused.
-    let (_, r, _) = run_json(&[
+    let (_, r, _) = run_json3(&[
         "--policy",
         &pol,
         "--exec_dir",
@@ -224,7 +158,7 @@ fn write_outside_the_working_directory_is_denied() {
     );
     assert_eq!(r["denied_calls"], 2000, "{r}");
     // And inside the working directory the same writes are allowed.
-    let (_, r, _) = run_json(&[
+    let (_, r, _) = run_json3(&[
         "--policy",
         &pol,
         "--exec_dir",
@@ -242,7 +176,7 @@ fn write_outside_the_working_directory_is_denied() {
 fn toctou_cannot_beat_kernel_permissions() {
     // The forbidden file is root's 0644: whatever the tracer decides, the
     // kernel refuses the run's uid.
-    let d = workdir();
+    let d = work_dir();
     let canary = Path::new("/tmp").join(format!("safeexec-rootcanary-{}", std::process::id()));
     std::fs::write(&canary, "canary\n").unwrap();
     let inside = d.path().join("good");
@@ -250,7 +184,7 @@ fn toctou_cannot_beat_kernel_permissions() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&inside, std::fs::Permissions::from_mode(0o666)).unwrap();
     let pol = procs_policy(d.path());
-    let (_, r, _) = run_json(&[
+    let (_, r, _) = run_json3(&[
         "--policy",
         &pol,
         "--exec_dir",
@@ -267,27 +201,10 @@ fn toctou_cannot_beat_kernel_permissions() {
 }
 
 #[test]
-fn group_stop_and_signal_handlers_behave_as_natively() {
-    let d = workdir();
-    let pol = procs_policy(d.path());
-    let (st, r, out) = run_json(&[
-        "--policy",
-        &pol,
-        "--clock",
-        "10",
-        "--exec",
-        victim("p_sigstop").to_str().unwrap(),
-    ]);
-    assert_eq!(code(&r), "OK", "{r} {out}");
-    assert_eq!(st, 0);
-    assert_eq!(out, "stopped and continued\n");
-}
-
-#[test]
 fn killing_the_supervisor_leaves_nothing() {
     let v = victim("p_sleepfork");
     for mode in ["paranoid", "classic --no-ns", "classic"] {
-        let d = workdir();
+        let d = work_dir();
         let pids = d.path().join("pids");
         let pol = procs_policy(d.path());
         let mut args: Vec<String> = vec![];
@@ -350,36 +267,21 @@ fn killing_the_supervisor_leaves_nothing() {
     }
 }
 
-/// Host pids whose command line contains `marker`.
-fn procs_naming(marker: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(marker) && alive(pid) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
 #[test]
 fn shipped_policies_check_and_bad_ones_report_positions() {
     for name in ["default", "python3", "java", "audit"] {
-        let out = safeexec(&["policy", "check", name]);
+        let out = run(&["policy", "check", name]);
         assert!(
-            out.status.success(),
+            out.status == Some(0),
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let d = workdir();
+    let d = work_dir();
     let bad = d.path().join("bad.policy");
     std::fs::write(&bad, "default kill\nallow opne\nlimit cpu x\nbogus line\n").unwrap();
-    let out = safeexec(&["policy", "check", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(4));
+    let out = run(&["policy", "check", bad.to_str().unwrap()]);
+    assert_eq!(out.status, Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.policy:2:"), "{err}");
     assert!(err.contains("open"), "no suggestion: {err}");
@@ -387,17 +289,17 @@ fn shipped_policies_check_and_bad_ones_report_positions() {
     assert!(err.contains("bad.policy:4:"), "{err}");
     assert!(!err.contains("panicked"));
     // A bad policy given to a run: exit 4, nothing run.
-    let out = safeexec(&["--policy", bad.to_str().unwrap(), "--exec", "/bin/true"]);
-    assert_eq!(out.status.code(), Some(4));
-    let out = safeexec(&["--policy", "/nonexistent.policy", "--exec", "/bin/true"]);
-    assert_eq!(out.status.code(), Some(4));
+    let out = run(&["--policy", bad.to_str().unwrap(), "--exec", "/bin/true"]);
+    assert_eq!(out.status, Some(4));
+    let out = run(&["--policy", "/nonexistent.policy", "--exec", "/bin/true"]);
+    assert_eq!(out.status, Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
 
 #[test]
 fn policy_show_lists_dispositions() {
-    let out = safeexec(&["policy", "show", "default"]);
-    assert!(out.status.success());
+    let out = run(&["policy", "show", "default"]);
+    assert!(out.status == Some(0));
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("socket"), "{s}");
     assert!(s.contains("kernel: allow"), "{s}");
@@ -412,7 +314,7 @@ fn python3_runs_under_its_policy() {
         py.exists(),
         "/usr/bin/python3 is missing: .ci/run installs python3"
     );
-    let d = workdir();
+    let d = work_dir();
     let prog = d.path().join("sol.py");
     std::fs::write(
         &prog,
@@ -421,8 +323,8 @@ fn python3_runs_under_its_policy() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
-        .args([
+    let out = run_stdin(
+        &[
             "--policy",
             "python3",
             "--exec_dir",
@@ -430,21 +332,15 @@ fn python3_runs_under_its_policy() {
             "--exec",
             py.to_str().unwrap(),
             "sol.py",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"3 1 2\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        b"3 1 2\n",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("OK\n"), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[1, 2, 3]\n");
     // The same interpreter opening a socket is stopped.
     std::fs::write(&prog, "import socket\nsocket.socket()\n").unwrap();
-    let (_, r, _) = run_json(&[
+    let (_, r, _) = run_json3(&[
         "--policy",
         "python3",
         "--exec_dir",
@@ -482,11 +378,11 @@ fn java_runs_under_its_policy_and_sockets_are_stopped() {
         Path::new(JAVA).exists(),
         "{JAVA} is missing: .ci/run installs openjdk-17-jdk-headless"
     );
-    let d = workdir();
+    let d = work_dir();
     let sum = "import java.util.*;\npublic class Main { public static void main(String[] a) { Scanner s = new Scanner(System.in); long t = 0; while (s.hasNextLong()) t += s.nextLong(); System.out.println(t); } }\n";
     java_class(d.path(), sum).expect("javac");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_safeexec"))
-        .args([
+    let out = run_stdin(
+        &[
             "--policy",
             "java",
             "--exec_dir",
@@ -494,22 +390,16 @@ fn java_runs_under_its_policy_and_sockets_are_stopped() {
             "--exec",
             JAVA,
             "Main",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"1 2 3\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        b"1 2 3\n",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("OK\n"), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "6\n");
 
     let net = "public class Main { public static void main(String[] a) throws Exception { new java.net.Socket(\"127.0.0.1\", 9); } }\n";
     java_class(d.path(), net).expect("javac");
-    let (_, r, _) = run_json(&[
+    let (_, r, _) = run_json3(&[
         "--policy",
         "java",
         "--exec_dir",
@@ -526,14 +416,14 @@ fn java_runs_under_its_policy_and_sockets_are_stopped() {
 fn relative_paths_follow_chdir() {
     // /tmp is world-writable: only the path rule keeps the program out, and
     // only if the supervisor resolves "evil" against the new directory.
-    let d = workdir();
+    let d = work_dir();
     let pol = d.path().join("chdir.policy");
     std::fs::write(&pol, "include default\nallow chdir fchdir\n").unwrap();
     let pol = pol.display().to_string();
     let name = format!("safeexec-chdir-{}", std::process::id());
     let outside = Path::new("/tmp").join(&name);
     let _ = std::fs::remove_file(&outside);
-    let (st, r, out) = run_json(&[
+    let (st, r, out) = run_json3(&[
         "--policy",
         &pol,
         "--exec_dir",

@@ -6,29 +6,32 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use safeexec::adminconf::{self, AdminConf};
 use safeexec::isolate::Net;
 use safeexec::{RunRequest, Sandbox};
 
-const SAFEEXEC: &str = env!("CARGO_BIN_EXE_safeexec");
+mod common;
+
+use common::Opts;
 
 /// The binary's `--show-config` JSON for `args` (then `--exec /bin/true`),
 /// under the administrator's configuration `conf` (SAFEEXEC_CONF is honoured
 /// for a real uid of 0 only; otherwise the file in force is used).
 fn binary(conf: &Path, args: &[&str]) -> Result<serde_json::Value, (i32, String)> {
-    let out = Command::new(SAFEEXEC)
-        .arg("--show-config")
-        .args(args)
-        .args(["--exec", "/bin/true", "x", "y"])
-        .env("SAFEEXEC_CONF", conf)
-        .output()
-        .expect("run safeexec");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    if out.status.code() != Some(0) {
-        return Err((out.status.code().unwrap_or(-1), err));
+    let mut a = vec!["--show-config"];
+    a.extend_from_slice(args);
+    a.extend(["--exec", "/bin/true", "x", "y"]);
+    let out = common::run_with(
+        &a,
+        Opts {
+            env: vec![("SAFEEXEC_CONF", conf.to_str().unwrap())],
+            ..Opts::default()
+        },
+    );
+    if out.status != Some(0) {
+        return Err((out.code_or_signal(), out.stderr_str()));
     }
     Ok(serde_json::from_slice(&out.stdout).expect("one JSON object on stdout"))
 }

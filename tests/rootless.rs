@@ -9,15 +9,17 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::{eventually, procs_naming, table_tests, Opts, Run};
+
 const CALLER: u32 = 65534;
 
 fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
+    common::is_root()
 }
 
 /// A 0755 directory under /tmp with the binary (mode 0755, no setuid bit)
@@ -76,65 +78,68 @@ fn marker() -> String {
     )
 }
 
-/// Live processes with `marker` in an argument (zombies have none).
-fn with_marker(marker: &str) -> Vec<u32> {
-    let me = std::process::id();
-    let Ok(rd) = fs::read_dir("/proc") else {
-        return Vec::new();
+/// safeexec as the caller, for a test that must signal the supervisor
+/// itself: setpriv execs safeexec, so the process started is safeexec.
+fn as_caller(args: &[&str]) -> Command {
+    let w = caller_wrapper();
+    let mut c = match w.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin());
+            c
+        }
+        None => Command::new(bin()),
     };
-    rd.filter_map(|e| {
-        let e = e.ok()?;
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let cmd = fs::read(e.path().join("cmdline")).ok()?;
-        let hit = cmd.windows(marker.len()).any(|w| w == marker.as_bytes());
-        (hit && pid != me).then_some(pid)
-    })
-    .collect()
-}
-
-/// safeexec as the caller: through setpriv when we are root, directly when
-/// we are already an ordinary user. A run longer than 60 s is killed.
-fn command(args: &[&str]) -> Command {
-    as_caller(args, true)
-}
-
-/// [`command`]; without `timeout` in between, the process started is
-/// safeexec itself (setpriv execs it).
-fn as_caller(args: &[&str], timeout: bool) -> Command {
-    let mut c = Command::new(if timeout { "timeout" } else { "env" });
-    if timeout {
-        c.args(["-s", "KILL", "60"]);
-    }
-    if is_root() {
-        c.arg("setpriv").args([
-            format!("--reuid={CALLER}"),
-            format!("--regid={CALLER}"),
-            "--clear-groups".into(),
-        ]);
-    }
-    c.arg(bin())
-        .args(args)
+    c.args(args)
         .current_dir(dir())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     c
 }
 
+/// The setpriv wrapper that makes the run the caller's (none when the tests
+/// already run as an ordinary user).
+fn caller_wrapper() -> Vec<String> {
+    if is_root() {
+        vec![
+            "setpriv".into(),
+            format!("--reuid={CALLER}"),
+            format!("--regid={CALLER}"),
+            "--clear-groups".into(),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+/// safeexec `args` as the caller, through the shared runner.
+fn run_as_caller(args: &[&str]) -> Run {
+    common::run_with(
+        args,
+        Opts {
+            wrapper: caller_wrapper(),
+            binary: Some(bin()),
+            cwd: Some(dir().to_path_buf()),
+            env_remove: vec!["RUST_LOG"],
+            ..Opts::default()
+        },
+    )
+}
+
 /// One run with a JSON report; `marker` is appended to the program's
 /// arguments, and no process holding it may be left afterwards.
-fn run(opts: &[&str], program: &[&str]) -> (Output, serde_json::Value) {
+fn run(opts: &[&str], program: &[&str]) -> (Run, serde_json::Value) {
     let m = marker();
     let mut args: Vec<&str> = vec!["--report", "json"];
     args.extend_from_slice(opts);
     args.push("--exec");
     args.extend_from_slice(program);
     args.push(&m);
-    let out = command(&args).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let left = with_marker(&m);
+    let out = run_as_caller(&args);
+    let left = procs_naming(&m);
     assert!(left.is_empty(), "processes of the run left: {left:?}");
-    let json = common::parse_json(&err).unwrap_or_else(|e| panic!("{e}\nstatus {:?}", out.status));
-    assert_eq!(json["rootless"], true, "{err}");
+    let json = common::json(&out);
+    assert_eq!(json["rootless"], true, "{out}");
     (out, json)
 }
 
@@ -145,9 +150,9 @@ fn code(j: &serde_json::Value) -> &str {
 #[test]
 fn ok_with_stdout_and_the_callers_ids() {
     let (out, j) = run(&[], &[&victim("ok")]);
-    assert_eq!(out.status.code(), Some(0), "{j}");
+    assert_eq!(out.status, Some(0), "{j}");
     assert_eq!(code(&j), "OK");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    assert_eq!(out.stdout_str(), "hello\n");
     let me = nix::unistd::getuid().as_raw();
     let want = if is_root() { CALLER } else { me };
     assert_eq!(j["uid"], want, "{j}");
@@ -158,46 +163,99 @@ fn ok_with_stdout_and_the_callers_ids() {
     }
 }
 
-#[test]
-fn cpu_time_limit() {
-    let (out, j) = run(&["--cpu", "0.5"], &[&victim("spin")]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(code(&j), "TLE", "{j}");
-    assert_eq!(j["verdict"]["kind"], "cpu");
+/// One rootless run: options, victim and its arguments, the exit status
+/// (None: not checked), the verdict, and what else must hold.
+#[derive(Clone, Copy)]
+struct Row {
+    opts: &'static [&'static str],
+    victim: &'static str,
+    args: &'static [&'static str],
+    status: Option<i32>,
+    code: &'static str,
+    check: fn(&Run, &serde_json::Value),
 }
 
-#[test]
-fn wall_time_limit() {
+const ROW: Row = Row {
+    opts: &[],
+    victim: "ok",
+    args: &[],
+    status: None,
+    code: "OK",
+    check: |_, _| {},
+};
+
+fn rootless(name: &str, row: Row) {
+    let v = victim(row.victim);
+    let mut program = vec![v.as_str()];
+    program.extend_from_slice(row.args);
     let start = Instant::now();
-    let (_, j) = run(&["--clock", "1"], &[&victim("sleeper"), "30"]);
-    assert_eq!(code(&j), "TLE", "{j}");
-    assert_eq!(j["verdict"]["kind"], "wall");
-    assert!(start.elapsed() < Duration::from_secs(10));
+    let (out, j) = run(row.opts, &program);
+    if let Some(st) = row.status {
+        assert_eq!(out.status, Some(st), "{name}: {j}");
+    }
+    assert_eq!(code(&j), row.code, "{name}: {j}");
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (row.check)(&out, &j)));
+    if let Err(e) = res {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        panic!("{name}: {msg}\n(run took {:?})", start.elapsed());
+    }
 }
 
-#[test]
-fn memory_limit() {
-    let (_, j) = run(&["--mem", "32768"], &[&victim("hog"), "100"]);
-    assert_eq!(code(&j), "MLE", "{j}");
+fn cpu_kind(_: &Run, j: &serde_json::Value) {
+    assert_eq!(j["verdict"]["kind"], "cpu", "{j}");
+}
+fn wall_kind_within_10s(r: &Run, j: &serde_json::Value) {
+    assert_eq!(j["verdict"]["kind"], "wall", "{j}");
+    assert!(r.elapsed < Duration::from_secs(10), "{j}");
+}
+fn exit_code_3(_: &Run, j: &serde_json::Value) {
+    assert_eq!(j["verdict"]["exit_code"], 3, "{j}");
+}
+fn signal_11(_: &Run, j: &serde_json::Value) {
+    assert_eq!(j["verdict"]["signal"], 11, "{j}");
+}
+fn exit_code_4(_: &Run, j: &serde_json::Value) {
+    assert_eq!(j["verdict"]["exit_code"], 4, "fork was refused: {j}");
+}
+fn socket_in_paranoid_mode(_: &Run, j: &serde_json::Value) {
+    assert_eq!(j["verdict"]["syscall"], "socket", "{j}");
+    assert_eq!(j["mode"], "paranoid", "{j}");
+}
+fn hello_in_paranoid_mode(r: &Run, j: &serde_json::Value) {
+    assert_eq!(r.stdout_str(), "hello\n", "{j}");
+    assert_eq!(j["mode"], "paranoid", "{j}");
 }
 
-#[test]
-fn runtime_error_and_signal() {
-    let (_, j) = run(&[], &[&victim("exitcode"), "3"]);
-    assert_eq!(code(&j), "RE", "{j}");
-    assert_eq!(j["verdict"]["exit_code"], 3);
-    let (_, j) = run(&[], &[&victim("segv")]);
-    assert_eq!(code(&j), "SIG", "{j}");
-    assert_eq!(j["verdict"]["signal"], 11);
+table_tests! { rootless;
+    cpu_time_limit => Row {
+        opts: &["--cpu", "0.5"], victim: "spin", status: Some(1), code: "TLE", check: cpu_kind,
+        ..ROW },
+    wall_time_limit => Row {
+        opts: &["--clock", "1"], victim: "sleeper", args: &["30"], code: "TLE",
+        check: wall_kind_within_10s, ..ROW },
+    memory_limit => Row {
+        opts: &["--mem", "32768"], victim: "hog", args: &["100"], code: "MLE", ..ROW },
+    runtime_error => Row { victim: "exitcode", args: &["3"], code: "RE", check: exit_code_3, ..ROW },
+    signal => Row { victim: "segv", code: "SIG", check: signal_11, ..ROW },
+    nproc_0_cannot_fork => Row { opts: &["--nproc", "0"], victim: "forker", ..ROW },
+    nproc_2_can_fork => Row {
+        opts: &["--nproc", "2"], victim: "forker", code: "RE", check: exit_code_4, ..ROW },
+    paranoid_socket_is_restricted => Row {
+        opts: &["--paranoid"], victim: "iso_connect", args: &["9"], status: Some(1), code: "RF",
+        check: socket_in_paranoid_mode },
+    paranoid_correct_program_is_ok => Row {
+        opts: &["--paranoid"], check: hello_in_paranoid_mode, ..ROW },
 }
 
 #[test]
 fn no_ns_is_refused() {
-    let out = command(&["--no-ns", "--exec", &victim("ok")])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let out = run_as_caller(&["--no-ns", "--exec", &victim("ok")]);
+    let err = out.stderr_str();
+    assert_eq!(out.status, Some(2), "{err}");
     assert!(
         err.starts_with("safeexec: --no-ns: a rootless run needs its PID namespace"),
         "{err}"
@@ -205,52 +263,20 @@ fn no_ns_is_refused() {
 }
 
 #[test]
-fn nproc_counts_the_runs_processes() {
-    // forker exits 0 when its fork fails.
-    let (_, j) = run(&["--nproc", "0"], &[&victim("forker")]);
-    assert_eq!(code(&j), "OK", "fork was allowed: {j}");
-    let (_, j) = run(&["--nproc", "2"], &[&victim("forker")]);
-    assert_eq!(code(&j), "RE", "fork was refused: {j}");
-    assert_eq!(j["verdict"]["exit_code"], 4);
-}
-
-#[test]
-fn paranoid_socket_is_restricted() {
-    let (out, j) = run(&["--paranoid"], &[&victim("iso_connect"), "9"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(code(&j), "RF", "{j}");
-    assert_eq!(j["verdict"]["syscall"], "socket");
-    assert_eq!(j["mode"], "paranoid");
-}
-
-#[test]
-fn paranoid_correct_program_is_ok() {
-    let (out, j) = run(&["--paranoid"], &[&victim("ok")]);
-    assert_eq!(code(&j), "OK", "{j}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
-    assert_eq!(j["mode"], "paranoid");
-}
-
-#[test]
 fn default_network_reaches_nothing() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
+    let listener = common::Listener::new();
     // iso_connect exits 3 when it cannot connect.
-    let (_, j) = run(&[], &[&victim("iso_connect"), &port]);
+    let (_, j) = run(&[], &[&victim("iso_connect"), &listener.port()]);
     assert_eq!(code(&j), "RE", "{j}");
     assert_eq!(j["verdict"]["exit_code"], 3, "{j}");
-    match listener.accept() {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-        other => panic!("the listener got a connection: {other:?}"),
-    }
+    assert!(!listener.got_connection(), "the listener got a connection");
 }
 
 #[test]
 fn jail_c_runs_and_hides_the_host() {
     let (out, j) = run(&["--jail", "c"], &[&victim("ok")]);
     assert_eq!(code(&j), "OK", "{j}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+    assert_eq!(out.stdout_str(), "hello\n");
     // /etc/passwd is not in the c profile; sh's `test` is a builtin (no fork).
     let (_, j) = run(
         &["--jail", "c"],
@@ -274,29 +300,28 @@ fn killed_supervisor_leaves_nothing(opts: &[&str]) {
     let v = victim("p_sleepfork");
     let pids_file = format!("/nonexistent/{m}");
     args.extend_from_slice(&["--exec", &v, &pids_file]);
-    // No `timeout` in between: env and setpriv exec, so the process we
-    // start ends up being the supervisor.
-    let mut child = as_caller(&args, false)
+    // setpriv execs safeexec: the process we start is the supervisor.
+    let mut child = as_caller(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let sup = child.id();
-    assert!(common::eventually(Duration::from_secs(5), || {
+    assert!(eventually(Duration::from_secs(5), || {
         fs::read_link(format!("/proc/{sup}/exe")).is_ok_and(|e| e == bin())
     }));
     // The init and the supervisor hold the marker too (it is in safeexec's
     // command line); the program and its 3 children make 4 more.
-    let up = common::eventually(Duration::from_secs(10), || with_marker(&m).len() >= 5);
-    let before = with_marker(&m);
+    let up = eventually(Duration::from_secs(10), || procs_naming(&m).len() >= 5);
+    let before = procs_naming(&m);
     let _ = child.kill();
     let _ = child.wait();
     assert!(up, "the run did not start: {before:?}");
-    let gone = common::eventually(Duration::from_secs(1), || with_marker(&m).is_empty());
+    let gone = eventually(Duration::from_secs(1), || procs_naming(&m).is_empty());
     assert!(
         gone,
         "left 1 s after the supervisor was killed: {:?}",
-        with_marker(&m)
+        procs_naming(&m)
     );
 }
 
@@ -308,7 +333,7 @@ fn killing_the_supervisor_kills_the_run() {
 #[test]
 fn killing_the_paranoid_supervisor_kills_the_run() {
     // The audit policy lets the program fork (and records every call).
-    killed_supervisor_leaves_nothing(&["--paranoid", "--policy", "audit"]);
+    killed_supervisor_leaves_nothing(&["--policy", "audit"]);
 }
 
 #[test]
@@ -337,7 +362,7 @@ fn without_user_namespaces_it_says_why_and_exits_3() {
     let pid = child.id();
     // unshare runs sh in the same process: wait until it is in its namespace.
     let mine = fs::read_link("/proc/self/ns/user").unwrap();
-    assert!(common::eventually(Duration::from_secs(5), || {
+    assert!(eventually(Duration::from_secs(5), || {
         fs::read_link(format!("/proc/{pid}/ns/user")).is_ok_and(|l| l != mine)
     }));
     let map = "0 0 1\n1000 101000 1\n";

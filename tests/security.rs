@@ -7,14 +7,12 @@
 //! must survive. A failing test here is a security bug.
 
 mod common;
-#[path = "common/oracles.rs"]
-mod oracles;
 
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oracles::*;
+use common::*;
 
 const PARANOID: &[&str] = &["--paranoid"];
 const CLASSIC: &[&str] = &[];
@@ -22,7 +20,6 @@ const CLASSIC: &[&str] = &[];
 /// attacks on it must then fail on the uid and the policy alone.
 const PARANOID_NO_NS: &[&str] = &["--paranoid", "--no-ns"];
 const CLASSIC_NO_NS: &[&str] = &["--no-ns"];
-const REACH_MODES: [&[&str]; 4] = [CLASSIC, CLASSIC_NO_NS, PARANOID, PARANOID_NO_NS];
 
 /// The errno a classic run must see when it names the supervisor: EPERM
 /// without a PID namespace, ESRCH (or EPERM) inside one, where the
@@ -54,14 +51,14 @@ fn mountinfo() -> String {
 fn network_connect_to_localhost_is_refused_in_paranoid_mode() {
     let l = Listener::new();
     let port = l.port();
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     let v = vpath("a_net");
     for mode in ["connect", "raw"] {
-        let r = run(&args(PARANOID, wd, &v, &[mode, &port]));
+        let r = run_json(&args(PARANOID, wd, &v, &[mode, &port]));
         assert_eq!(r.code(), "RF", "{mode}: {r}");
         assert_eq!(r.syscall(), "socket", "{mode}: {r}");
-        assert!(!r.stdout.contains("ESCAPED"), "{mode}: {r}");
+        assert!(!r.stdout_str().contains("ESCAPED"), "{mode}: {r}");
         assert_nothing_left(&r);
     }
     assert!(!l.got_connection(), "the listener received a connection");
@@ -72,16 +69,19 @@ fn network_is_unreachable_in_classic_mode_with_net_none() {
     // `--net none` is the default; `--net host` is the documented way out.
     let l = Listener::new();
     let port = l.port();
-    let d = workdir();
+    let d = work_dir();
     let v = vpath("a_net");
     for (net, mode) in [
         (CLASSIC, "connect"),
         (&["--net", "none"][..], "connect"),
         (CLASSIC, "raw"),
     ] {
-        let r = run(&args(net, d.path().to_str().unwrap(), &v, &[mode, &port]));
+        let r = run_json(&args(net, d.path().to_str().unwrap(), &v, &[mode, &port]));
         assert_eq!(r.code(), "OK", "{mode}: {r}");
-        assert!(r.stdout.contains("connect refused errno"), "{mode}: {r}");
+        assert!(
+            r.stdout_str().contains("connect refused errno"),
+            "{mode}: {r}"
+        );
         assert_nothing_left(&r);
     }
     assert!(!l.got_connection(), "the listener received a connection");
@@ -94,9 +94,9 @@ fn network_abstract_unix_socket_is_refused_in_paranoid_mode() {
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     let l = UnixListener::bind_addr(&addr).unwrap();
     l.set_nonblocking(true).unwrap();
-    let d = workdir();
+    let d = work_dir();
     let v = vpath("a_net");
-    let r = run(&args(
+    let r = run_json(&args(
         PARANOID,
         d.path().to_str().unwrap(),
         &v,
@@ -106,14 +106,14 @@ fn network_abstract_unix_socket_is_refused_in_paranoid_mode() {
     assert_eq!(r.syscall(), "socket", "{r}");
     // Classic with --net none: abstract names belong to the network
     // namespace, so the listener's name does not exist for the program.
-    let r = run(&args(
+    let r = run_json(&args(
         &["--net", "none"],
         d.path().to_str().unwrap(),
         &v,
         &["unix", &name],
     ));
     assert_eq!(r.code(), "OK", "{r}");
-    assert!(r.stdout.contains("connect refused errno"), "{r}");
+    assert!(r.stdout_str().contains("connect refused errno"), "{r}");
     std::thread::sleep(Duration::from_millis(100));
     assert!(
         l.accept().is_err(),
@@ -124,17 +124,17 @@ fn network_abstract_unix_socket_is_refused_in_paranoid_mode() {
 #[test]
 fn network_other_abis_and_io_uring_kill_the_run() {
     let l = Listener::new();
-    let d = workdir();
+    let d = work_dir();
     let v = vpath("a_net");
     for mode in ["int80", "x32", "iouring"] {
-        let r = run(&args(
+        let r = run_json(&args(
             PARANOID,
             d.path().to_str().unwrap(),
             &v,
             &[mode, &l.port()],
         ));
         assert_eq!(r.code(), "RF", "{mode}: {r}");
-        assert!(!r.stdout.contains("ESCAPED"), "{mode}: {r}");
+        assert!(!r.stdout_str().contains("ESCAPED"), "{mode}: {r}");
         if mode == "iouring" {
             assert_eq!(r.syscall(), "io_uring_setup", "{r}");
         }
@@ -145,47 +145,51 @@ fn network_other_abis_and_io_uring_kill_the_run() {
 
 // ------------------------------------------------------ leaving the tree
 
-#[test]
-fn setsid_double_fork_leaves_nothing() {
+fn setsid_double_fork_leaves_nothing(_row: &str, mode: &[&str]) {
     let v = vpath("a_tree");
-    for mode in [CLASSIC, PARANOID] {
-        let d = workdir();
-        let wd = d.path().to_str().unwrap();
-        let pidf = d.path().join("pid");
-        let mut a = mode.to_vec();
-        a.extend(["--nproc", "5", "--clock", "5"]);
-        let r = run(&args(&a, wd, &v, &["setsid", pidf.to_str().unwrap()]));
-        if mode == PARANOID {
-            assert_eq!(r.code(), "RF", "{r}");
-        } else {
-            assert!(pidf.exists(), "the grandchild did not start: {r}");
-        }
-        // The pid file holds a pid of the run's PID namespace: judge by uid.
-        assert_nothing_left(&r);
+    let d = work_dir();
+    let wd = d.path().to_str().unwrap();
+    let pidf = d.path().join("pid");
+    let mut a = mode.to_vec();
+    a.extend(["--nproc", "5", "--clock", "5"]);
+    let r = run_json(&args(&a, wd, &v, &["setsid", pidf.to_str().unwrap()]));
+    if mode == PARANOID {
+        assert_eq!(r.code(), "RF", "{r}");
+    } else {
+        assert!(pidf.exists(), "the grandchild did not start: {r}");
     }
+    // The pid file holds a pid of the run's PID namespace: judge by uid.
+    assert_nothing_left(&r);
 }
 
-#[test]
-fn fork_bomb_is_contained() {
+table_tests! { setsid_double_fork_leaves_nothing;
+    setsid_double_fork_leaves_nothing_classic => CLASSIC,
+    setsid_double_fork_leaves_nothing_paranoid => PARANOID,
+}
+
+fn fork_bomb_is_contained(_row: &str, mode: &[&str]) {
     let v = vpath("a_tree");
     let other = Sleeper::start();
-    for mode in [CLASSIC, PARANOID] {
-        let d = workdir();
-        let mut a = mode.to_vec();
-        a.extend(["--nproc", "10", "--clock", "6", "--cpu", "4"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["bomb"]));
-        if mode == PARANOID {
-            assert_eq!(r.code(), "RF", "{r}");
-        } else {
-            assert!(
-                r.report["processes"].as_u64().unwrap_or(0) <= 10 * 50,
-                "{r}"
-            );
-        }
-        assert!(r.elapsed < Duration::from_secs(15), "{r}");
-        assert_nothing_left(&r);
+    let d = work_dir();
+    let mut a = mode.to_vec();
+    a.extend(["--nproc", "10", "--clock", "6", "--cpu", "4"]);
+    let r = run_json(&args(&a, d.path().to_str().unwrap(), &v, &["bomb"]));
+    if mode == PARANOID {
+        assert_eq!(r.code(), "RF", "{r}");
+    } else {
+        assert!(
+            r.report["processes"].as_u64().unwrap_or(0) <= 10 * 50,
+            "{r}"
+        );
     }
+    assert!(r.elapsed < Duration::from_secs(15), "{r}");
+    assert_nothing_left(&r);
     assert!(other.alive(), "a process of another uid was killed");
+}
+
+table_tests! { fork_bomb_is_contained;
+    fork_bomb_is_contained_classic => CLASSIC,
+    fork_bomb_is_contained_paranoid => PARANOID,
 }
 
 /// Runs `args` while a thread polls /proc for processes of the run's uid
@@ -223,7 +227,7 @@ fn run_counting(args: &[&str], comm: &str) -> (Run, usize) {
             std::thread::sleep(Duration::from_millis(5));
         }
     });
-    let r = run(args);
+    let r = run_json(args);
     stop.store(true, Ordering::SeqCst);
     h.join().unwrap();
     let n = max.load(Ordering::SeqCst);
@@ -235,7 +239,7 @@ fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
     // RLIMIT_NPROC is counted per user namespace since Linux 5.14, and
     // charged to every ancestor namespace: a new user namespace must not
     // give a fresh process budget.
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     // Copies under names no other test uses: the counter goes by name.
     let ns_name = format!("nsb{}", std::process::id());
@@ -260,7 +264,7 @@ fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
     );
     eprintln!(
         "nsbomb: {} ; at most {n} processes at once",
-        r.stdout.trim()
+        r.stdout_str().trim()
     );
     let (_, plain) = run_counting(
         &args(
@@ -283,41 +287,41 @@ fn fork_bomb_in_a_user_namespace_is_still_limited_by_nproc() {
     );
     assert_nothing_left(&r);
     // Paranoid: unshare is a kill.
-    let r = run(&args(PARANOID, wd, &vpath("a_tree"), &["nsbomb"]));
+    let r = run_json(&args(PARANOID, wd, &vpath("a_tree"), &["nsbomb"]));
     assert_eq!(r.code(), "RF", "{r}");
 }
 
 #[test]
 fn clone_untraced_and_clone3_are_refused() {
     let v = vpath("a_tree");
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     let procs = procs_policy(d.path());
     // With processes allowed: CLONE_UNTRACED fails with EPERM, clone3 with ENOSYS.
-    let r = run(&args(&["--policy", &procs], wd, &v, &["untraced"]));
+    let r = run_json(&args(&["--policy", &procs], wd, &v, &["untraced"]));
     assert_eq!(r.code(), "OK", "{r}");
-    assert!(r.stdout.contains("refused errno 1\n"), "{r}");
-    let r = run(&args(&["--policy", &procs], wd, &v, &["clone3"]));
+    assert!(r.stdout_str().contains("refused errno 1\n"), "{r}");
+    let r = run_json(&args(&["--policy", &procs], wd, &v, &["clone3"]));
     assert_eq!(r.code(), "OK", "{r}");
-    assert!(r.stdout.contains("refused errno 38\n"), "{r}");
+    assert!(r.stdout_str().contains("refused errno 38\n"), "{r}");
     // Under the default policy the built-in refuses CLONE_UNTRACED (EPERM)
     // before the policy's kill of clone; clone3 is still ENOSYS.
-    let r = run(&args(PARANOID, wd, &v, &["untraced"]));
+    let r = run_json(&args(PARANOID, wd, &v, &["untraced"]));
     assert!(
-        r.code() == "RF" || r.stdout.contains("refused errno 1\n"),
+        r.code() == "RF" || r.stdout_str().contains("refused errno 1\n"),
         "{r}"
     );
-    assert!(!r.stdout.contains("ESCAPED"), "{r}");
-    let r = run(&args(PARANOID, wd, &v, &["clone3"]));
+    assert!(!r.stdout_str().contains("ESCAPED"), "{r}");
+    let r = run_json(&args(PARANOID, wd, &v, &["clone3"]));
     assert_eq!(r.code(), "OK", "{r}");
-    assert!(r.stdout.contains("refused errno 38\n"), "{r}");
+    assert!(r.stdout_str().contains("refused errno 38\n"), "{r}");
     assert_nothing_left(&r);
 }
 
 #[test]
 fn vfork_then_exec_is_still_traced() {
     let l = Listener::new();
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     // The exec'd program sits in the working directory, where the policy
     // allows exec; it tries to connect to the listener.
@@ -330,7 +334,7 @@ fn vfork_then_exec_is_still_traced() {
         "include default\nallow @process @threads @signals\nlimit nproc 20\npath exec ./**\n",
     );
     let v = vpath("a_tree");
-    let r = run(&args(
+    let r = run_json(&args(
         &["--policy", &pol],
         wd,
         &v,
@@ -345,11 +349,11 @@ fn vfork_then_exec_is_still_traced() {
 #[test]
 fn two_hundred_threads_are_traced_and_contained() {
     let l = Listener::new();
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     let v = vpath("a_tree");
     let procs = procs_policy(d.path());
-    let r = run(&args(
+    let r = run_json(&args(
         &["--policy", &procs, "--clock", "20", "--cpu", "10"],
         wd,
         &v,
@@ -359,120 +363,143 @@ fn two_hundred_threads_are_traced_and_contained() {
     assert_eq!(r.syscall(), "socket", "{r}");
     assert_nothing_left(&r);
     // The default policy refuses the first thread.
-    let r = run(&args(PARANOID, wd, &v, &["threads"]));
+    let r = run_json(&args(PARANOID, wd, &v, &["threads"]));
     assert_eq!(r.code(), "RF", "{r}");
     assert_eq!(r.syscall(), "clone", "{r}");
     // Classic: the threads run under nproc and nothing is left.
-    let r = run(&args(
+    let r = run_json(&args(
         &["--nproc", "300", "--clock", "20", "--cpu", "10"],
         wd,
         &v,
         &["threads"],
     ));
     assert_eq!(r.code(), "OK", "{r}");
-    assert!(r.stdout.contains("threads 200"), "{r}");
+    assert!(r.stdout_str().contains("threads 200"), "{r}");
     assert_nothing_left(&r);
     assert!(!l.got_connection());
 }
 
 // ------------------------------------ reaching the supervisor, other runs
 
-#[test]
-fn ptrace_attach_and_traceme_are_refused() {
+fn ptrace_attach_is_refused(_row: &str, mode: &[&str]) {
     let v = vpath("a_reach");
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
-    for mode in REACH_MODES {
-        let r = run(&args(mode, wd, &v, &["attach"]));
-        assert!(!r.stdout.contains("ESCAPED"), "{mode:?}: {r}");
-        if mode.contains(&"--paranoid") {
-            assert_eq!(r.code(), "RF", "{r}");
-            assert_eq!(r.syscall(), "ptrace", "{r}");
-        } else {
-            assert_eq!(r.code(), "OK", "{r}");
-            assert!(
-                refused_errno_ok(mode, &r.stdout, "attach refused"),
-                "{mode:?}: {r}"
-            );
-        }
-        assert_nothing_left(&r);
+    let r = run_json(&args(mode, wd, &v, &["attach"]));
+    assert!(!r.stdout_str().contains("ESCAPED"), "{mode:?}: {r}");
+    if mode.contains(&"--paranoid") {
+        assert_eq!(r.code(), "RF", "{r}");
+        assert_eq!(r.syscall(), "ptrace", "{r}");
+    } else {
+        assert_eq!(r.code(), "OK", "{r}");
+        assert!(
+            refused_errno_ok(mode, &r.stdout_str(), "attach refused"),
+            "{mode:?}: {r}"
+        );
     }
+    assert_nothing_left(&r);
+}
+
+table_tests! { ptrace_attach_is_refused;
+    ptrace_attach_is_refused_classic => CLASSIC,
+    ptrace_attach_is_refused_classic_no_ns => CLASSIC_NO_NS,
+    ptrace_attach_is_refused_paranoid => PARANOID,
+    ptrace_attach_is_refused_paranoid_no_ns => PARANOID_NO_NS,
+}
+
+#[test]
+fn ptrace_traceme_is_refused_or_survived() {
+    let v = vpath("a_reach");
+    let d = work_dir();
+    let wd = d.path().to_str().unwrap();
     // PTRACE_TRACEME: paranoid kills it; classic (the supervisor becomes a
     // tracer it did not ask to be) must still end the run and report.
-    let r = run(&args(PARANOID, wd, &v, &["traceme"]));
+    let r = run_json(&args(PARANOID, wd, &v, &["traceme"]));
     assert_eq!(r.code(), "RF", "{r}");
     for extra in [CLASSIC, CLASSIC_NO_NS] {
         let mut a = vec!["--clock", "3"];
         a.extend_from_slice(extra);
-        let r = run(&args(&a, wd, &v, &["traceme"]));
+        let r = run_json(&args(&a, wd, &v, &["traceme"]));
         assert!(r.report.is_object(), "no report: {r}");
         assert!(r.elapsed < Duration::from_secs(10), "{r}");
         assert_nothing_left(&r);
     }
 }
 
-#[test]
-fn process_vm_writev_and_proc_mem_of_the_supervisor_are_refused() {
+fn process_vm_writev_and_proc_mem_of_the_supervisor_are_refused(_row: &str, mode: &[&str]) {
     let v = vpath("a_reach");
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
-    for mode in REACH_MODES {
-        let r = run(&args(mode, wd, &v, &["vmwrite"]));
-        assert!(!r.stdout.contains("ESCAPED"), "{mode:?}: {r}");
-        if mode.contains(&"--paranoid") {
-            assert_eq!(r.code(), "RF", "{r}");
-            assert_eq!(r.syscall(), "process_vm_writev", "{r}");
-        } else {
-            let ok = refused_errno_ok(mode, &r.stdout, "process_vm_writev refused");
-            assert!(ok, "{mode:?}: {r}");
-        }
-        let r = run(&args(mode, wd, &v, &["procmem"]));
-        assert!(!r.stdout.contains("ESCAPED"), "{r}");
-        assert!(r.stdout.contains("open ro refused"), "{r}");
-        assert_nothing_left(&r);
+    let r = run_json(&args(mode, wd, &v, &["vmwrite"]));
+    assert!(!r.stdout_str().contains("ESCAPED"), "{mode:?}: {r}");
+    if mode.contains(&"--paranoid") {
+        assert_eq!(r.code(), "RF", "{r}");
+        assert_eq!(r.syscall(), "process_vm_writev", "{r}");
+    } else {
+        let ok = refused_errno_ok(mode, &r.stdout_str(), "process_vm_writev refused");
+        assert!(ok, "{mode:?}: {r}");
     }
+    let r = run_json(&args(mode, wd, &v, &["procmem"]));
+    assert!(!r.stdout_str().contains("ESCAPED"), "{r}");
+    assert!(r.stdout_str().contains("open ro refused"), "{r}");
+    assert_nothing_left(&r);
 }
 
-#[test]
-fn kill_minus_one_hits_only_the_run() {
+table_tests! { process_vm_writev_and_proc_mem_of_the_supervisor_are_refused;
+    process_vm_writev_and_proc_mem_of_the_supervisor_are_refused_classic => CLASSIC,
+    process_vm_writev_and_proc_mem_of_the_supervisor_are_refused_classic_no_ns => CLASSIC_NO_NS,
+    process_vm_writev_and_proc_mem_of_the_supervisor_are_refused_paranoid => PARANOID,
+    process_vm_writev_and_proc_mem_of_the_supervisor_are_refused_paranoid_no_ns => PARANOID_NO_NS,
+}
+
+fn kill_minus_one_hits_only_the_run(_row: &str, mode: &[&str]) {
     let v = vpath("a_reach");
     let other = Sleeper::start();
-    let d = workdir();
-    for mode in REACH_MODES {
-        let r = run(&args(mode, d.path().to_str().unwrap(), &v, &["killall"]));
-        assert!(r.report.is_object(), "the supervisor did not report: {r}");
-        if mode.contains(&"--paranoid") {
-            assert_eq!(r.code(), "RF", "{r}");
-        } else {
-            // Linux skips the caller; only processes of the run's uid (none
-            // here) are signalled.
-            assert_eq!(r.code(), "OK", "{r}");
-        }
-        assert_nothing_left(&r);
+    let d = work_dir();
+    let r = run_json(&args(mode, d.path().to_str().unwrap(), &v, &["killall"]));
+    assert!(r.report.is_object(), "the supervisor did not report: {r}");
+    if mode.contains(&"--paranoid") {
+        assert_eq!(r.code(), "RF", "{r}");
+    } else {
+        // Linux skips the caller; only processes of the run's uid (none
+        // here) are signalled.
+        assert_eq!(r.code(), "OK", "{r}");
     }
+    assert_nothing_left(&r);
     assert!(other.alive(), "kill(-1) reached a process of another uid");
 }
 
-#[test]
-fn killing_the_parent_is_refused_and_the_supervisor_reports() {
+table_tests! { kill_minus_one_hits_only_the_run;
+    kill_minus_one_hits_only_the_run_classic => CLASSIC,
+    kill_minus_one_hits_only_the_run_classic_no_ns => CLASSIC_NO_NS,
+    kill_minus_one_hits_only_the_run_paranoid => PARANOID,
+    kill_minus_one_hits_only_the_run_paranoid_no_ns => PARANOID_NO_NS,
+}
+
+fn killing_the_parent_is_refused_and_the_supervisor_reports(_row: &str, mode: &[&str]) {
     let v = vpath("a_reach");
-    let d = workdir();
-    for mode in REACH_MODES {
-        let r = run(&args(mode, d.path().to_str().unwrap(), &v, &["killparent"]));
-        assert!(r.report.is_object(), "the supervisor did not report: {r}");
-        assert!(!r.stdout.contains("ESCAPED"), "{mode:?}: {r}");
-        if mode.contains(&"--paranoid") {
-            assert_eq!(r.code(), "RF", "{r}");
-        } else {
-            // Without the namespace: EPERM, not ESRCH, so the target was
-            // the live supervisor.
-            assert_eq!(r.code(), "OK", "{r}");
-            assert!(
-                refused_errno_ok(mode, &r.stdout, "kill(parent) refused"),
-                "{mode:?}: {r}"
-            );
-        }
+    let d = work_dir();
+    let r = run_json(&args(mode, d.path().to_str().unwrap(), &v, &["killparent"]));
+    assert!(r.report.is_object(), "the supervisor did not report: {r}");
+    assert!(!r.stdout_str().contains("ESCAPED"), "{mode:?}: {r}");
+    if mode.contains(&"--paranoid") {
+        assert_eq!(r.code(), "RF", "{r}");
+    } else {
+        // Without the namespace: EPERM, not ESRCH, so the target was
+        // the live supervisor.
+        assert_eq!(r.code(), "OK", "{r}");
+        assert!(
+            refused_errno_ok(mode, &r.stdout_str(), "kill(parent) refused"),
+            "{mode:?}: {r}"
+        );
     }
+}
+
+table_tests! { killing_the_parent_is_refused_and_the_supervisor_reports;
+    killing_the_parent_is_refused_and_the_supervisor_reports_classic => CLASSIC,
+    killing_the_parent_is_refused_and_the_supervisor_reports_classic_no_ns => CLASSIC_NO_NS,
+    killing_the_parent_is_refused_and_the_supervisor_reports_paranoid => PARANOID,
+    killing_the_parent_is_refused_and_the_supervisor_reports_paranoid_no_ns => PARANOID_NO_NS,
 }
 
 // -------------------------------------------------------------- privilege
@@ -495,7 +522,7 @@ fn setuid_binary(dir: &Path) -> (PathBuf, String) {
 
 #[test]
 fn setuid_binaries_do_not_give_root() {
-    let d = workdir();
+    let d = work_dir();
     let (sd, suid) = setuid_binary(d.path());
     // Sanity: the bit works outside the sandbox (as uid 65534 it prints euid 0).
     let out = std::process::Command::new("setpriv")
@@ -517,51 +544,59 @@ fn setuid_binaries_do_not_give_root() {
     );
     let v = vpath("a_priv");
     for mode in [vec![], vec!["--policy", pol.as_str()]] {
-        let r = run(&args(&mode, wd, &v, &["exec", &suid]));
+        let r = run_json(&args(&mode, wd, &v, &["exec", &suid]));
         assert_eq!(r.code(), "OK", "{r}");
         let uid = r.uid();
-        assert_eq!(r.stdout, format!("euid {uid} uid {uid}\n"), "{r}");
+        assert_eq!(r.stdout_str(), format!("euid {uid} uid {uid}\n"), "{r}");
     }
 }
 
-#[test]
-fn identity_changes_chroot_and_mount_fail() {
+fn identity_changes_chroot_and_mount_fail(_row: &str, mode: &[&str]) {
     let v = vpath("a_priv");
     let before = mountinfo();
-    for mode in [CLASSIC, PARANOID] {
-        for what in ["setuid", "capset", "chroot", "mount"] {
-            let d = workdir();
-            let wd = d.path().to_str().unwrap();
-            let r = run(&args(mode, wd, &v, &[what, wd]));
-            assert!(!r.stdout.contains("ESCAPED"), "{what}: {r}");
-            if mode == PARANOID {
-                assert!(
-                    r.code() == "RF" || r.stdout.starts_with("refused"),
-                    "{what}: {r}"
-                );
-            } else {
-                assert!(r.stdout.contains(&format!("refused {what}")), "{what}: {r}");
-                assert!(r.stdout.contains("errno 1\n"), "{what}: not EPERM: {r}");
-            }
+    for what in ["setuid", "capset", "chroot", "mount"] {
+        let d = work_dir();
+        let wd = d.path().to_str().unwrap();
+        let r = run_json(&args(mode, wd, &v, &[what, wd]));
+        assert!(!r.stdout_str().contains("ESCAPED"), "{what}: {r}");
+        if mode == PARANOID {
+            assert!(
+                r.code() == "RF" || r.stdout_str().starts_with("refused"),
+                "{what}: {r}"
+            );
+        } else {
+            assert!(
+                r.stdout_str().contains(&format!("refused {what}")),
+                "{what}: {r}"
+            );
+            assert!(
+                r.stdout_str().contains("errno 1\n"),
+                "{what}: not EPERM: {r}"
+            );
         }
     }
     assert_eq!(before, mountinfo(), "something was mounted");
 }
 
+table_tests! { identity_changes_chroot_and_mount_fail;
+    identity_changes_chroot_and_mount_fail_classic => CLASSIC,
+    identity_changes_chroot_and_mount_fail_paranoid => PARANOID,
+}
+
 #[test]
 fn kernel_attack_surface_calls_are_refused_in_paranoid_mode() {
     let v = vpath("a_priv");
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     let before = mountinfo();
     for what in ["userns", "bpf", "perf", "keyctl", "uffd"] {
-        let r = run(&args(PARANOID, wd, &v, &[what]));
+        let r = run_json(&args(PARANOID, wd, &v, &[what]));
         assert_eq!(r.code(), "RF", "{what}: {r}");
         // Classic: the kernel decides for an unprivileged uid; nothing that
         // needs a privilege may succeed (system-wide perf, bpf maps).
-        let r = run(&args(CLASSIC, wd, &v, &[what]));
-        assert!(!r.stdout.contains("ESCAPED"), "{what}: {r}");
-        eprintln!("classic {what}: {}", r.stdout.trim());
+        let r = run_json(&args(CLASSIC, wd, &v, &[what]));
+        assert!(!r.stdout_str().contains("ESCAPED"), "{what}: {r}");
+        eprintln!("classic {what}: {}", r.stdout_str().trim());
         assert_nothing_left(&r);
     }
     assert_eq!(before, mountinfo(), "something was mounted on the host");
@@ -574,13 +609,13 @@ fn toctou_path_rewrite_needs_threads_which_default_refuses() {
     // A 0666 file outside the working directory: only the path rules stand
     // between the program and it.
     let canary = Canary::new("toctou", 0o666);
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     let inside = d.path().join("good");
     std::fs::write(&inside, "").unwrap();
     chmod(&inside, 0o666);
     let v = vpath("p_toctou");
-    let r = run(&args(
+    let r = run_json(&args(
         PARANOID,
         wd,
         &v,
@@ -595,7 +630,7 @@ fn toctou_path_rewrite_needs_threads_which_default_refuses() {
     // With threads allowed the race is measured, not asserted: path rules
     // in a policy that allows threads are not a boundary (docs/security.md).
     let procs = procs_policy(d.path());
-    let r = run(&args(
+    let r = run_json(&args(
         &["--policy", &procs],
         wd,
         &v,
@@ -613,90 +648,126 @@ fn toctou_path_rewrite_needs_threads_which_default_refuses() {
 
 // -------------------------------------------------------------- resources
 
-#[test]
-fn memory_bomb_is_mle() {
+/// One resource attack of a_res under one mode: the limits, the attack,
+/// the verdict, and further assertions (`(run, working dir, mode)`).
+struct Res {
+    mode: &'static [&'static str],
+    limits: &'static [&'static str],
+    attack: &'static str,
+    code: &'static str,
+    check: fn(&Run, &Path),
+    /// Whether no process of the run's uid may be left (the old tests
+    /// checked this for every attack but descriptors and recursion).
+    nothing_left: bool,
+}
+
+fn resource(name: &str, c: Res) {
     let v = vpath("a_res");
-    let d = workdir();
-    for mode in [CLASSIC, PARANOID] {
-        let mut a = mode.to_vec();
-        a.extend(["--mem", "65536", "--cpu", "5", "--clock", "10"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["mem"]));
-        assert_eq!(r.code(), "MLE", "{r}");
-        assert!(!r.stdout.contains("ESCAPED"), "{r}");
+    let d = work_dir();
+    let mut a = c.mode.to_vec();
+    a.extend_from_slice(c.limits);
+    let r = run_json(&args(&a, d.path().to_str().unwrap(), &v, &[c.attack]));
+    assert_eq!(r.code(), c.code, "{name}: {r}");
+    (c.check)(&r, d.path());
+    if c.nothing_left {
         assert_nothing_left(&r);
     }
 }
 
-#[test]
-fn stdout_flood_ends_by_time() {
-    let v = vpath("a_res");
-    let d = workdir();
-    for mode in [CLASSIC, PARANOID] {
-        let mut a = mode.to_vec();
-        a.extend(["--cpu", "1", "--clock", "2"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["flood"]));
-        assert_eq!(r.code(), "TLE", "{r}");
-        assert!(r.elapsed < Duration::from_secs(8), "{r}");
-        assert_nothing_left(&r);
-    }
+fn no_escape(r: &Run, _: &Path) {
+    assert!(!r.stdout_str().contains("ESCAPED"), "{r}");
+}
+fn cpu_kind_within_8s(r: &Run, _: &Path) {
+    assert_eq!(r.report["verdict"]["kind"], "cpu", "{r}");
+    assert!(r.elapsed < Duration::from_secs(8), "{r}");
+}
+fn within_8s(r: &Run, _: &Path) {
+    assert!(r.elapsed < Duration::from_secs(8), "{r}");
+}
+fn wall_kind_within_5s(r: &Run, _: &Path) {
+    assert_eq!(r.report["verdict"]["kind"], "wall", "{r}");
+    assert!(r.elapsed < Duration::from_secs(5), "{r}");
+}
+fn fill_at_most_1mib(r: &Run, d: &Path) {
+    let len = std::fs::metadata(d.join("fill")).unwrap().len();
+    assert!(len <= 1024 * 1024, "the file grew to {len}\n{r}");
+}
+fn thirteen_fds(r: &Run, _: &Path) {
+    assert_eq!(r.stdout_str(), "opened 13 errno 24\n", "{r}");
+}
+fn segv_signal(r: &Run, _: &Path) {
+    assert_eq!(r.report["verdict"]["signal"], 11, "{r}");
 }
 
-#[test]
-fn disk_fill_stops_at_fsize() {
-    let v = vpath("a_res");
-    for mode in [CLASSIC, PARANOID] {
-        let d = workdir();
-        let mut a = mode.to_vec();
-        a.extend(["--fsize", "1024"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["disk"]));
-        assert_eq!(r.code(), "OLE", "{r}");
-        let len = std::fs::metadata(d.path().join("fill")).unwrap().len();
-        assert!(len <= 1024 * 1024, "the file grew to {len}");
-        assert_nothing_left(&r);
-    }
-}
+const MEM: Res = Res {
+    mode: CLASSIC,
+    limits: &["--mem", "65536", "--cpu", "5", "--clock", "10"],
+    attack: "mem",
+    code: "MLE",
+    check: no_escape,
+    nothing_left: true,
+};
+const FLOOD: Res = Res {
+    limits: &["--cpu", "1", "--clock", "2"],
+    attack: "flood",
+    code: "TLE",
+    check: within_8s,
+    ..MEM
+};
+const DISK: Res = Res {
+    limits: &["--fsize", "1024"],
+    attack: "disk",
+    code: "OLE",
+    check: fill_at_most_1mib,
+    ..MEM
+};
+const FDS: Res = Res {
+    limits: &["--nfile", "16"],
+    attack: "fds",
+    code: "OK",
+    check: thirteen_fds,
+    nothing_left: false,
+    ..MEM
+};
+const XCPU: Res = Res {
+    limits: &["--cpu", "1", "--clock", "10"],
+    attack: "xcpu",
+    code: "TLE",
+    check: cpu_kind_within_8s,
+    ..MEM
+};
+const SLEEP: Res = Res {
+    limits: &["--clock", "1"],
+    attack: "sleep",
+    code: "TLE",
+    check: wall_kind_within_5s,
+    ..MEM
+};
+const RECURSE: Res = Res {
+    limits: &["--mem", "65536", "--stack", "8192"],
+    attack: "recurse",
+    code: "SIG",
+    check: segv_signal,
+    nothing_left: false,
+    ..MEM
+};
 
-#[test]
-fn descriptor_exhaustion_stops_at_nfile() {
-    let v = vpath("a_res");
-    let d = workdir();
-    for mode in [CLASSIC, PARANOID] {
-        let mut a = mode.to_vec();
-        a.extend(["--nfile", "16"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["fds"]));
-        assert_eq!(r.code(), "OK", "{r}");
-        assert_eq!(r.stdout, "opened 13 errno 24\n", "{r}");
-    }
-}
-
-#[test]
-fn busy_loop_with_sigxcpu_handler_is_tle() {
-    let v = vpath("a_res");
-    let d = workdir();
-    for mode in [CLASSIC, PARANOID] {
-        let mut a = mode.to_vec();
-        a.extend(["--cpu", "1", "--clock", "10"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["xcpu"]));
-        assert_eq!(r.code(), "TLE", "{r}");
-        assert_eq!(r.report["verdict"]["kind"], "cpu", "{r}");
-        assert!(r.elapsed < Duration::from_secs(8), "{r}");
-        assert_nothing_left(&r);
-    }
-}
-
-#[test]
-fn sleeping_forever_is_wall_tle() {
-    let v = vpath("a_res");
-    let d = workdir();
-    for mode in [CLASSIC, PARANOID] {
-        let mut a = mode.to_vec();
-        a.extend(["--clock", "1"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["sleep"]));
-        assert_eq!(r.code(), "TLE", "{r}");
-        assert_eq!(r.report["verdict"]["kind"], "wall", "{r}");
-        assert!(r.elapsed < Duration::from_secs(5), "{r}");
-        assert_nothing_left(&r);
-    }
+// The resource attacks: one row per attack and mode.
+table_tests! { resource;
+    memory_bomb_is_mle_classic => MEM,
+    memory_bomb_is_mle_paranoid => Res { mode: PARANOID, ..MEM },
+    stdout_flood_ends_by_time_classic => FLOOD,
+    stdout_flood_ends_by_time_paranoid => Res { mode: PARANOID, ..FLOOD },
+    disk_fill_stops_at_fsize_classic => DISK,
+    disk_fill_stops_at_fsize_paranoid => Res { mode: PARANOID, ..DISK },
+    descriptor_exhaustion_stops_at_nfile_classic => FDS,
+    descriptor_exhaustion_stops_at_nfile_paranoid => Res { mode: PARANOID, ..FDS },
+    busy_loop_with_sigxcpu_handler_is_tle_classic => XCPU,
+    busy_loop_with_sigxcpu_handler_is_tle_paranoid => Res { mode: PARANOID, ..XCPU },
+    sleeping_forever_is_wall_tle_classic => SLEEP,
+    sleeping_forever_is_wall_tle_paranoid => Res { mode: PARANOID, ..SLEEP },
+    deep_recursion_is_sigsegv_classic => RECURSE,
+    deep_recursion_is_sigsegv_paranoid => Res { mode: PARANOID, ..RECURSE },
 }
 
 /// Bytes in /dev/shm files whose names start with `tag`, removing them.
@@ -719,11 +790,11 @@ fn dev_shm_hog_is_refused_or_private() {
     // the run's mount namespace.
     let v = vpath("a_res");
     let tag = format!("safeexec-shm-{}", std::process::id());
-    let d = workdir();
-    for mode in [PARANOID, &["--tmpfs", "/dev/shm"][..]] {
+    let d = work_dir();
+    for mode in [PARANOID, &["--jail", "c", "--tmpfs", "/dev/shm"][..]] {
         let mut a = mode.to_vec();
         a.extend(["--mem", "65536"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["shm", &tag]));
+        let r = run_json(&args(&a, d.path().to_str().unwrap(), &v, &["shm", &tag]));
         let left = shm_left(&tag);
         assert_eq!(left, 0, "{mode:?}: {left} bytes left in /dev/shm\n{r}");
     }
@@ -735,8 +806,8 @@ fn dev_shm_hog_does_not_outlive_a_classic_run() {
     // --mem whose use counts as memory (docs/security.md).
     let v = vpath("a_res");
     let tag = format!("safeexec-shm-classic-{}", std::process::id());
-    let d = workdir();
-    let r = run(&args(
+    let d = work_dir();
+    let r = run_json(&args(
         &["--mem", "65536"],
         d.path().to_str().unwrap(),
         &v,
@@ -757,11 +828,11 @@ fn dev_shm_hog_does_not_outlive_a_classic_run() {
 #[test]
 fn deep_recursion_is_sigsegv() {
     let v = vpath("a_res");
-    let d = workdir();
+    let d = work_dir();
     for mode in [CLASSIC, PARANOID] {
         let mut a = mode.to_vec();
         a.extend(["--mem", "65536", "--stack", "8192"]);
-        let r = run(&args(&a, d.path().to_str().unwrap(), &v, &["recurse"]));
+        let r = run_json(&args(&a, d.path().to_str().unwrap(), &v, &["recurse"]));
         assert_eq!(r.code(), "SIG", "{r}");
         assert_eq!(r.report["verdict"]["signal"], 11, "{r}");
     }
@@ -769,27 +840,28 @@ fn deep_recursion_is_sigsegv() {
 
 // ------------------------------------------------------------------ files
 
-#[test]
-fn root_only_files_are_not_read() {
+fn root_only_files_are_not_read(_row: &str, mode: &[&str]) {
     let secret = Canary::new("secret", 0o600);
     let v = vpath("a_files");
-    let d = workdir();
-    for mode in [CLASSIC, PARANOID] {
-        let r = run(&args(
-            mode,
-            d.path().to_str().unwrap(),
-            &v,
-            &["read", secret.p(), "/etc/shadow"],
-        ));
-        assert!(!r.stdout.contains(&secret.secret), "{r}");
-        assert!(!r.stdout.contains("root:"), "/etc/shadow leaked: {r}");
-        assert!(r.stdout.contains("refused errno 13"), "{r}");
-    }
+    let d = work_dir();
+    let r = run_json(&args(
+        mode,
+        d.path().to_str().unwrap(),
+        &v,
+        &["read", secret.p(), "/etc/shadow"],
+    ));
+    assert!(!r.stdout_str().contains(&secret.secret), "{r}");
+    assert!(!r.stdout_str().contains("root:"), "/etc/shadow leaked: {r}");
+    assert!(r.stdout_str().contains("refused errno 13"), "{r}");
     assert!(secret.unchanged());
 }
 
-#[test]
-fn proc_environ_of_other_processes_is_refused() {
+table_tests! { root_only_files_are_not_read;
+    root_only_files_are_not_read_classic => CLASSIC,
+    root_only_files_are_not_read_paranoid => PARANOID,
+}
+
+fn proc_environ_of_other_processes_is_refused(_row: &str, mode: &[&str]) {
     // A root process with a secret in its environment and its arguments.
     let env_secret = format!("ENVSECRET{}x91", std::process::id());
     let arg_secret = format!("ARGSECRET{}x91", std::process::id());
@@ -801,7 +873,7 @@ fn proc_environ_of_other_processes_is_refused() {
     let h = helper.id().to_string();
     let me = std::process::id().to_string();
     let v = vpath("a_files");
-    let d = workdir();
+    let d = work_dir();
     let files = [
         format!("/proc/{h}/environ"),
         format!("/proc/{h}/cmdline"),
@@ -810,73 +882,80 @@ fn proc_environ_of_other_processes_is_refused() {
     ];
     let mut rest = vec!["read"];
     rest.extend(files.iter().map(|s| s.as_str()));
-    for mode in [CLASSIC, PARANOID] {
-        let r = run(&args(mode, d.path().to_str().unwrap(), &v, &rest));
-        assert!(!r.stdout.contains(&env_secret), "environ leaked: {r}");
-        assert!(
-            r.stdout
-                .contains(&format!("open /proc/{h}/environ refused")),
-            "{r}"
+    let r = run_json(&args(mode, d.path().to_str().unwrap(), &v, &rest));
+    assert!(!r.stdout_str().contains(&env_secret), "environ leaked: {r}");
+    assert!(
+        r.stdout_str()
+            .contains(&format!("open /proc/{h}/environ refused")),
+        "{r}"
+    );
+    assert!(
+        r.stdout_str()
+            .contains(&format!("open /proc/{me}/environ refused")),
+        "{r}"
+    );
+    if mode == PARANOID {
+        // Paranoid: no /proc entry of another process at all.
+        assert!(!r.stdout_str().contains(&arg_secret), "cmdline leaked: {r}");
+    } else {
+        // Classic: cmdline is world-readable (documented gap).
+        eprintln!(
+            "classic: /proc/PID/cmdline of another uid readable: {}",
+            r.stdout_str().contains(&arg_secret)
         );
-        assert!(
-            r.stdout
-                .contains(&format!("open /proc/{me}/environ refused")),
-            "{r}"
-        );
-        if mode == PARANOID {
-            // Paranoid: no /proc entry of another process at all.
-            assert!(!r.stdout.contains(&arg_secret), "cmdline leaked: {r}");
-        } else {
-            // Classic: cmdline is world-readable (documented gap).
-            eprintln!(
-                "classic: /proc/PID/cmdline of another uid readable: {}",
-                r.stdout.contains(&arg_secret)
-            );
-        }
     }
     let _ = helper.kill();
     let _ = helper.wait();
 }
 
-#[test]
-fn links_to_root_files_do_not_open_them() {
-    let secret = Canary::new("linked", 0o600);
-    let v = vpath("a_files");
-    for mode in [CLASSIC, PARANOID] {
-        let d = workdir();
-        let r = run(&args(
-            mode,
-            d.path().to_str().unwrap(),
-            &v,
-            &["links", secret.p()],
-        ));
-        assert!(!r.stdout.contains(&secret.secret), "{r}");
-        // Classic: protected_hardlinks refuses the link; paranoid: `link`
-        // is not in the default policy (RF).
-        assert!(
-            r.code() == "RF" || r.stdout.contains("link refused errno"),
-            "a hard link was made: {r}"
-        );
-        assert!(!d.path().join("hard").exists(), "{r}");
-        assert!(secret.unchanged());
-    }
+table_tests! { proc_environ_of_other_processes_is_refused;
+    proc_environ_of_other_processes_is_refused_classic => CLASSIC,
+    proc_environ_of_other_processes_is_refused_paranoid => PARANOID,
 }
 
-#[test]
-fn writes_outside_the_working_directory_fail() {
+fn links_to_root_files_do_not_open_them(_row: &str, mode: &[&str]) {
+    let secret = Canary::new("linked", 0o600);
+    let v = vpath("a_files");
+    let d = work_dir();
+    let r = run_json(&args(
+        mode,
+        d.path().to_str().unwrap(),
+        &v,
+        &["links", secret.p()],
+    ));
+    assert!(!r.stdout_str().contains(&secret.secret), "{r}");
+    // Classic: protected_hardlinks refuses the link; paranoid: `link`
+    // is not in the default policy (RF).
+    assert!(
+        r.code() == "RF" || r.stdout_str().contains("link refused errno"),
+        "a hard link was made: {r}"
+    );
+    assert!(!d.path().join("hard").exists(), "{r}");
+    assert!(secret.unchanged());
+}
+
+table_tests! { links_to_root_files_do_not_open_them;
+    links_to_root_files_do_not_open_them_classic => CLASSIC,
+    links_to_root_files_do_not_open_them_paranoid => PARANOID,
+}
+
+fn writes_outside_the_working_directory_fail(_row: &str, mode: &[&str]) {
     let canary = Canary::new("outside", 0o644);
     let v = vpath("a_files");
-    for mode in [CLASSIC, PARANOID] {
-        let d = workdir();
-        let r = run(&args(
-            mode,
-            d.path().to_str().unwrap(),
-            &v,
-            &["write", canary.p()],
-        ));
-        assert!(canary.unchanged(), "the canary changed: {r}");
-        assert!(!d.path().join("stolen").exists(), "{r}");
-    }
+    let d = work_dir();
+    let r = run_json(&args(
+        mode,
+        d.path().to_str().unwrap(),
+        &v,
+        &["write", canary.p()],
+    ));
+    assert!(canary.unchanged(), "the canary changed: {r}");
+    assert!(!d.path().join("stolen").exists(), "{r}");
+}
+
+table_tests! { writes_outside_the_working_directory_fail;
+    writes_outside_the_working_directory_fail_classic => CLASSIC,
+    writes_outside_the_working_directory_fail_paranoid => PARANOID,
 }
 
 /// Files of the run's uid in /tmp, /var/tmp and /dev/shm named `tag`.
@@ -890,12 +969,7 @@ fn stashed(tag: &str) -> Vec<String> {
 
 /// A 0777 working directory outside /tmp (so a tmpfs on /tmp does not hide it).
 fn workdir_outside_tmp() -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-atk")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    chmod(d.path(), 0o777);
-    d
+    work_dir_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
 #[test]
@@ -908,10 +982,10 @@ fn private_tmpfs_and_policy_keep_world_writable_places_clean() {
     let tag = format!("safeexec-stash-{}", std::process::id());
     let d = workdir_outside_tmp();
     let tmpfs = [
-        "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm",
+        "--jail", "c", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm",
     ];
     for mode in [PARANOID, &tmpfs[..]] {
-        let r = run(&args(
+        let r = run_json(&args(
             mode,
             d.path().to_str().unwrap(),
             &v,
@@ -934,8 +1008,8 @@ fn world_writable_files_do_not_outlive_a_classic_run() {
     // private tmpfs mounts that end with the run (docs/security.md).
     let v = vpath("a_files");
     let tag = format!("safeexec-stash-classic-{}", std::process::id());
-    let d = workdir();
-    let r = run(&args(
+    let d = work_dir();
+    let r = run_json(&args(
         CLASSIC,
         d.path().to_str().unwrap(),
         &v,
@@ -952,23 +1026,28 @@ fn world_writable_files_do_not_outlive_a_classic_run() {
     );
 }
 
-#[test]
-fn the_callers_environment_does_not_reach_the_program() {
+fn the_callers_environment_does_not_reach_the_program(_row: &str, mode: &[&str]) {
     let v = vpath("a_files");
-    let d = workdir();
+    let d = work_dir();
     let token = "tok-4f1b2c9d";
-    for mode in [CLASSIC, PARANOID] {
-        let r = run_env(
-            &args(mode, d.path().to_str().unwrap(), &v, &["env"]),
-            &[("SECRET_TOKEN", token)],
-        );
-        assert_eq!(r.code(), "OK", "{r}");
-        assert!(
-            !r.stdout.contains(token),
-            "the caller's variable leaked: {r}"
-        );
-        assert!(!r.stdout.contains("SECRET_TOKEN"), "{r}");
-    }
+    let r = run_json_with(
+        &args(mode, d.path().to_str().unwrap(), &v, &["env"]),
+        Opts {
+            env: vec![("SECRET_TOKEN", token)],
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.code(), "OK", "{r}");
+    assert!(
+        !r.stdout_str().contains(token),
+        "the caller's variable leaked: {r}"
+    );
+    assert!(!r.stdout_str().contains("SECRET_TOKEN"), "{r}");
+}
+
+table_tests! { the_callers_environment_does_not_reach_the_program;
+    the_callers_environment_does_not_reach_the_program_classic => CLASSIC,
+    the_callers_environment_does_not_reach_the_program_paranoid => PARANOID,
 }
 
 #[test]
@@ -991,7 +1070,7 @@ fn path_rules_hold_without_threads() {
     let canary = Canary::new("pathrules", 0o666);
     let v = vpath("a_paths");
     for extra in [false, true] {
-        let d = workdir();
+        let d = work_dir();
         let wd = d.path().to_str().unwrap();
         let out = tempfile::Builder::new()
             .prefix("safeexec-out")
@@ -1008,7 +1087,7 @@ fn path_rules_hold_without_threads() {
         } else {
             PARANOID.to_vec()
         };
-        let r = run(&args(
+        let r = run_json(&args(
             &mode,
             wd,
             &v,
@@ -1029,7 +1108,7 @@ fn path_rules_hold_without_threads() {
         );
         if extra {
             assert_eq!(r.code(), "OK", "{r}");
-            assert!(r.stdout.ends_with("done\n"), "{r}");
+            assert!(r.stdout_str().ends_with("done\n"), "{r}");
         }
         assert_nothing_left(&r);
     }
@@ -1044,7 +1123,7 @@ fn classic_filter_refuses_each_kernel_attack_surface_family() {
     // unprivileged uid, and on this machine several families work: that
     // is what the filter closes (asserted where the kernel allows them).
     let v = vpath("cl_surface");
-    let d = workdir();
+    let d = work_dir();
     let wd = d.path().to_str().unwrap();
     let families = [
         "userns",
@@ -1060,24 +1139,24 @@ fn classic_filter_refuses_each_kernel_attack_surface_family() {
     ];
     let mut with: Vec<&str> = vec!["--nproc", "5", "--exec_dir", wd, "--exec", &v];
     with.extend_from_slice(&families);
-    let r = run(&with);
+    let r = run_json(&with);
     assert_eq!(r.code(), "OK", "{r}");
     for f in families {
         assert!(
-            r.stdout.contains(&format!("{f} errno 1\n")),
+            r.stdout_str().contains(&format!("{f} errno 1\n")),
             "{f} not refused with EPERM by the default filter: {r}"
         );
     }
-    assert!(r.stdout.contains("userns-clone errno 1\n"), "{r}");
+    assert!(r.stdout_str().contains("userns-clone errno 1\n"), "{r}");
     let mut without = vec!["--no-filter"];
     without.extend_from_slice(&with);
-    let r = run(&without);
+    let r = run_json(&without);
     assert_eq!(r.code(), "OK", "{r}");
-    eprintln!("classic --no-filter on this kernel:\n{}", r.stdout);
+    eprintln!("classic --no-filter on this kernel:\n{}", r.stdout_str());
     // Families an unprivileged uid gets from this kernel without the filter.
     for f in ["userns-clone", "userns", "personality", "ptrace"] {
         assert!(
-            r.stdout.contains(&format!("{f} ok\n")),
+            r.stdout_str().contains(&format!("{f} ok\n")),
             "{f} refused even without the filter: the test cannot tell: {r}"
         );
     }

@@ -9,43 +9,18 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use common::{alive, checkout_tag, need_root, procs_of_uid, Opts, Run};
 
 const CALLER: u32 = 65534;
 const CONF: &str = "/etc/safeexec.conf";
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-macro_rules! need_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: installing a setuid binary needs root");
-            return;
-        }
-    };
-}
-
 /// A temporary directory under /tmp that the caller can traverse.
 fn tmpdir() -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-setuid.")
-        .tempdir_in("/tmp")
-        .unwrap();
-    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    d
-}
-
-/// A name unique to this checkout's target directory, so that test runs of
-/// two checkouts on one machine never share the installed binary.
-fn checkout_tag() -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    env!("CARGO_TARGET_TMPDIR").hash(&mut h);
-    format!("{:016x}", h.finish())
+    common::public_dir()
 }
 
 /// The built binary, copied, owned by root and setuid (mode 4755).
@@ -67,37 +42,77 @@ fn installed() -> &'static Path {
     p
 }
 
-/// The setuid binary started by the caller (uid/gid 65534, no groups), with
-/// SAFEEXEC_CONF pointing at an unsafe file to show it is ignored.
-fn as_caller(args: &[&str]) -> Command {
-    let mut c = Command::new("setpriv");
-    c.args([
+/// setpriv's arguments that make the caller (uid/gid 65534, no groups).
+fn caller() -> Vec<String> {
+    vec![
+        "setpriv".into(),
         format!("--reuid={CALLER}"),
         format!("--regid={CALLER}"),
         "--clear-groups".into(),
-    ])
-    .arg(installed())
-    .args(args)
-    .current_dir("/tmp")
-    .env("SAFEEXEC_CONF", "/nonexistent/unsafe.conf")
-    .env("RUST_LOG", "trace")
-    .stdin(Stdio::null());
+    ]
+}
+
+/// The setuid binary started by the caller, for a test that signals it
+/// (setpriv execs it: same pid), with SAFEEXEC_CONF pointing at an unsafe
+/// file to show it is ignored.
+fn as_caller(args: &[&str]) -> Command {
+    let w = caller();
+    let mut c = Command::new(&w[0]);
+    c.args(&w[1..])
+        .arg(installed())
+        .args(args)
+        .current_dir("/tmp")
+        .env("SAFEEXEC_CONF", "/nonexistent/unsafe.conf")
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null());
     c
 }
 
-fn run_as_caller(args: &[&str]) -> Output {
-    as_caller(args).output().unwrap()
+/// The setuid binary run by the caller through the shared runner, with
+/// `env` on top of SAFEEXEC_CONF=/nonexistent/unsafe.conf and RUST_LOG=trace.
+fn run_as_caller_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut e = vec![
+        ("SAFEEXEC_CONF", "/nonexistent/unsafe.conf"),
+        ("RUST_LOG", "trace"),
+    ];
+    e.extend_from_slice(env);
+    common::run_with(
+        args,
+        Opts {
+            wrapper: caller(),
+            binary: Some(installed().to_path_buf()),
+            cwd: Some(PathBuf::from("/tmp")),
+            env: e,
+            ..Opts::default()
+        },
+    )
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+fn run_as_caller(args: &[&str]) -> Run {
+    run_as_caller_env(args, &[])
+}
+
+/// The installed binary run by root, with `env`.
+fn run_as_root(args: &[&str], env: &[(&str, &str)]) -> Run {
+    common::run_with(
+        args,
+        Opts {
+            binary: Some(installed().to_path_buf()),
+            env: env.to_vec(),
+            ..Opts::default()
+        },
+    )
+}
+
+fn stderr(o: &Run) -> String {
+    o.stderr_str()
 }
 
 /// Fails with the exit status given and one line of error starting with
 /// `safeexec: ` and containing `want`.
-fn refused(o: &Output, code: i32, want: &str) {
+fn refused(o: &Run, code: i32, want: &str) {
     let e = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {e}");
+    assert_eq!(o.status, Some(code), "stderr: {e}");
     assert_eq!(e.lines().count(), 1, "not one line: {e}");
     assert!(e.starts_with("safeexec: ") && e.contains(want), "{e}");
 }
@@ -148,8 +163,8 @@ fn runs_for_an_ordinary_caller() {
     need_root!();
     let _c = ConfGuard::with(None);
     let o = run_as_caller(&["--exec", "/bin/echo", "hi"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "hi\n");
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout_str(), "hi\n");
     // RUST_LOG from the caller is ignored: no debug lines without -v.
     assert!(!stderr(&o).contains("DEBUG"), "{}", stderr(&o));
 }
@@ -237,13 +252,10 @@ fn limits_above_the_configured_maximum_are_refused() {
     let o = run_as_caller(&["--nproc", "3", "--exec", "/bin/true"]);
     refused(&o, 9, "above max_nproc 2");
     let o = run_as_caller(&["--cpu", "5", "--nproc", "2", "--exec", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // Root is not bounded.
-    let o = Command::new(installed())
-        .args(["--cpu", "6", "--exec", "/bin/true"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_as_root(&["--cpu", "6", "--exec", "/bin/true"], &[]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
 }
 
 #[test]
@@ -265,7 +277,7 @@ fn policy_the_caller_cannot_read_reads_like_a_missing_one() {
     );
     // The same for `policy check`, which prints parse errors.
     let c = run_as_caller(&["policy", "check", secret.to_str().unwrap()]);
-    assert_eq!(c.status.code(), Some(4));
+    assert_eq!(c.status, Some(4));
     assert!(
         stderr(&c).contains("no such file or not permitted"),
         "{}",
@@ -349,54 +361,18 @@ fn group_writable_config_is_refused_and_ignored_for_callers() {
     fs::set_permissions(&conf, fs::Permissions::from_mode(0o664)).unwrap();
     let _c = ConfGuard::with(None);
     // Root may name another file, which is then checked.
-    let o = Command::new(installed())
-        .env("SAFEEXEC_CONF", &conf)
-        .args(["--exec", "/bin/true"])
-        .output()
-        .unwrap();
+    let conf_s = conf.to_str().unwrap();
+    let o = run_as_root(&["--exec", "/bin/true"], &[("SAFEEXEC_CONF", conf_s)]);
     refused(&o, 8, "writable by group or others");
     // A caller's SAFEEXEC_CONF is not honoured.
-    let o = as_caller(&["--exec", "/bin/true"])
-        .env("SAFEEXEC_CONF", &conf)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_as_caller_env(&["--exec", "/bin/true"], &[("SAFEEXEC_CONF", conf_s)]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // And the real file, group-writable, stops every run.
     drop(_c);
     let _c = ConfGuard::with(Some("max_cpu = 5\n"));
     fs::set_permissions(CONF, fs::Permissions::from_mode(0o664)).unwrap();
     let o = run_as_caller(&["--exec", "/bin/true"]);
     refused(&o, 8, "writable by group or others");
-}
-
-fn pids_of_uid(uid: u32) -> Vec<i32> {
-    let mut v = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(s) = fs::read_to_string(format!("/proc/{pid}/status")) else {
-            continue;
-        };
-        let real = s
-            .lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|u| u.parse::<u32>().ok());
-        if real == Some(uid) && alive(pid) {
-            v.push(pid);
-        }
-    }
-    v
-}
-
-fn alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/status")) {
-        Ok(s) => !s
-            .lines()
-            .any(|l| l.starts_with("State:") && l.contains("Z")),
-        Err(_) => false,
-    }
 }
 
 /// A run whose program and its child write their pids and sleep; the caller
@@ -431,7 +407,7 @@ fn killing_safeexec_ends_the_run(sig: &str) {
     // In a PID namespace those pids are not the host's: find the run's
     // processes by its uid, uidplus (10000 by default) + safeexec's pid.
     let uid = 10_000 + child.id();
-    let victims = pids_of_uid(uid);
+    let victims = procs_of_uid(uid);
     assert!(
         victims.len() >= 2,
         "run processes of uid {uid}: {victims:?}"
@@ -506,7 +482,7 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
     let _c = ConfGuard::with(Some(&conf));
     let j = jail.to_str().unwrap();
     let o = run_as_caller(&["--chroot_dir", j, "--exec_dir", "/work", "--exec", "/prog"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // Relative to the working directory inside the jail.
     let o = run_as_caller(&[
         "--chroot_dir",
@@ -516,7 +492,7 @@ fn chroot_under_allowed_dirs_runs_and_symlinks_out_are_refused() {
         "--exec",
         "../prog",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     // The program path resolves inside the jail: /bin/true is not there.
     let o = run_as_caller(&["--chroot_dir", j, "--exec", "/bin/true"]);
     refused(
@@ -565,6 +541,340 @@ fn a_setup_failure_does_not_wait_for_the_guard() {
     }
 }
 
+/// The caller sends `sig` to safeexec (setpriv exec'd it: same pid).
+fn caller_signals(sig: &str, pid: u32) {
+    let k = Command::new("setpriv")
+        .args([
+            format!("--reuid={CALLER}"),
+            format!("--regid={CALLER}"),
+            "--clear-groups".into(),
+        ])
+        .args(["kill", sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success(), "the caller could not signal safeexec");
+}
+
+/// Every /proc entry of `uid`, zombies included.
+fn entries_of_uid(uid: u32) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            (e.metadata().ok()?.uid() == uid).then_some(pid)
+        })
+        .collect()
+}
+
+/// Waits for safeexec to end (30 s at most) and returns its stderr.
+fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
+    let start = Instant::now();
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("safeexec did not end after SIGCONT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (st.code(), err)
+}
+
+/// The caller stops safeexec (SIGSTOP, which no process can block): the
+/// guard, which the caller cannot signal, still ends the run at --clock
+/// (plus its grace), and after SIGCONT the report says TLE and nothing of
+/// the run is left.
+#[test]
+fn sigstop_to_safeexec_does_not_stop_the_wall_clock() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let d = tmpdir();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let pids = d.path().join("pids");
+    let script = format!("sleep 30 & echo $$ $! > {}; wait", pids.display());
+    let child = as_caller(&[
+        "--nproc", "4", "--clock", "2", "--cpu", "5", "--exec", "/bin/sh", "-c", &script,
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    while !fs::read_to_string(&pids).is_ok_and(|t| t.ends_with('\n')) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the victim did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stopped_safeexec_still_ends_at_the_clock(child, start, 2);
+}
+
+/// The same with the paranoid supervisor (a tracer) stopped.
+#[test]
+fn sigstop_to_paranoid_safeexec_does_not_stop_the_wall_clock() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let spin = common::victim("spin");
+    let child = as_caller(&[
+        "--paranoid",
+        "--nproc",
+        "0",
+        "--clock",
+        "2",
+        "--cpu",
+        "10",
+        "--exec",
+        spin.to_str().unwrap(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    let uid = 10_000 + child.id();
+    // Started: a process of the run's uid that runs the spinner.
+    while !procs_of_uid(uid)
+        .iter()
+        .any(|p| fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == spin))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the victim did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stopped_safeexec_still_ends_at_the_clock(child, start, 1);
+}
+
+/// Whether `pid` still runs code: alive, and not a tracee stopped on its
+/// way out (a SIGKILLed tracee stops at its exit event until its tracer,
+/// here the stopped safeexec, lets it go; it then uses no CPU).
+fn runs(pid: i32) -> bool {
+    let cpu_and_state = || {
+        let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let f: Vec<String> = s[s.rfind(')')? + 2..]
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let cpu = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some((f.first()?.clone(), cpu))
+    };
+    let Some((state, cpu)) = cpu_and_state() else {
+        return false;
+    };
+    match state.as_str() {
+        "Z" | "X" => false,
+        "t" | "T" => {
+            std::thread::sleep(Duration::from_millis(300));
+            cpu_and_state().is_some_and(|(_, later)| later != cpu)
+        }
+        _ => true,
+    }
+}
+
+/// Stops safeexec (its run, of at least `min` processes, is running and
+/// started at `start` with --clock 2), checks that the run is gone within
+/// the clock plus a little, resumes safeexec and checks its TLE report and
+/// that nothing of the run's uid is left.
+fn stopped_safeexec_still_ends_at_the_clock(
+    child: std::process::Child,
+    start: Instant,
+    min: usize,
+) {
+    let uid = 10_000 + child.id();
+    let victims = procs_of_uid(uid);
+    assert!(
+        victims.len() >= min,
+        "run processes of uid {uid}: {victims:?}"
+    );
+    caller_signals("-STOP", child.id());
+    let stopped = Instant::now();
+    // Still running a moment after the stop: the program does not end by
+    // itself, and safeexec is really stopped.
+    std::thread::sleep(Duration::from_millis(200));
+    let state = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+    let state = state[state.rfind(')').unwrap() + 2..].chars().next();
+    assert_eq!(state, Some('T'), "safeexec is not stopped");
+    if start.elapsed() < Duration::from_millis(1500) {
+        assert!(victims.iter().all(|p| alive(*p)), "{victims:?} ended early");
+    }
+    // Gone within the clock (2 s from the start) plus a little.
+    while victims.iter().any(|p| runs(*p)) {
+        assert!(
+            start.elapsed() < Duration::from_millis(3500),
+            "still running {:?} after --clock 2 with safeexec stopped: {victims:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(stopped.elapsed() >= Duration::from_millis(200));
+    caller_signals("-CONT", child.id());
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("Time Limit Exceeded"), "{err}");
+    assert_eq!(entries_of_uid(uid), Vec::<i32>::new(), "left behind");
+}
+
+/// The run's memory cgroup as the tests see it: (max usage, OOM kills),
+/// from cgroup v1 or v2 files under safeexec's own cgroup.
+fn run_cgroup_memory(safeexec_pid: u32) -> Option<(u64, u64)> {
+    let text = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let read = |p: PathBuf| fs::read_to_string(p).ok();
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse::<u64>().ok())
+    };
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctls, path) = (f.next()?, f.next()?, f.next()?);
+        let run = format!(
+            "{}/safeexec/run-{safeexec_pid}",
+            path.trim_start_matches('/')
+        );
+        if ctls.split(',').any(|c| c == "memory") {
+            let d = Path::new("/sys/fs/cgroup/memory").join(&run);
+            let max = read(d.join("memory.max_usage_in_bytes"))?
+                .trim()
+                .parse()
+                .ok()?;
+            let oom = field(&read(d.join("memory.oom_control"))?, "oom_kill ")?;
+            return Some((max, oom));
+        }
+        if ctls.is_empty() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            let d = Path::new("/sys/fs/cgroup").join(&run);
+            if d.exists() {
+                let max = read(d.join("memory.peak"))?.trim().parse().ok()?;
+                let oom = field(&read(d.join("memory.events"))?, "oom_kill ")?;
+                return Some((max, oom));
+            }
+        }
+    }
+    None
+}
+
+/// The caller stops safeexec before its program allocates 512 MiB under
+/// --mem 65536: the kernel's limit on the run's cgroup (every caller's run
+/// has one) ends it, however long safeexec stays stopped.
+#[test]
+fn sigstop_to_safeexec_does_not_lift_the_memory_limit() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let hog = common::victim("hog");
+    // A single process (--nproc 0): before, such a run had no cgroup.
+    let child = as_caller(&[
+        "--nproc",
+        "0",
+        "--mem",
+        "65536",
+        "--clock",
+        "20",
+        "--cpu",
+        "5",
+        "--exec",
+        hog.to_str().unwrap(),
+        "512",
+        "1000",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let uid = 10_000 + child.id();
+    let start = Instant::now();
+    while procs_of_uid(uid).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the run did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    caller_signals("-STOP", child.id());
+    assert!(
+        start.elapsed() < Duration::from_millis(900),
+        "too slow to stop safeexec before the program allocates (loaded machine?)"
+    );
+    // With safeexec stopped, the kernel ends the hog: an OOM kill in the
+    // run's cgroup, whose peak stays near --mem.
+    let mut seen = None;
+    while start.elapsed() < Duration::from_secs(10) {
+        match run_cgroup_memory(child.id()) {
+            Some((max, oom)) if oom > 0 => {
+                seen = Some(max);
+                break;
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    let max = seen.expect("no OOM kill in the run's cgroup while safeexec was stopped");
+    assert!(
+        max <= 80 << 20,
+        "the run's cgroup peaked at {} MiB under --mem 64 MiB",
+        max >> 20
+    );
+    caller_signals("-CONT", child.id());
+    let pid = child.id();
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("Memory Limit Exceeded"), "{err}");
+    assert_eq!(entries_of_uid(uid), Vec::<i32>::new(), "left behind");
+    assert_eq!(run_cgroup_memory(pid), None, "the run's cgroup is left");
+}
+
+/// What a caller makes safeexec set up is bounded by the administrator:
+/// `--tmpfs` mounts (each RAM up to --mem), binds, program arguments.
+#[test]
+fn tmpfs_binds_and_arguments_are_capped_for_callers() {
+    need_root!();
+    let _c = ConfGuard::with(Some("max_tmpfs = 2\nmax_args = 3\n"));
+    let o = run_as_caller(&[
+        "--jail",
+        "c",
+        "--tmpfs",
+        "/a",
+        "--tmpfs",
+        "/b",
+        "--tmpfs",
+        "/c",
+        "--exec",
+        "/bin/true",
+    ]);
+    refused(&o, 9, "3 --tmpfs mounts are more than max_tmpfs 2");
+    let o = run_as_caller(&["--exec", "/bin/echo", "1", "2", "3", "4"]);
+    refused(&o, 9, "4 program arguments are more than max_args 3");
+    // Within the bounds it runs.
+    let o = run_as_caller(&["--exec", "/bin/echo", "1", "2", "3"]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
+    drop(_c);
+    // The defaults (no file): 4 --tmpfs, 32 binds.
+    let _c = ConfGuard::with(None);
+    let mut a = vec!["--jail", "c"];
+    for t in ["/a", "/b", "/c", "/d", "/e"] {
+        a.extend(["--tmpfs", t]);
+    }
+    a.extend(["--exec", "/bin/true"]);
+    let o = run_as_caller(&a);
+    refused(&o, 9, "more than max_tmpfs 4");
+    let mut a: Vec<String> = vec!["--jail".into(), "c".into()];
+    for i in 0..33 {
+        a.extend(["--ro-bind".into(), format!("/usr:/b{i}")]);
+    }
+    a.extend(["--exec".into(), "/bin/true".into()]);
+    let o = run_as_caller(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    refused(&o, 9, "33 --bind and --ro-bind are more than max_binds 32");
+}
+
 /// The bounds the binary once checked on its own (require_policy,
 /// allow_full_trace, allow_net_host) now come from the library's
 /// resolution: refused with exit 9, and `--show-config` says they apply.
@@ -587,7 +897,7 @@ fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
     let o = run_as_caller(&["--paranoid", "--net", "host", "--exec", "/bin/true"]);
     refused(&o, 9, "allow_net_host");
     let o = run_as_caller(&["--paranoid", "--show-config", "--exec", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["bounds"]["apply"], true, "{v}");
     assert_eq!(v["bounds"]["source"], CONF, "{v}");

@@ -4,64 +4,32 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::{need_root, procs_of_uid_or_zombies, Opts, Run};
 use safeexec::trace::{Event, Record, SyscallRecord};
 
-const BIN: &str = env!("CARGO_BIN_EXE_safeexec");
-
+/// The directory the runs start in and the traces are written to.
 fn tmp() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-tests")
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
+/// Victim t_NAME of tests/victims, built by the shared builder.
+fn victim(name: &str) -> PathBuf {
+    common::victim(&format!("t_{name}"))
 }
 
-/// Builds a static C victim once.
-fn victim(name: &str, src: &str) -> PathBuf {
-    let dir = tmp();
-    std::fs::create_dir_all(&dir).unwrap();
-    let c = dir.join(format!("{name}.c"));
-    let exe = dir.join(name);
-    std::fs::write(&c, src).unwrap();
-    let st = Command::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&exe)
-        .arg(&c)
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc {name}");
-    exe
-}
-
-const OPENER: &str = r#"
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-    char buf[64];
-    int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) { read(fd, buf, sizeof buf); close(fd); }
-    if (argc > 1) { int s = socket(AF_INET, SOCK_STREAM, 0); printf("socket %d\n", s); }
-    printf("hello\n");
-    return 0;
-}
-"#;
-
-const SOCKETER: &str = r#"
-#include <sys/socket.h>
-#include <unistd.h>
-int main(void) { socket(AF_INET, SOCK_STREAM, 0); write(1, "x\n", 2); return 0; }
-"#;
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run safeexec")
+/// safeexec `args`, started in `dir`, through the shared runner.
+fn run(args: &[&str], dir: &Path) -> Run {
+    common::run_with(
+        args,
+        Opts {
+            cwd: Some(dir.to_path_buf()),
+            ..Opts::default()
+        },
+    )
 }
 
 fn records(path: &Path) -> Vec<Record> {
@@ -82,11 +50,8 @@ fn syscalls(recs: &[Record]) -> Vec<&SyscallRecord> {
 
 #[test]
 fn trace_full_records_open_socket_exit_and_verdict() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
-    let exe = victim("opener", OPENER);
+    need_root!();
+    let exe = victim("opener");
     let dir = tmp();
     let trace = dir.join("full.jsonl");
     // Under the default policy: the socket call is killed by a base rule.
@@ -101,12 +66,7 @@ fn trace_full_records_open_socket_exit_and_verdict() {
         ],
         &dir,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status, Some(1), "{}", out.stderr_str());
     let recs = records(&trace);
     assert!(matches!(
         recs.first(),
@@ -156,7 +116,7 @@ fn trace_full_records_open_socket_exit_and_verdict() {
         ],
         &dir,
     );
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status, Some(0));
     let recs = records(&trace2);
     let calls = syscalls(&recs);
     let open = calls
@@ -175,8 +135,8 @@ fn trace_full_records_open_socket_exit_and_verdict() {
 
     // audit: text and JSON
     let out = run(&["audit", trace.to_str().unwrap()], &dir);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status, Some(0));
+    let text = out.stdout_str();
     assert!(text.contains("% time"), "{text}");
     assert!(text.contains("/etc/hostname"), "{text}");
     assert!(text.contains("network attempts: 1"), "{text}");
@@ -198,10 +158,8 @@ fn trace_full_records_open_socket_exit_and_verdict() {
 
 #[test]
 fn trace_denied_level_has_exactly_the_denied_call() {
-    if !is_root() {
-        return;
-    }
-    let exe = victim("socketer", SOCKETER);
+    need_root!();
+    let exe = victim("socketer");
     let dir = tmp();
     let trace = dir.join("denied.jsonl");
     let policy = dir.join("deny-net.policy");
@@ -219,12 +177,7 @@ fn trace_denied_level_has_exactly_the_denied_call() {
         ],
         &dir,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr_str());
     let recs = records(&trace);
     let calls = syscalls(&recs);
     assert_eq!(calls.len(), 1, "{calls:?}");
@@ -236,26 +189,19 @@ fn trace_denied_level_has_exactly_the_denied_call() {
 
 #[test]
 fn trace_bad_path_fails_early() {
-    if !is_root() {
-        return;
-    }
+    need_root!();
     let out = run(
         &["--trace", "/nonexistent-dir/t.jsonl", "--exec", "/bin/true"],
         &tmp(),
     );
-    assert_eq!(out.status.code(), Some(6));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write trace file"));
+    assert_eq!(out.status, Some(6));
+    assert!(out.stderr_str().contains("cannot write trace file"));
 }
 
 #[test]
 fn trace_full_disk_is_internal_error_and_leaves_nothing() {
-    if !is_root() {
-        return;
-    }
-    let exe = victim(
-        "writer",
-        "#include <unistd.h>\n#include <fcntl.h>\nint main(void){int fd=open(\"/dev/null\",O_WRONLY);for(long i=0;i<200000;i++)write(fd,\"x\",1);return 0;}\n",
-    );
+    need_root!();
+    let exe = victim("writer");
     let dir = tmp();
     let mnt = dir.join("small");
     std::fs::create_dir_all(&mnt).unwrap();
@@ -282,18 +228,9 @@ fn trace_full_disk_is_internal_error_and_leaves_nothing() {
         &dir,
     );
     let _ = Command::new("umount").arg(&mnt).status();
-    assert_eq!(
-        out.status.code(),
-        Some(7),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rep: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|_| {
-        // stderr holds the one-line message before the report.
-        let s = String::from_utf8_lossy(&out.stderr);
-        let at = s.find('{').unwrap();
-        serde_json::from_str(&s[at..]).unwrap()
-    });
+    assert_eq!(out.status, Some(7), "{}", out.stderr_str());
+    // stderr holds the one-line message before the report.
+    let rep = out.json_report().clone();
     assert_eq!(rep["verdict"]["code"], "IE");
     assert!(rep["verdict"]["message"]
         .as_str()
@@ -301,24 +238,8 @@ fn trace_full_disk_is_internal_error_and_leaves_nothing() {
         .contains("No space left on device"));
     let uid = rep["uid"].as_u64().unwrap() as u32;
     // Nothing of the run is left.
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if e.file_name().to_string_lossy().parse::<u32>().is_err() {
-            continue;
-        }
-        if let Ok(s) = std::fs::read_to_string(e.path().join("status")) {
-            let owner = s
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u32>().ok());
-            assert_ne!(
-                owner,
-                Some(uid),
-                "process {:?} of the run is left",
-                e.file_name()
-            );
-        }
-    }
+    let left = procs_of_uid_or_zombies(uid);
+    assert!(left.is_empty(), "processes of the run are left: {left:?}");
 }
 
 fn learn_and_check(name: &str, program: &[&str], refused: &[&str]) {
@@ -327,12 +248,7 @@ fn learn_and_check(name: &str, program: &[&str], refused: &[&str]) {
     let mut args = vec!["policy", "learn", "-o", policy.to_str().unwrap(), "--exec"];
     args.extend_from_slice(program);
     let out = run(&args, &dir);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr_str());
     let text = std::fs::read_to_string(&policy).unwrap();
     assert!(text.contains("default kill"), "{text}");
     assert!(!text.contains("include"), "{text}");
@@ -345,57 +261,40 @@ fn learn_and_check(name: &str, program: &[&str], refused: &[&str]) {
         assert!(l.contains("  # "), "no comment: {l}");
     }
     let out = run(&["policy", "check", policy.to_str().unwrap()], &dir);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status, Some(0), "{}\n{text}", out.stderr_str());
     let mut args = vec!["--policy", policy.to_str().unwrap(), "--exec"];
     args.extend_from_slice(program);
     let out = run(&args, &dir);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("OK\n"));
+    assert_eq!(out.status, Some(0), "{}\n{text}", out.stderr_str());
+    assert!(out.stderr_str().starts_with("OK\n"));
     let mut args = vec!["--policy", policy.to_str().unwrap(), "--exec"];
     args.extend_from_slice(refused);
     let out = run(&args, &dir);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status, Some(1), "{}\n{text}", out.stderr_str());
     assert!(
-        String::from_utf8_lossy(&out.stderr).starts_with("Restricted Function"),
+        out.stderr_str().starts_with("Restricted Function"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr_str()
     );
 }
 
 #[test]
 fn learn_from_a_c_program() {
-    if !is_root() {
-        return;
-    }
-    let exe = victim("opener", OPENER);
+    need_root!();
+    let exe = victim("opener");
     let e = exe.to_str().unwrap();
     learn_and_check("learned-c", &[e], &[e, "net"]);
     // From a trace too.
     let dir = tmp();
     let trace = dir.join("learn-c.jsonl");
     let out = run(&["--trace", trace.to_str().unwrap(), "--exec", e], &dir);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status, Some(0));
     let out = run(
         &["policy", "learn", "--from", trace.to_str().unwrap()],
         &dir,
     );
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status, Some(0));
+    let text = out.stdout_str();
     assert!(text.contains("allow openat  # "), "{text}");
     assert!(text.contains("kill socket"), "{text}");
     assert!(text.contains("path read /etc/hostname"), "{text}");
@@ -404,7 +303,7 @@ fn learn_from_a_c_program() {
 
 #[test]
 fn learn_from_python() {
-    if !is_root() || !Path::new("/usr/bin/python3").exists() {
+    if !common::is_root() || !Path::new("/usr/bin/python3").exists() {
         return;
     }
     let code = "import json; print(json.dumps([1]))";
@@ -423,10 +322,7 @@ fn learn_from_python() {
 /// with an unchanged verdict, and `audit` still reads the trace.
 #[test]
 fn trace_of_a_long_path_loop_stays_under_its_bound() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
+    need_root!();
     let exe = common::victim("longpaths");
     let dir = tmp();
     std::fs::create_dir_all(&dir).unwrap();
@@ -458,16 +354,11 @@ fn trace_of_a_long_path_loop_stays_under_its_bound() {
         args.extend(&bound_opts);
         args.extend(["--exec", exe.to_str().unwrap(), "2000"]);
         let out = run(&args, &dir);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = out.stderr_str();
         // The run went on to its end: verdict OK, every open made.
-        assert_eq!(out.status.code(), Some(0), "{name}: {err}");
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "done 2000 2000\n",
-            "{name}"
-        );
-        let report: serde_json::Value =
-            serde_json::from_str(&err[err.find('{').expect("json report")..]).unwrap();
+        assert_eq!(out.status, Some(0), "{name}: {err}");
+        assert_eq!(out.stdout_str(), "done 2000 2000\n", "{name}");
+        let report = out.json_report();
         assert_eq!(report["verdict"]["code"], "OK", "{name}: {err}");
         let warning = report["warnings"][0].as_str().unwrap_or("");
         assert!(warning.contains("reached its bound"), "{name}: {err}");
@@ -495,8 +386,8 @@ fn trace_of_a_long_path_loop_stays_under_its_bound() {
         assert!(opens > 10 && opens < 2000, "{name}: {opens} long opens");
         // audit reads it and says it was cut.
         let out = run(&["audit", trace.to_str().unwrap()], &dir);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        let text = out.stdout_str();
+        assert_eq!(out.status, Some(0), "{name}: {text}");
         assert!(
             text.contains("truncated: the trace reached its bound of"),
             "{text}"
@@ -509,8 +400,8 @@ fn trace_of_a_long_path_loop_stays_under_its_bound() {
             &["policy", "learn", "--from", trace.to_str().unwrap()],
             &dir,
         );
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        let text = out.stdout_str();
+        assert_eq!(out.status, Some(0), "{name}: {text}");
         assert!(
             text.contains("# WARNING: the trace was cut at its bound"),
             "{text}"
@@ -550,8 +441,8 @@ fn audit_of_a_non_trace_is_an_error() {
         ] {
             let t = std::time::Instant::now();
             let out = run(&cmd, dir.path());
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(10), "{cmd:?}: {err}");
+            let err = out.stderr_str();
+            assert_eq!(out.status, Some(10), "{cmd:?}: {err}");
             assert!(t.elapsed() < std::time::Duration::from_secs(2), "{cmd:?}");
             assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
             assert!(

@@ -67,6 +67,8 @@ pub struct JailSpec {
     pub symlinks: Vec<(PathBuf, PathBuf)>,
     /// Mount a fresh /proc; hidepid=2 when the run has no PID namespace.
     pub hidepid: bool,
+    /// Size of each tmpfs in `tmpfs`, KiB (the run's --mem; at least 64).
+    pub tmpfs_kib: u64,
 }
 
 fn cs(p: &Path) -> Result<CString, String> {
@@ -293,6 +295,7 @@ impl MountPlan {
             }
             m.mount(None, &dst, None, flags, None)?;
         }
+        let data = format!("mode=1777,size={}k,nr_inodes=16384", spec.tmpfs_kib.max(64));
         for t in &spec.tmpfs {
             m.mkdir_p("/newroot", t)?;
             m.mount(
@@ -300,7 +303,7 @@ impl MountPlan {
                 &under("/newroot", t),
                 Some("tmpfs"),
                 NOSUID_NODEV,
-                Some("mode=1777,size=64m"),
+                Some(&data),
             )?;
         }
         m.mkdir_p("/newroot", Path::new("/proc"))?;

@@ -9,10 +9,12 @@ use crate::error::{Result, SandboxError};
 use super::cgroup::{RunCgroup, Site};
 
 /// Whether the run should have a cgroup: it asked for one (or may create
-/// processes) and is not rootless (creating one needs root; a rootless
-/// report's sources say it has none).
-pub(crate) fn wants_cgroup(cfg: &RunConfig, rootless: bool) -> bool {
-    cfg.isolation.cgroups == Some(true) && !rootless
+/// processes), or its caller is not root (`unprivileged`: such a caller may
+/// stop safeexec, and then only the kernel's limit on the cgroup bounds the
+/// run's memory; `--no-cgroup` does not apply to it); never rootless
+/// (creating one needs root; a rootless report's sources say it has none).
+pub(crate) fn wants_cgroup(cfg: &RunConfig, rootless: bool, unprivileged: bool) -> bool {
+    (cfg.isolation.cgroups == Some(true) || unprivileged) && !rootless
 }
 
 /// The per-run cgroup in `site` (None: the run should have none). A stale
@@ -222,14 +224,44 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
             writable: false,
         });
     }
-    let spec = profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    let mut spec =
+        profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    // Each tmpfs of the jail is RAM of the run: the kernel bounds it at
+    // --mem, and the watchdog counts what it holds (private_tmp).
+    spec.tmpfs_kib = cfg.limits.memory_kib;
     log::debug!("jail: {spec:?}");
     Ok(IsoPlan {
         ns,
         mounts: Some(MountPlan::jail(&spec, rootless).map_err(SandboxError::Usage)?),
         workdir: Some(workdir),
-        private_tmp: Vec::new(),
+        private_tmp: spec.tmpfs.clone(),
     })
+}
+
+/// For a caller other than root whose run got no cgroup (cgroups not
+/// mounted or not writable here): an address-space limit, in bytes, so
+/// that the kernel still bounds the run's memory while the caller keeps
+/// safeexec stopped. Generous (twice --mem, at least --mem + 64 MiB)
+/// because address space is not memory; it also bounds page tables (at
+/// most 1/512 of it). None when --space already sets one, for root, and
+/// when the kernel's cgroup limit applies.
+pub(crate) fn stopped_memory_backstop(
+    cfg: &RunConfig,
+    unprivileged: bool,
+    cgroup: bool,
+) -> Option<u64> {
+    let l = &cfg.limits;
+    if !unprivileged || cgroup || l.space_kib > 0 || l.memory_kib == 0 {
+        return None;
+    }
+    let kib = l
+        .memory_kib
+        .saturating_mul(2)
+        .max(l.memory_kib + (64 << 10));
+    log::debug!(
+        "no cgroup for this caller's run: RLIMIT_AS {kib} KiB bounds its memory if safeexec is stopped"
+    );
+    Some(kib.saturating_mul(1024))
 }
 
 /// `extra`: processes of the run's uid that are not the program's (the
@@ -277,6 +309,32 @@ mod tests {
         assert_eq!(cgroup_size(&l, false), (65_536 + 8192, 4));
         l.memory_kib = 1 << 20;
         assert_eq!(cgroup_size(&l, true), ((1 << 20) + (1 << 20) / 10, 5));
+    }
+
+    #[test]
+    fn rlimit_as_only_for_callers_without_a_cgroup() {
+        let mut cfg = RunConfig::new("/bin/true");
+        cfg.limits.memory_kib = 65536;
+        // Twice --mem, at least --mem + 64 MiB, in bytes.
+        assert_eq!(
+            stopped_memory_backstop(&cfg, true, false),
+            Some(131072 * 1024)
+        );
+        cfg.limits.memory_kib = 1 << 20;
+        assert_eq!(
+            stopped_memory_backstop(&cfg, true, false),
+            Some((2 << 20) * 1024)
+        );
+        cfg.limits.memory_kib = 1024;
+        assert_eq!(
+            stopped_memory_backstop(&cfg, true, false),
+            Some((1024 + 65536) * 1024)
+        );
+        // Root, a run with a cgroup, or --space given: none.
+        assert_eq!(stopped_memory_backstop(&cfg, false, false), None);
+        assert_eq!(stopped_memory_backstop(&cfg, true, true), None);
+        cfg.limits.space_kib = 4096;
+        assert_eq!(stopped_memory_backstop(&cfg, true, false), None);
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
+    /// Starts the guard's copy of the wall clock.
+    pub(crate) fn start_clock(&self) {
+        if let Some(p) = &self.pipe {
+            let _ = nix::unistd::write(p, b"g");
+        }
+    }
+
     /// Lets the guard make its last sweep; returns its pid (to be reaped).
     pub(crate) fn finish(mut self) -> Pid {
         self.pipe.take();
@@ -87,7 +94,10 @@ pub(crate) fn drain(
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match sys::wait4_any(0) {
-            Ok(Some(w)) if Some(w.pid) == guard => {}
+            Ok(Some(w)) if Some(w.pid) == guard => {
+                outcome.guard_deadline = libc::WIFEXITED(w.status)
+                    && libc::WEXITSTATUS(w.status) == sys::GUARD_DEADLINE_EXIT;
+            }
             Ok(Some(w)) if Some(w.pid) == init => shared.remove_live(w.pid),
             Ok(Some(w)) => {
                 if libc::WIFEXITED(w.status) || libc::WIFSIGNALED(w.status) {
@@ -154,8 +164,10 @@ pub(crate) fn find_program(init: Pid) -> Option<Pid> {
 impl Guard {
     /// Starts the guard for `uid` and waits until it has taken real uid 0
     /// (until then the caller could kill it).
-    pub(crate) fn spawn(uid: u32) -> Result<Guard> {
-        let (pid, pipe) = sys::spawn_guard(uid)
+    /// `clock`: the run's wall clock, which the guard enforces too (from
+    /// [`Guard::start_clock`]) in case the supervisor is stopped.
+    pub(crate) fn spawn(uid: u32, clock: Duration) -> Result<Guard> {
+        let (pid, pipe) = sys::spawn_guard(uid, clock)
             .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
         let guard = Guard {
             pid,

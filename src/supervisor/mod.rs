@@ -59,6 +59,9 @@ pub(crate) struct Outcome {
     pub logged: u64,
     /// A run process died of SIGSYS from the kernel's filter (non-native ABI).
     pub seccomp_killed: Option<Pid>,
+    /// The guard killed the run at the wall clock (the supervisor was
+    /// stopped or far behind).
+    pub guard_deadline: bool,
 }
 
 /// Runs a resolved configuration ([`crate::Resolved::run`]): `caller` is
@@ -104,10 +107,10 @@ pub(crate) fn run_resolved(
     // Where the run's cgroup goes, before the guard exists: on cgroup v2
     // this may move safeexec into a leaf of its own cgroup, which must then
     // hold no other process (crate::isolate::cgroup).
-    let site = plan::wants_cgroup(cfg, false)
+    let site = plan::wants_cgroup(cfg, false, caller.is_some())
         .then(|| crate::isolate::cgroup::locate(conf.cgroup_root.as_deref()));
     // The guard kills the run's uid if the supervisor dies before the end.
-    let guard = Guard::spawn(uid)?;
+    let guard = Guard::spawn(uid, cfg.limits.clock)?;
     run_prepared(
         cfg,
         conf,
@@ -138,7 +141,7 @@ fn run_prepared(
     site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Report> {
     let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless, site)?;
-    let launched = launch(&mut prepared, trace.as_deref_mut())?;
+    let launched = launch(&mut prepared, guard.as_ref(), trace.as_deref_mut())?;
     let supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
     finish(cfg, &mut prepared, launched, supervised, trace)
 }
@@ -216,6 +219,10 @@ fn plan(
     let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
+    // A caller other than root always gets one (plan::wants_cgroup): it may
+    // stop this process (SIGSTOP), and then only the kernel's limit on the
+    // cgroup bounds the run's memory (tmpfs, page tables and pipe buffers
+    // are charged to it).
     let (cgroup, cgroup_warning) = plan::run_cgroup(cfg, conf, &iso.ns, me.as_raw() as u32, site)?;
     let pipe = || sys::pipe().map_err(|e| SandboxError::sys("pipe2", e));
     let (err_r, err_w) = pipe()?;
@@ -242,7 +249,15 @@ fn plan(
         gid: in_gid,
         // Rootless with an init: RLIMIT_NPROC counts per (user namespace,
         // uid), and the init has the program's uid there.
-        rlimits: plan::rlimits(cfg, (rootless && iso.ns.has_init()) as u64),
+        rlimits: {
+            let mut r = plan::rlimits(cfg, (rootless && iso.ns.has_init()) as u64);
+            if let Some(space) =
+                plan::stopped_memory_backstop(cfg, caller.is_some(), cgroup.is_some())
+            {
+                r.push((libc::RLIMIT_AS, space, space));
+            }
+            r
+        },
         niceness: cfg.niceness,
         stderr_fd: stderr_file.as_ref().map(|f| f.as_raw_fd()),
         error_pipe: err_w.as_raw_fd(),
@@ -341,13 +356,64 @@ impl Launched {
 /// The child's setup failure, as the error the caller sees.
 fn setup_failure(rec: &[u8], desc: &PlanDescription) -> SandboxError {
     let (what, errno) = jail::describe_failure(rec, desc);
-    SandboxError::ChildSetup { step: what, errno }
+    let hint = if what.starts_with("execve") {
+        exec_hint(desc, errno)
+    } else {
+        String::new()
+    };
+    SandboxError::ChildSetup {
+        step: what,
+        errno,
+        hint,
+    }
+}
+
+/// What an execve failure most likely means, for root and rootless callers
+/// (a setuid caller's program was checked with its rights before the fork,
+/// and nothing is looked up for it as root): a directory given as the
+/// program, or a bare name (no PATH lookup is done, as in the classic
+/// safeexec), with the absolute path PATH would have found.
+fn exec_hint(desc: &PlanDescription, errno: Errno) -> String {
+    if !desc.chroot.is_empty() || crate::caller::unprivileged_caller().is_some() {
+        return String::new();
+    }
+    let prog = std::path::Path::new(&desc.program);
+    let full = if prog.is_relative() && !desc.workdir.is_empty() {
+        std::path::Path::new(&desc.workdir).join(prog)
+    } else {
+        prog.to_path_buf()
+    };
+    match errno {
+        Errno::EACCES | Errno::EISDIR if full.is_dir() => {
+            format!("; {} is a directory, not a program", desc.program)
+        }
+        Errno::ENOENT if !desc.program.contains('/') => {
+            let path =
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+            let found = std::env::split_paths(&path)
+                .filter(|d| d.is_absolute())
+                .map(|d| d.join(prog))
+                .find(|p| p.is_file());
+            match found {
+                Some(p) => format!(
+                    "; no PATH lookup is done: give the program's path, e.g. --exec {}",
+                    p.display()
+                ),
+                None => "; no PATH lookup is done: give the program's path".into(),
+            }
+        }
+        _ => String::new(),
+    }
 }
 
 /// Launch: fork the child into its namespaces (it runs [`jail::child_main`]),
 /// write a rootless run's id maps, seize the program in paranoid mode, or
 /// see a classic child's setup fail.
-fn launch(p: &mut Prepared, trace: Option<&mut TraceWriter>) -> Result<Launched> {
+fn launch(
+    p: &mut Prepared,
+    guard: Option<&Guard>,
+    trace: Option<&mut TraceWriter>,
+) -> Result<Launched> {
     let (uid, gid) = p.ids;
     let rootless = p.rootless;
     let ns = p.plan.ns;
@@ -355,6 +421,11 @@ fn launch(p: &mut Prepared, trace: Option<&mut TraceWriter>) -> Result<Launched>
     sys::set_child_subreaper()
         .map_err(|e| SandboxError::sys("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
     let start = Instant::now();
+    // The guard's copy of the wall clock starts now too: it kills the run
+    // past --clock even if this process is stopped (SIGSTOP by the caller).
+    if let Some(g) = guard {
+        g.start_clock();
+    }
     if let Some(t) = trace {
         t.set_start(start);
     }
@@ -517,17 +588,9 @@ fn supervise(
         // With an init the program is not our child: find it by its uid.
         // Rootless: by descent from this supervisor (the uid is the caller's).
         init: ns_init,
-        tmpfs: match ns_init {
-            Some(i) => p
-                .private_tmp
-                .iter()
-                .map(|t| {
-                    std::path::Path::new(&format!("/proc/{i}/root"))
-                        .join(t.strip_prefix("/").unwrap_or(t))
-                })
-                .collect(),
-            None => Vec::new(),
-        },
+        tmpfs: p.private_tmp.clone(),
+        page_tables: true,
+        cgroup: p.cgroup.as_ref().and_then(|c| c.memory_probe()),
         scan: (!p.paranoid && (cfg.limits.nproc > 0 || has_init)).then_some(if p.rootless {
             watchdog::Scan::Descendants(me)
         } else {
@@ -567,6 +630,13 @@ fn supervise(
     // itself: the init may have been killed before it wrote).
     let status_r = l.status_r.as_ref().and_then(|r| r.try_clone().ok());
     read_init_status(status_r.filter(|_| !p.paranoid), &mut outcome);
+    let killed = |s: i32| libc::WIFSIGNALED(s) && libc::WTERMSIG(s) == libc::SIGKILL;
+    if outcome.guard_deadline && outcome.root_status.is_none_or(killed) {
+        // This process was stopped or far behind: the guard ended the run
+        // at the wall clock.
+        log::debug!("the guard killed the run at the wall clock");
+        shared.set_reason(KillReason::WallTime);
+    }
     let tree = p.cgroup.as_ref().map(|cg| TreeFigures {
         peak_kib: cg.peak_kib(),
         cpu: cg.cpu(),
@@ -577,6 +647,11 @@ fn supervise(
     shared.done.store(true, Ordering::SeqCst);
     waiter.wake();
     let _ = dog.join();
+    // Files left on the run's tmpfs, measured by the watchdog at the end
+    // (a run without an init has no one else to measure them).
+    outcome.tmpfs_end_kib = outcome
+        .tmpfs_end_kib
+        .max(shared.tmpfs_end_kib.load(Ordering::SeqCst));
     Ok(Supervised {
         outcome,
         shared,

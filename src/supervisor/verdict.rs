@@ -150,23 +150,28 @@ pub(crate) fn build_report(
     } else {
         o.reaped.max_rss_kib
     };
-    // The sampled sum (resident memory of the run's processes plus its
-    // private tmpfs) is an estimate: it is reported when the watchdog ended
-    // the run by it, or when it is the only whole-tree figure (several
-    // processes, no cgroup). A single process's own high-water mark is exact.
+    // The sampled sum (resident memory and page tables of the run's
+    // processes plus its private tmpfs, or what its cgroup pins) is an
+    // estimate: it is reported when the watchdog ended the run by it, or
+    // when it is the only whole-tree figure (a cgroup; several processes).
+    // A single process's own high-water mark is exact.
     let judged_by_sample = shared.reason() == KillReason::Memory;
+    let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
     let memory = match tree_peak {
-        // The tree's peak, but never below one process's own high-water mark
-        // (file pages charged to another cgroup are not in the peak).
-        Some(p) if judged_by_sample => p.max(hwm).max(sampled),
-        Some(p) => p.max(hwm),
+        // The kernel's peak holds page cache, which it reclaims at the limit
+        // and is not the program's: it is the figure only when the kernel's
+        // OOM killer ended the run.
+        Some(p) if hit_limit => p.max(hwm).max(sampled),
+        Some(_) => hwm.max(sampled),
         None if judged_by_sample || o.reaped.count > 1 => hwm.max(sampled),
         None => hwm,
     }
     // Files left on the private tmpfs are memory the program held at its
     // end, on top of its own peak at most.
-    .max(hwm + o.tmpfs_end_kib);
-    let hit_limit = tree.as_ref().is_some_and(|t| t.hit_limit);
+    .max(hwm + o.tmpfs_end_kib)
+    // Page tables and tmpfs, which no high-water mark sees: the largest sum
+    // sampled is memory the run held at that instant.
+    .max(shared.peak_unseen_kib.load(Ordering::SeqCst));
     let (exit_code, signal) = match o.root_status {
         Some(s) if libc::WIFEXITED(s) => (Some(libc::WEXITSTATUS(s)), None),
         Some(s) if libc::WIFSIGNALED(s) => (None, Some(libc::WTERMSIG(s))),
@@ -203,13 +208,24 @@ pub(crate) fn build_report(
             Sources {
                 memory: if let (Some(_), Some(t)) = (tree_peak, &tree) {
                     format!(
-                        "{}: the run's cgroup peak (whole tree, page cache included)",
-                        t.source
+                        "{}: the run's cgroup, sampled (anonymous memory and tmpfs/shmem, not \
+                         its page cache) + VmPTE of each process, max with {}; its peak if the \
+                         kernel's OOM killer acted",
+                        t.source,
+                        if o.max_hwm_kib > 0 {
+                            "VmHWM at each exit stop"
+                        } else {
+                            "wait4 ru_maxrss of each reaped process"
+                        }
                     )
                 } else if o.max_hwm_kib > 0 {
-                    "VmHWM at each exit stop, max with sampled /proc RSS sum".into()
+                    "VmHWM at each exit stop, max with sampled /proc sum (RSS + VmPTE) + private \
+                     tmpfs (fstatfs)"
+                        .into()
                 } else {
-                    "wait4 ru_maxrss of each reaped process, max with sampled /proc RSS sum".into()
+                    "wait4 ru_maxrss of each reaped process, max with sampled /proc sum (RSS + \
+                     VmPTE) + private tmpfs (fstatfs)"
+                        .into()
                 },
                 cpu: match (tree_cpu, &tree) {
                     (Some(_), Some(t)) => {

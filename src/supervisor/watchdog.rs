@@ -48,8 +48,16 @@ pub struct Shared {
     pub reaped_cpu_ns: AtomicU64,
     pub reason: AtomicU8,
     pub signal: AtomicI32,
-    /// Largest sum of resident memory seen by sampling, KiB.
+    /// Largest sum of the run's memory seen by sampling, KiB: resident
+    /// memory, page tables and private tmpfs of its processes, or what its
+    /// cgroup pins when it has one, whichever is larger.
     pub peak_rss_kib: AtomicU64,
+    /// What the run's private tmpfs mounts held at the end, KiB (sampled
+    /// once more after the last process, through descriptors kept open).
+    pub tmpfs_end_kib: AtomicU64,
+    /// Largest sum of the memory that no high-water mark sees (page tables,
+    /// private tmpfs), KiB: at that instant the run held at least as much.
+    pub peak_unseen_kib: AtomicU64,
     pub done: AtomicBool,
     /// The run's uid (unique to it); 0 until known. Kills by pid check it.
     pub run_uid: AtomicU32,
@@ -67,6 +75,8 @@ impl Shared {
             reason: AtomicU8::new(0),
             signal: AtomicI32::new(0),
             peak_rss_kib: AtomicU64::new(0),
+            tmpfs_end_kib: AtomicU64::new(0),
+            peak_unseen_kib: AtomicU64::new(0),
             done: AtomicBool::new(false),
             run_uid: AtomicU32::new(0),
             run_userns: AtomicU64::new(0),
@@ -136,10 +146,19 @@ pub struct Watch {
     /// The namespace's init (safeexec's own code, pid 1 of the run): killed
     /// with the run but not counted in its memory or CPU.
     pub init: Option<Pid>,
-    /// The run's private tmpfs mounts (as reachable from the supervisor,
-    /// through /proc/<init>/root): their used space counts as the run's
-    /// memory, since tmpfs pages are RAM that no process maps.
+    /// The run's private tmpfs mounts, as paths inside the run (/tmp,
+    /// /var/tmp, /dev/shm, a jail's --tmpfs): their used space counts as the
+    /// run's memory, since tmpfs pages are RAM that no process maps. Each
+    /// is opened once through /proc/<pid>/root of the init or the program
+    /// (after its exec, so the mounts are final) and then measured with
+    /// fstatfs, also after the run's last process has ended.
     pub tmpfs: Vec<std::path::PathBuf>,
+    /// Sample each process's page tables (VmPTE), which no high-water mark
+    /// and no cgroup v1 figure shows.
+    pub page_tables: bool,
+    /// The run's memory cgroup, sampled for what it pins: anonymous memory
+    /// and shmem (tmpfs), not its reclaimable caches.
+    pub cgroup: Option<crate::isolate::cgroup::MemoryProbe>,
     /// Sleeps between ticks; woken early by a stop signal or by the end of
     /// the run.
     pub waiter: Arc<sys::Waiter>,
@@ -164,6 +183,8 @@ const SCAN_EVERY: u32 = 5;
 
 pub fn run(w: Watch) {
     let mut sampler = Sampler::default();
+    let mut tmpfs = RunTmpfs::new(&w.tmpfs);
+    let mut status_buf = vec![0u8; 8192];
     let deadline = w.start + w.wall_limit;
     let sh = &w.shared;
     // Processes found by the last scan by uid; the scan (a stat of every
@@ -189,10 +210,8 @@ pub fn run(w: Watch) {
                 }
             }
         }
-        let (mut rss, mut cpu) = (0u64, reaped);
-        for t in &w.tmpfs {
-            rss += measure::tmpfs_used_kib(t);
-        }
+        let (mut rss, mut cpu, mut pte) = (0u64, reaped, 0u64);
+        let tmpfs_kib = tmpfs.used_kib(w.init.or_else(|| pids.first().copied()), w.init.is_some());
         for p in &pids {
             if Some(*p) == w.init {
                 continue;
@@ -200,7 +219,18 @@ pub fn run(w: Watch) {
             if let Some(s) = sampler.sample(*p) {
                 rss += s.rss_kib;
                 cpu += s.cpu + s.reaped_children_cpu;
+                if w.page_tables {
+                    pte += measure::page_tables_kib(*p, &mut status_buf).unwrap_or(0);
+                }
             }
+        }
+        let unseen = tmpfs_kib + pte;
+        sh.peak_unseen_kib.fetch_max(unseen, Ordering::SeqCst);
+        rss += unseen;
+        if let Some(pinned) = w.cgroup.as_ref().and_then(|c| c.pinned_kib()) {
+            // The cgroup's anon + shmem covers processes a scan has not
+            // found yet and the run's tmpfs; page tables come from VmPTE.
+            rss = rss.max(pinned + pte);
         }
         sh.peak_rss_kib.fetch_max(rss, Ordering::SeqCst);
         let now = Instant::now();
@@ -236,5 +266,48 @@ pub fn run(w: Watch) {
                 sh.kill(*p);
             }
         }
+    }
+    // The run is over: what its tmpfs mounts still hold (files left there)
+    // and what its cgroup still pins are memory it used until its end.
+    let left = tmpfs.used_kib(None, false);
+    sh.tmpfs_end_kib.store(left, Ordering::SeqCst);
+    sh.peak_unseen_kib.fetch_max(left, Ordering::SeqCst);
+    let pinned = w.cgroup.as_ref().and_then(|c| c.pinned_kib()).unwrap_or(0);
+    sh.peak_rss_kib
+        .fetch_max(left.max(pinned), Ordering::SeqCst);
+}
+
+/// The run's private tmpfs mounts, opened once each when reachable.
+struct RunTmpfs<'a> {
+    paths: &'a [std::path::PathBuf],
+    open: Vec<Option<std::fs::File>>,
+}
+
+impl<'a> RunTmpfs<'a> {
+    fn new(paths: &'a [std::path::PathBuf]) -> Self {
+        RunTmpfs {
+            paths,
+            open: paths.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Space used on every mount opened so far, KiB, after trying to open
+    /// the others through `via` (the init, whose mounts are final, or the
+    /// program once it has run its exec).
+    fn used_kib(&mut self, via: Option<Pid>, via_init: bool) -> u64 {
+        if let Some(pid) = via {
+            if self.open.iter().any(|o| o.is_none()) && (via_init || measure::has_exec(pid)) {
+                for (i, p) in self.paths.iter().enumerate() {
+                    if self.open[i].is_none() {
+                        self.open[i] = measure::open_run_tmpfs(pid, p);
+                    }
+                }
+            }
+        }
+        self.open
+            .iter()
+            .flatten()
+            .map(measure::tmpfs_fd_used_kib)
+            .sum()
     }
 }

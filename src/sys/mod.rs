@@ -678,18 +678,34 @@ pub mod ns {
     }
 }
 
-/// Starts the guard: a root process that outlives a killed supervisor and
-/// then SIGKILLs every process of `uid` (the run's unique uid). It waits for
-/// EOF on a pipe whose write end the supervisor keeps: EOF comes when the
-/// supervisor closes it at the end of the run, or when the supervisor dies
-/// however it dies (SIGKILL included). Returns the guard's pid and the
-/// write end. Its real uid is set to 0 so the caller cannot kill it.
-pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
+/// Starts the guard: a root process that outlives a killed or stopped
+/// supervisor. It waits on a pipe whose write end the supervisor keeps:
+///
+/// - a byte `g` starts the run's wall clock: if the pipe has not closed
+///   `clock` (plus [`GUARD_GRACE`]) later, the guard SIGKILLs every process
+///   of `uid` (the run's unique uid), and again every 200 ms until the pipe
+///   closes. This holds when the caller has stopped the supervisor
+///   (SIGSTOP), which it may signal but cannot signal the guard;
+/// - EOF (the supervisor closed the pipe at the end of the run, or died
+///   however it died, SIGKILL included) makes it SIGKILL every process of
+///   `uid` and exit: 0, or [`GUARD_DEADLINE_EXIT`] when it had to kill at
+///   the deadline.
+///
+/// The kills are made by a short-lived child that takes `uid` (kill(-1) then
+/// reaches exactly the processes of that uid), so the guard itself keeps
+/// real uid 0 throughout and the run can never signal it. Returns the
+/// guard's pid and the write end.
+pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
     let (r, w) = pipe()?;
     let rfd = r.as_raw_fd();
+    let clock_ms = clock
+        .saturating_add(GUARD_GRACE)
+        .as_millis()
+        .min(i32::MAX as u128) as i64;
     match fork()? {
         Fork::Child => {
-            // SAFETY: async-signal-safe calls only, then _exit.
+            // SAFETY: async-signal-safe calls only (the sweep is a fork whose
+            // child calls setres[ug]id, kill and _exit), then _exit.
             unsafe {
                 let mut all: libc::sigset_t = std::mem::zeroed();
                 libc::sigfillset(&mut all);
@@ -700,11 +716,66 @@ pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
                     libc::_exit(1);
                 }
                 libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
-                let mut b = 0u8;
+                let now_ms = || {
+                    let mut ts: libc::timespec = std::mem::zeroed();
+                    libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+                    ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000
+                };
+                // Kills every process of uid from a child that takes it;
+                // true if there was one (kill(-1) fails with ESRCH if not).
+                let sweep = || {
+                    let pid = libc::fork();
+                    if pid == 0 {
+                        if libc::setresgid(uid, uid, uid) != 0
+                            || libc::setresuid(uid, uid, uid) != 0
+                        {
+                            libc::_exit(2);
+                        }
+                        let found = libc::kill(-1, libc::SIGKILL) == 0;
+                        for _ in 0..2 {
+                            libc::kill(-1, libc::SIGKILL);
+                        }
+                        libc::_exit(if found { 0 } else { 1 });
+                    }
+                    let mut st = 1 << 8;
+                    if pid > 0 {
+                        while libc::waitpid(pid, &mut st, 0) < 0 && Errno::last() == Errno::EINTR {}
+                    }
+                    libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0
+                };
+                let mut deadline: Option<i64> = None;
+                let mut killed = false;
                 loop {
-                    let n = libc::read(0, &mut b as *mut u8 as *mut libc::c_void, 1);
-                    if n == 0 || (n < 0 && Errno::last() != Errno::EINTR) {
+                    let timeout = match deadline {
+                        None => -1,
+                        Some(d) => (d - now_ms()).clamp(0, i32::MAX as i64) as i32,
+                    };
+                    let mut pfd = libc::pollfd {
+                        fd: 0,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    let n = libc::poll(&mut pfd, 1, timeout);
+                    if n < 0 {
+                        if Errno::last() == Errno::EINTR {
+                            continue;
+                        }
                         break;
+                    }
+                    if n == 0 {
+                        // The wall clock ran out and the run is still there:
+                        // the supervisor is stopped or far behind.
+                        killed |= sweep();
+                        deadline = Some(now_ms() + 200);
+                        continue;
+                    }
+                    let mut b = 0u8;
+                    let got = libc::read(0, &mut b as *mut u8 as *mut libc::c_void, 1);
+                    if got == 0 || (got < 0 && Errno::last() != Errno::EINTR) {
+                        break;
+                    }
+                    if got == 1 && b == b'g' && deadline.is_none() {
+                        deadline = Some(now_ms() + clock_ms);
                     }
                 }
                 if libc::setresgid(uid, uid, uid) != 0 || libc::setresuid(uid, uid, uid) != 0 {
@@ -713,7 +784,7 @@ pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
                 for _ in 0..3 {
                     libc::kill(-1, libc::SIGKILL);
                 }
-                libc::_exit(0);
+                libc::_exit(if killed { GUARD_DEADLINE_EXIT } else { 0 });
             }
         }
         Fork::Parent(pid) => {
@@ -722,6 +793,13 @@ pub fn spawn_guard(uid: u32) -> Result<(Pid, OwnedFd), Errno> {
         }
     }
 }
+
+/// How long past the wall clock the guard waits before it kills the run
+/// itself (the supervisor's watchdog normally ends it at the clock).
+pub const GUARD_GRACE: Duration = Duration::from_millis(300);
+
+/// The guard's exit status when it killed the run at the wall clock.
+pub const GUARD_DEADLINE_EXIT: i32 = 3;
 
 /// Waits for one specific child (the guard), ignoring EINTR.
 pub fn wait_pid(pid: Pid) {

@@ -1,17 +1,37 @@
-//! Shared helpers of the integration tests: victim programs built from
-//! tests/victims/*.c, a runner for the built `safeexec` binary with a
-//! timeout, report parsers, and world-writable working directories.
-#![allow(dead_code)]
+//! The one harness of the integration tests: victim programs built from
+//! tests/victims/*.c, one runner for the built `safeexec` binary (timeout,
+//! bounded output, optional wrapper such as `setpriv`, extra environment,
+//! working directory), report parsers, working directories, and the oracles
+//! that judge a run from outside the program (a scan of /proc for the run's
+//! uid, a TCP listener, canary files, a process of another uid that must
+//! survive).
+//!
+//! Every test file does `mod common;` and uses what it needs. Tables: a
+//! [`Case`] is one row of a verdict table, run by [`check_case`];
+//! `table_tests!` declares one #[test] per row (of a `Case` or of a file's
+//! own row type), so every case keeps its name in the test list and in its
+//! failure message.
+//!
+//! Tests written against the former tests/common/oracles.rs move over as:
+//! `workdir()` -> `work_dir()`; `run(args)` (which added `--report json`) ->
+//! `run_json(args)` (plain `run` adds nothing); `run_env(args, env)` ->
+//! `run_json_env(args, env)`; `r.stdout` (a
+//! String) -> `r.stdout_str()`; `r.status` (an i32) -> `r.status` (an
+//! `Option<i32>`, None when killed by a signal) or `r.code_or_signal()`.
+//! `r.code()`, `r.uid()`, `r.syscall()`, `r.report`, `assert_nothing_left`,
+//! `procs_of_uid`, `Listener`, `Sleeper`, `Canary`, `policy` and
+//! `procs_policy` keep their names.
+#![allow(dead_code, unused_imports, unused_macros)]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
 /// The binary under test.
 pub const SAFEEXEC: &str = env!("CARGO_BIN_EXE_safeexec");
 
@@ -146,17 +166,40 @@ fn build_victim(name: &str) -> PathBuf {
 // Running the binary
 // ---------------------------------------------------------------------------
 
+/// Skips a test that needs root when not running as root (CI runs as root).
+macro_rules! need_root {
+    () => {
+        if !$crate::common::is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+    };
+}
+pub(crate) use need_root;
+
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    nix_geteuid() == 0
+}
+
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Run {
     /// Exit status; None when killed by a signal.
     pub status: Option<i32>,
+    /// The program's stdout (at most the first [`KEEP`] bytes).
     pub stdout: Vec<u8>,
+    /// safeexec's stderr (at most the first [`KEEP`] bytes).
     pub stderr: Vec<u8>,
     /// The pid safeexec ran as (its run's uid is uidplus + this).
     pub pid: u32,
     pub elapsed: Duration,
+    /// The JSON report found in stderr (Null when there is none).
+    pub report: serde_json::Value,
 }
+
+/// Bytes of each output stream a run keeps; the rest is read and dropped.
+pub const KEEP: usize = 4 << 20;
 
 impl Run {
     pub fn stdout_str(&self) -> String {
@@ -165,9 +208,47 @@ impl Run {
     pub fn stderr_str(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
+    /// The exit status, -1 when killed by a signal.
+    pub fn code_or_signal(&self) -> i32 {
+        self.status.unwrap_or(-1)
+    }
     /// The run's uid with the default --uidplus.
     pub fn run_uid(&self) -> u32 {
         DEFAULT_UIDPLUS + self.pid
+    }
+    /// The verdict code of the JSON report ("?" without one).
+    pub fn code(&self) -> &str {
+        self.report["verdict"]["code"].as_str().unwrap_or("?")
+    }
+    /// The uid the JSON report names.
+    pub fn uid(&self) -> u32 {
+        self.report["uid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("the report has no uid\n{self}")) as u32
+    }
+    /// The system call the verdict names ("" without one).
+    pub fn syscall(&self) -> &str {
+        self.report["verdict"]["syscall"].as_str().unwrap_or("")
+    }
+    /// The JSON report, panicking with the run when there is none.
+    pub fn json_report(&self) -> &serde_json::Value {
+        assert!(self.report.is_object(), "no JSON report in stderr\n{self}");
+        &self.report
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "status {:?} verdict {} syscall `{}` after {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.status,
+            self.code(),
+            self.syscall(),
+            self.elapsed,
+            self.stdout_str().chars().take(2000).collect::<String>(),
+            self.stderr_str().chars().take(8000).collect::<String>(),
+        )
     }
 }
 
@@ -177,25 +258,32 @@ pub struct Opts<'a> {
     pub timeout: Duration,
     /// Extra environment for safeexec itself.
     pub env: Vec<(&'a str, &'a str)>,
-    /// Run through this wrapper (e.g. setpriv ...) instead of directly.
+    /// Variables removed from safeexec's environment.
+    pub env_remove: Vec<&'a str>,
+    /// Run through this wrapper (e.g. setpriv ...) instead of directly; the
+    /// wrapper must exec safeexec so that the pid stays safeexec's.
     pub wrapper: Vec<String>,
     /// Binary to run instead of [`SAFEEXEC`].
     pub binary: Option<PathBuf>,
+    /// Working directory of safeexec.
+    pub cwd: Option<PathBuf>,
 }
 
 impl Default for Opts<'_> {
     fn default() -> Self {
         Opts {
             stdin: b"",
-            timeout: Duration::from_secs(30),
+            timeout: MAX_RUN,
             env: Vec::new(),
+            env_remove: Vec::new(),
             wrapper: Vec::new(),
             binary: None,
+            cwd: None,
         }
     }
 }
 
-/// Runs safeexec with `args`, empty stdin and a 30 s timeout.
+/// Runs safeexec with `args`, empty stdin and a 60 s timeout.
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     run_with(args, Opts::default())
 }
@@ -211,19 +299,53 @@ pub fn run_stdin<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: &[u8]) -> Run {
     )
 }
 
-/// Spawns a thread reading `r` to the end; the result arrives on the channel.
+/// Runs safeexec with `--report json` before `args`.
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    run_json_with(args, Opts::default())
+}
+
+/// [`run_with`] with `--report json` before `args`.
+pub fn run_json_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run {
+    let mut a: Vec<std::ffi::OsString> = vec!["--report".into(), "json".into()];
+    a.extend(args.iter().map(|s| s.as_ref().to_owned()));
+    run_with(&a, o)
+}
+
+/// [`run_json`] with `env` added to safeexec's environment.
+pub fn run_json_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Run {
+    run_json_with(
+        args,
+        Opts {
+            env: env.to_vec(),
+            ..Opts::default()
+        },
+    )
+}
+
+/// Spawns a thread reading `r` to the end, keeping the first [`KEEP`] bytes.
 fn reader<R: Read + Send + 'static>(mut r: R) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        let _ = tx.send(buf);
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = KEEP.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
+        let _ = tx.send(kept);
     });
     rx
 }
 
 /// Runs safeexec (or `o.binary`) with `args`; kills it by pid if it runs past
-/// the timeout (capped at [`MAX_RUN`]) and panics then.
+/// the timeout (capped at [`MAX_RUN`]) and panics then. A process of the run
+/// that still holds safeexec's stdout or stderr 5 s after safeexec exited is
+/// a failure of the sandbox and panics too.
 pub fn run_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run {
     let bin = o.binary.clone().unwrap_or_else(|| PathBuf::from(SAFEEXEC));
     let mut cmd = if o.wrapper.is_empty() {
@@ -240,6 +362,12 @@ pub fn run_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run {
     for (k, v) in &o.env {
         cmd.env(k, v);
     }
+    for k in &o.env_remove {
+        cmd.env_remove(k);
+    }
+    if let Some(d) = &o.cwd {
+        cmd.current_dir(d);
+    }
     let start = Instant::now();
     let mut child = cmd.spawn().expect("spawn safeexec");
     let pid = child.id();
@@ -252,6 +380,11 @@ pub fn run_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run {
     let out = reader(child.stdout.take().expect("stdout"));
     let err = reader(child.stderr.take().expect("stderr"));
     let timeout = o.timeout.min(MAX_RUN);
+    let show = || {
+        args.iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect::<Vec<_>>()
+    };
     let status = loop {
         match child.try_wait().expect("wait for safeexec") {
             Some(s) => break s,
@@ -261,9 +394,7 @@ pub fn run_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run {
                 let _ = child.wait();
                 panic!(
                     "safeexec {:?} ran longer than {timeout:?}; killed pid {pid}",
-                    args.iter()
-                        .map(|a| a.as_ref().to_owned())
-                        .collect::<Vec<_>>()
+                    show()
                 );
             }
             None => std::thread::sleep(Duration::from_millis(5)),
@@ -271,25 +402,48 @@ pub fn run_with<S: AsRef<std::ffi::OsStr>>(args: &[S], o: Opts<'_>) -> Run {
     };
     let elapsed = start.elapsed();
     let _ = writer.join();
-    // A leftover process of the run holding the pipes would block the readers:
-    // that is a failure of the sandbox, reported as such.
     let grace = Duration::from_secs(5);
-    let stdout = out
-        .recv_timeout(grace)
-        .expect("stdout still open after safeexec exited: a process of the run survived");
-    let stderr = err
-        .recv_timeout(grace)
-        .expect("stderr still open after safeexec exited: a process of the run survived");
+    let stdout = out.recv_timeout(grace).unwrap_or_else(|_| {
+        panic!(
+            "stdout still open after safeexec {:?} exited: a process of the run survived",
+            show()
+        )
+    });
+    let stderr = err.recv_timeout(grace).unwrap_or_else(|_| {
+        panic!(
+            "stderr still open after safeexec {:?} exited: a process of the run survived",
+            show()
+        )
+    });
     use std::os::unix::process::ExitStatusExt;
     if let Some(sig) = status.signal() {
         eprintln!("safeexec was killed by signal {sig}");
     }
+    let report = find_json(&String::from_utf8_lossy(&stderr));
     Run {
         status: status.code(),
         stdout,
         stderr,
         pid,
         elapsed,
+        report,
+    }
+}
+
+/// Waits for `child` at most `limit`, killing it (and failing) after that;
+/// returns its exit status (-1 when killed by a signal).
+pub fn wait_deadline(child: &mut Child, limit: Duration, what: &str) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code().unwrap_or(-1);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("safeexec did not finish in {limit:?}: {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -399,7 +553,7 @@ pub fn parse_classic(text: &str) -> Result<Classic, String> {
 
 /// Parses the classic report from a run's stderr, panicking with the text.
 pub fn classic(r: &Run) -> Classic {
-    parse_classic(&r.stderr_str()).unwrap_or_else(|e| panic!("{e}\nrun: {r:?}"))
+    parse_classic(&r.stderr_str()).unwrap_or_else(|e| panic!("{e}\nrun: {r}"))
 }
 
 /// Parses `--report json` output (the whole text must be one JSON object).
@@ -412,58 +566,177 @@ pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
     Ok(v)
 }
 
-/// Parses the JSON report from a run's stderr, panicking with the text.
+/// The JSON report in `text`: the whole text, or what follows the last line
+/// that starts with `{` (a one-line message may precede the report).
+/// Null when there is none.
+pub fn find_json(text: &str) -> serde_json::Value {
+    if let Ok(v) = parse_json(text) {
+        return v;
+    }
+    let starts = text
+        .match_indices('{')
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n');
+    for i in starts {
+        if let Ok(v) = parse_json(&text[i..]) {
+            return v;
+        }
+    }
+    serde_json::Value::Null
+}
+
+/// The JSON report from a run's stderr, where stderr holds nothing else;
+/// panics with the text otherwise.
 pub fn json(r: &Run) -> serde_json::Value {
-    parse_json(&r.stderr_str()).unwrap_or_else(|e| panic!("{e}\nrun: {r:?}"))
+    parse_json(&r.stderr_str()).unwrap_or_else(|e| panic!("{e}\nrun: {r}"))
 }
 
 // ---------------------------------------------------------------------------
-// Directories
+// Directories and files
 // ---------------------------------------------------------------------------
 
-/// A fresh temporary directory with mode 0777, so the run's unprivileged uid
-/// can create files there. Removed when dropped.
+fn temp_dir_in(parent: &Path, mode: u32) -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("safeexec-test-")
+        .tempdir_in(parent)
+        .expect("create temp dir");
+    chmod(d.path(), mode);
+    d
+}
+
+/// A fresh directory under /tmp with mode 0777, so the run's unprivileged
+/// uid can create files there. Removed when dropped.
 pub fn work_dir() -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-test-")
-        .tempdir()
-        .expect("create temp dir");
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777))
-        .expect("chmod 0777 temp dir");
-    d
+    temp_dir_in(Path::new("/tmp"), 0o777)
 }
 
-/// A fresh temporary directory with mode 0755 (readable by everyone,
-/// writable by root only).
+/// A fresh 0777 directory under `parent` (e.g. outside /tmp, which a run
+/// may see as a private tmpfs).
+pub fn work_dir_in(parent: &Path) -> tempfile::TempDir {
+    temp_dir_in(parent, 0o777)
+}
+
+/// A fresh directory under /tmp with mode 0755 (readable and searchable by
+/// everyone, writable by root only).
 pub fn public_dir() -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("safeexec-test-")
-        .tempdir()
-        .expect("create temp dir");
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod 0755 temp dir");
-    d
+    temp_dir_in(Path::new("/tmp"), 0o755)
 }
 
-/// Pids of live processes owned by `uid` (zombies included).
-pub fn pids_of_uid(uid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+pub fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", p.display()));
+}
+
+/// The path of victim NAME as a string.
+pub fn vpath(name: &str) -> String {
+    victim(name).display().to_string()
+}
+
+/// Writes `dir`/NAME.policy and returns its path.
+pub fn policy(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(format!("{name}.policy"));
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// Processes, threads and signals on top of the default policy.
+pub fn procs_policy(dir: &Path) -> String {
+    policy(
+        dir,
+        "procs",
+        "include default\nallow @process @threads @signals\nlimit nproc 300\n",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------
+
+/// True while `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Pids of processes with any of their uids (real, effective, saved, fs)
+/// equal to `uid`; zombies only when `zombies` is true.
+fn uid_procs(uid: u32, zombies: bool) -> Vec<i32> {
+    let mut v = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return v;
     };
-    dir.filter_map(|e| {
-        let e = e.ok()?;
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        (e.metadata().ok()?.uid() == uid).then_some(pid)
-    })
-    .collect()
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(st) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let zombie = st
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'));
+        let ours = st.lines().any(|l| {
+            l.starts_with("Uid:")
+                && l.split_whitespace()
+                    .skip(1)
+                    .any(|x| x.parse::<u32>() == Ok(uid))
+        });
+        if ours && (zombies || !zombie) {
+            v.push(pid);
+        }
+    }
+    v
 }
 
-/// Skips a test that needs root when not running as root (CI runs as root).
-pub fn is_root() -> bool {
-    nix_geteuid() == 0
+/// Live (non-zombie) processes with any of their uids equal to `uid`.
+pub fn procs_of_uid(uid: u32) -> Vec<i32> {
+    uid_procs(uid, false)
 }
 
-/// Waits until `cond` holds, up to `limit`; true if it did.
+/// Processes with any of their uids equal to `uid`, zombies included.
+pub fn procs_of_uid_or_zombies(uid: u32) -> Vec<i32> {
+    uid_procs(uid, true)
+}
+
+/// Live processes (not this one) whose command line contains `marker`.
+pub fn procs_naming(marker: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let hit = cmd.windows(marker.len()).any(|w| w == marker.as_bytes());
+        if hit && pid != me && alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Asserts that no live process of the run's uid (from its JSON report) is
+/// left.
+pub fn assert_nothing_left(r: &Run) {
+    let uid = r.uid();
+    let left = procs_of_uid(uid);
+    assert!(
+        left.is_empty(),
+        "processes of uid {uid} left: {left:?}\n{r}"
+    );
+}
+
+/// Waits until `cond` holds, polling every 10 ms up to `limit`; true if it did.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     loop {
@@ -476,6 +749,232 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Outside oracles
+// ---------------------------------------------------------------------------
+
+/// A TCP listener on 127.0.0.1 that must receive nothing.
+pub struct Listener {
+    l: TcpListener,
+}
+
+impl Listener {
+    pub fn new() -> Listener {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        Listener { l }
+    }
+    pub fn port(&self) -> String {
+        self.l.local_addr().unwrap().port().to_string()
+    }
+    /// True if a connection arrived (polled for `limit`).
+    pub fn got_connection_within(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.l.accept() {
+                Ok(_) => return true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("accept: {e}"),
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    /// True if a connection arrived (polled for 300 ms).
+    pub fn got_connection(&self) -> bool {
+        self.got_connection_within(Duration::from_millis(300))
+    }
+}
+
+/// `sleep 30` as uid 65534, killed by its pid when dropped.
+pub struct Sleeper {
+    child: Child,
+}
+
+impl Sleeper {
+    pub fn start() -> Sleeper {
+        let child = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sleep",
+                "30",
+            ])
+            .spawn()
+            .expect("setpriv runs");
+        let s = Sleeper { child };
+        assert!(eventually(Duration::from_secs(2), || {
+            std::fs::read_to_string(format!("/proc/{}/status", s.pid()))
+                .map(|t| t.contains("\nUid:\t65534"))
+                .unwrap_or(false)
+        }));
+        s
+    }
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+    pub fn alive(&self) -> bool {
+        alive(self.pid())
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A root-owned file in /tmp with `mode` and a unique secret; removed on drop.
+pub struct Canary {
+    pub path: PathBuf,
+    pub secret: String,
+}
+
+impl Canary {
+    pub fn new(tag: &str, mode: u32) -> Canary {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let path = PathBuf::from(format!("/tmp/safeexec-{tag}-{pid}-{n}"));
+        let secret = format!("SECRET-{tag}-{pid}-{n}-7f3a9c");
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        chmod(&path, mode);
+        Canary { path, secret }
+    }
+    pub fn p(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+    pub fn unchanged(&self) -> bool {
+        let Ok(m) = std::fs::symlink_metadata(&self.path) else {
+            return false;
+        };
+        m.uid() == 0
+            && std::fs::read_to_string(&self.path).ok() == Some(format!("{}\n", self.secret))
+    }
+}
+
+impl Drop for Canary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tables
+// ---------------------------------------------------------------------------
+
+/// One #[test] per row of a table: `table_tests! { check; name => row, ... }`
+/// declares `fn name() { check("name", row) }` for every row, so each case
+/// keeps its own name in the test list and in failure messages.
+macro_rules! table_tests {
+    ($check:path; $($name:ident => $row:expr),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $check(stringify!($name), $row)
+            }
+        )*
+    };
+}
+pub(crate) use table_tests;
+
+/// Which report a [`Case`] asks for and judges.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Report {
+    /// `--report json`: `verdict` is the verdict code ("OK", "TLE", ...).
+    Json,
+    /// The classic 4-line report: `verdict` is its first line.
+    Classic,
+}
+
+/// One row of a verdict table: safeexec `opts` `--exec` `victim` `args`,
+/// judged by its exit status, its verdict and `check` (the outside oracle:
+/// files, processes, listeners). In `opts` and `args`, `{dir}` stands for
+/// the row's own fresh 0777 working directory, `{procs}` for a policy file
+/// there that allows processes and threads ([`procs_policy`]), `{me}` for
+/// the test process's pid.
+#[derive(Clone, Copy)]
+pub struct Case {
+    pub opts: &'static [&'static str],
+    pub victim: &'static str,
+    pub args: &'static [&'static str],
+    pub report: Report,
+    /// safeexec's exit status.
+    pub status: Option<i32>,
+    pub verdict: &'static str,
+    /// Further assertions on the run and its working directory.
+    pub check: fn(&Run, &Path),
+}
+
+/// The defaults of a [`Case`]: `Case { victim: "ok", ..CASE }`.
+pub const CASE: Case = Case {
+    opts: &[],
+    victim: "ok",
+    args: &[],
+    report: Report::Json,
+    status: Some(0),
+    verdict: "OK",
+    check: |_, _| {},
+};
+
+/// Runs one row of a verdict table (see [`Case`]); every failure message
+/// starts with the row's name. Returns the run.
+pub fn check_case(name: &str, c: Case) -> Run {
+    let dir = work_dir();
+    let d = dir.path().display().to_string();
+    let procs = if c.opts.contains(&"{procs}") {
+        procs_policy(dir.path())
+    } else {
+        String::new()
+    };
+    let me = std::process::id().to_string();
+    let sub = |s: &&str| {
+        s.replace("{dir}", &d)
+            .replace("{procs}", &procs)
+            .replace("{me}", &me)
+    };
+    let mut a: Vec<String> = Vec::new();
+    if c.report == Report::Json {
+        a.extend(["--report".to_string(), "json".to_string()]);
+    }
+    a.extend(c.opts.iter().map(sub));
+    a.extend(["--exec".to_string(), vpath(c.victim)]);
+    a.extend(c.args.iter().map(sub));
+    let r = run(&a);
+    assert_eq!(r.status, c.status, "{name}: exit status\n{r}");
+    match c.report {
+        Report::Json => {
+            let j = json(&r);
+            assert_eq!(
+                j["verdict"]["code"].as_str(),
+                Some(c.verdict),
+                "{name}: verdict\n{r}"
+            );
+        }
+        Report::Classic => {
+            assert_eq!(classic(&r).status, c.verdict, "{name}: report\n{r}");
+        }
+    }
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (c.check)(&r, dir.path())));
+    if let Err(e) = res {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        panic!("{name}: {msg}");
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------
+// Measuring a process
+// ---------------------------------------------------------------------------
 
 /// What a process measured by [`run_measured`] did.
 #[derive(Debug)]
