@@ -202,13 +202,15 @@ fn cgroup_peak_counts_the_whole_tree() {
     // On v2 safeexec gets a cgroup of its own to delegate (from a non-root
     // cgroup that it shares with this test, it could not).
     let scope = (h == Hierarchy::V2).then(|| Scope::new("peak"));
-    let v = victim("iso_hog");
+    // Two children of 40 MiB each, held together for 1.5 s (long enough to
+    // overlap even in software emulation), and their parent.
+    let v = victim("cg_tree");
     let r = safeexec(
         &[
             "--mem",
             "400000",
             "--nproc",
-            "1",
+            "2",
             "--cpu",
             "20",
             "--clock",
@@ -217,6 +219,9 @@ fn cgroup_peak_counts_the_whole_tree() {
             "json",
             "--exec",
             v.to_str().unwrap(),
+            "2",
+            "40",
+            "1500",
         ],
         scope.as_ref().map(Scope::wrapper).unwrap_or_default(),
         None,
@@ -535,4 +540,45 @@ fn check_says_what_the_host_offers() {
             && used(&r.stdout_str()).contains("none: runs that should have one warn"),
         "{r:?}"
     );
+}
+
+/// The report's `processes` counts every process of the run, also those
+/// its own parent reaped (the supervisor never sees them): the kernel's
+/// fork events, as root in classic mode.
+#[test]
+fn processes_counts_every_process_of_the_tree() {
+    if needs("root", |_| true).is_none() {
+        return;
+    }
+    let v = victim("cg_tree");
+    for ns in ["--ns", "--no-ns"] {
+        let r = safeexec(
+            &[
+                "--nproc",
+                "8",
+                "--mem",
+                "262144",
+                "--cpu",
+                "20",
+                "--clock",
+                "50",
+                ns,
+                "--report",
+                "json",
+                "--exec",
+                v.to_str().unwrap(),
+                "4",
+                "1",
+                "10",
+            ],
+            vec![],
+            None,
+        );
+        let j = json(&r);
+        assert_eq!(j["verdict"]["code"], "OK", "{ns}: {r:?}");
+        assert_eq!(
+            j["processes"], 5,
+            "{ns}: the program and its 4 children: {j}"
+        );
+    }
 }

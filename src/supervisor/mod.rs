@@ -62,6 +62,9 @@ pub(crate) struct Outcome {
     /// The guard killed the run at the wall clock (the supervisor was
     /// stopped or far behind).
     pub guard_deadline: bool,
+    /// Every process of the run, from the kernel's fork events (classic
+    /// mode as root); None: the processes reaped are the count.
+    pub processes: Option<u64>,
 }
 
 /// Runs a resolved configuration ([`crate::Resolved::run`]): `caller` is
@@ -141,8 +144,21 @@ fn run_prepared(
     site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Report> {
     let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless, site)?;
+    // Classic mode as root: every fork of the run counted from the kernel's
+    // events (paranoid mode sees each one itself; rootless cannot listen).
+    // Subscribed before the fork, read by a thread started after it.
+    let forks = (!prepared.paranoid && !rootless)
+        .then(crate::measure::ForkCounter::listen)
+        .flatten();
     let launched = launch(&mut prepared, guard.as_ref(), trace.as_deref_mut())?;
-    let supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    let forks = forks.and_then(|l| l.collect());
+    let mut supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    if let Some(f) = forks {
+        // With a PID namespace the first process is the init, which forked
+        // the program; without, the first process is the program.
+        let own = (!prepared.plan.ns.has_init()) as u64;
+        supervised.outcome.processes = f.finish(launched.first).map(|n| n + own);
+    }
     finish(cfg, &mut prepared, launched, supervised, trace)
 }
 
