@@ -6,7 +6,7 @@
 //! The bounds that depend only on the request (policy, trace, network,
 //! limits, the run's ids) are checked by [`check_request`] when the run is
 //! resolved ([`crate::resolve`]); the directory and program bounds
-//! ([`check_as_caller`]) open the files with the caller's rights just before
+//! (`check_as_caller`) open the files with the caller's rights just before
 //! the fork, so the descriptors opened are the ones the run uses.
 
 use std::fs::File;

@@ -44,23 +44,43 @@ pub enum Command {
     Audit {
         /// The trace file (JSON lines)
         trace: PathBuf,
-        /// Print the summary as one JSON object
-        #[arg(long)]
+        /// Print the summary as one JSON object (the same as --format json)
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// text: the summary; json: the summary as one JSON object; strace:
+        /// every call as `strace -f` prints it
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<AuditFormat>,
     },
     /// Print what this host offers a sandbox (cgroup version and
     /// controllers, Landlock ABI, user namespaces, seccomp) and what
     /// safeexec will use; as root, a probe run cgroup is made and removed.
     Check,
+    /// Print the manual page (roff) on stdout: `safeexec man | man -l -`.
+    Man,
+    /// Print a completion script for SHELL on stdout.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Judge submissions against a problem package: compile, run every test
+    /// under the language's policy, compare, report verdicts (docs/judge.md)
+    Judge(Box<crate::judge::JudgeArgs>),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
     /// Validate a policy file (a path or a shipped name): exit 0, or the errors.
-    Check { file: String },
+    Check {
+        /// A policy file, or a shipped name (default, python3, java, audit, base)
+        file: String,
+    },
     /// Print the resolved policy: groups expanded, includes merged, and what
     /// the kernel filter or the supervisor does with each system call.
-    Show { file: String },
+    Show {
+        /// A policy file, or a shipped name
+        file: String,
+    },
     /// Write a policy that allows what one run needed and nothing else:
     /// from a trace (--from TRACE), or by running the program with a full
     /// trace under the audit policy (limits and options, then --exec
@@ -76,8 +96,23 @@ pub struct LearnArgs {
     /// Write the policy to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Write the policy even when the learning run did not end OK (a
+    /// policy learned from a failed run covers only what it did until then)
+    #[arg(long)]
+    pub accept_failure: bool,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// What `safeexec audit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// The summary: calls, errors and time per call, processes, files, network, denials.
+    Text,
+    /// The summary as one JSON object.
+    Json,
+    /// One line per call in strace's style (decoded flags, errno names).
+    Strace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

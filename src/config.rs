@@ -18,10 +18,11 @@ pub const MAX_COUNT: u64 = 1 << 20;
 
 /// Resource limits of a run. Sizes are KiB; a size of 0 means "no limit"
 /// where the field says so.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Limits {
     /// CPU time of the whole run (all processes together).
     #[serde(serialize_with = "ser_ms")]
+    #[schemars(with = "u64", description = "CPU time of the whole run, ms.")]
     pub cpu: Duration,
     /// Peak resident memory of the whole run, KiB.
     pub memory_kib: u64,
@@ -29,6 +30,7 @@ pub struct Limits {
     pub space_kib: u64,
     /// Wall clock of the whole run.
     #[serde(serialize_with = "ser_ms")]
+    #[schemars(with = "u64", description = "Wall clock of the whole run, ms.")]
     pub clock: Duration,
     /// Processes (and threads) the program may create besides itself.
     pub nproc: u64,
@@ -70,7 +72,7 @@ pub const DEFAULT_UIDPLUS: u32 = 10_000;
 pub struct RunConfig {
     /// The program to execute (as seen inside the chroot, if any).
     pub program: PathBuf,
-    /// Its arguments, without argv[0] (argv[0] is `program`).
+    /// Its arguments, without `argv[0]` (`argv[0]` is `program`).
     pub args: Vec<OsString>,
     pub limits: Limits,
     /// Added to the program's niceness (0..=19).

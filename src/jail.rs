@@ -128,12 +128,19 @@ pub struct ChildLandlock {
     pub file_access: u64,
 }
 
-fn fail_rec(fd: RawFd, step: Step, e: Errno, index: u16) -> ! {
+/// The setup-error record: step code, errno (i32 LE), index (u16 LE) of the
+/// failing entry of the step's list (mount op, rlimit, cgroup file), 0 for
+/// steps without one. On the stack: the child must not allocate.
+fn failure_record(step: Step, e: Errno, index: u16) -> [u8; 7] {
     let mut rec = [0u8; 7];
     rec[0] = step.code();
     rec[1..5].copy_from_slice(&(e as i32).to_le_bytes());
     rec[5..7].copy_from_slice(&index.to_le_bytes());
-    child::write_all(fd, &rec);
+    rec
+}
+
+fn fail_rec(fd: RawFd, step: Step, e: Errno, index: u16) -> ! {
+    child::write_all(fd, &failure_record(step, e, index));
     child::exit(127)
 }
 
@@ -215,9 +222,12 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     // Ignored signals survive exec: give the program the default actions
     // (the supervisor's runtime ignores SIGPIPE).
     sys::default_all_signals();
-    // Into the run's cgroups first, so every later allocation and process counts.
-    for f in &plan.cgroup_procs {
-        step(Step::Cgroup, ns::write_file(f, b"0"));
+    // Into the run's cgroups first, so every later allocation and process
+    // counts. A failure reports which file (its index in the plan).
+    for (i, f) in plan.cgroup_procs.iter().enumerate() {
+        if let Err(e) = ns::write_file(f, b"0") {
+            fail_rec(plan.error_pipe, Step::Cgroup, e, i as u16)
+        }
     }
     // Its own process group, so terminal signals to the caller's group do not
     // reach it and it cannot be confused with the supervisor's group.
@@ -286,10 +296,11 @@ pub fn child_main(plan: &ChildPlan) -> ! {
 
 /// The program's own steps: drop every privilege, limits, exec.
 fn program_main(plan: &ChildPlan, parent: i32) -> ! {
-    let fail = |step: Step, e: Errno| -> ! { fail_rec(plan.error_pipe, step, e, 0) };
+    let fail =
+        |step: Step, e: Errno, index: u16| -> ! { fail_rec(plan.error_pipe, step, e, index) };
     let step = |s: Step, r: Result<(), Errno>| {
         if let Err(e) = r {
-            fail(s, e)
+            fail(s, e, 0)
         }
     };
     if plan.ns.has_init() {
@@ -318,8 +329,11 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
     if let Some(dir) = &plan.workdir {
         step(Step::WorkDir, child::chdir(dir));
     }
-    for &(res, soft, hard) in &plan.rlimits {
-        step(Step::Rlimit, child::setrlimit(res, soft, hard));
+    // A failure reports which limit (its index in the plan).
+    for (i, &(res, soft, hard)) in plan.rlimits.iter().enumerate() {
+        if let Err(e) = child::setrlimit(res, soft, hard) {
+            fail(Step::Rlimit, e, i as u16)
+        }
     }
     step(Step::Nice, child::set_nice(plan.niceness));
     // No setuid binary or file capability can give the run privileges back.
@@ -344,7 +358,7 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
         // Wait until the supervisor has seized us with every ptrace option.
         match child::read_byte(fd) {
             Ok(_) => {}
-            Err(e) => fail(Step::WaitSeize, e),
+            Err(e) => fail(Step::WaitSeize, e, 0),
         }
     }
     if let Some((prog, flags)) = &plan.seccomp {
@@ -352,7 +366,7 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
         step(Step::Seccomp, child::seccomp_install(prog, *flags));
     }
     let e = child::execve(&plan.exec);
-    fail(Step::Exec, e)
+    fail(Step::Exec, e, 0)
 }
 
 /// Decodes a setup-error record into a message naming the step.
@@ -374,7 +388,10 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
             .get(index)
             .cloned()
             .unwrap_or_else(|| "mount".into()),
-        Some(Step::Cgroup) => "joining the run's cgroup".into(),
+        Some(Step::Cgroup) => match plan_desc.cgroup_files.get(index) {
+            Some(f) => format!("joining the run's cgroup: write({f}, \"0\")"),
+            None => "joining the run's cgroup".into(),
+        },
         Some(Step::Namespaces) => "unshare(namespaces)".into(),
         Some(Step::InitFork) => "fork of the program by the namespace's init".into(),
         Some(Step::Exec) => format!("execve({})", plan_desc.program),
@@ -383,7 +400,11 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::Uid) => format!("setresuid({})", plan_desc.uid),
         Some(Step::Gid) => format!("setresgid({})", plan_desc.gid),
         Some(Step::Groups) => "setgroups([])".into(),
-        Some(Step::Rlimit) => "setrlimit".into(),
+        Some(Step::Rlimit) => plan_desc
+            .rlimits
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| "setrlimit".into()),
         Some(Step::Nice) => format!("setpriority({})", plan_desc.niceness),
         Some(Step::Seccomp) => "seccomp(SECCOMP_SET_MODE_FILTER)".into(),
         Some(Step::WaitSeize) => "waiting for the supervisor".into(),
@@ -411,13 +432,147 @@ pub struct PlanDescription {
     pub niceness: i32,
     /// One description per mount step.
     pub mounts: Vec<String>,
+    /// One `setrlimit(RLIMIT_X, ...)` per entry of [`ChildPlan::rlimits`]
+    /// ([`describe_rlimits`]).
+    pub rlimits: Vec<String>,
+    /// The path of each of [`ChildPlan::cgroup_procs`] ([`describe_files`]).
+    pub cgroup_files: Vec<String>,
     /// One path per Landlock rule.
     pub landlock: Vec<String>,
 }
 
+/// The name of an rlimit resource as in <sys/resource.h>.
+fn rlimit_name(res: libc::__rlimit_resource_t) -> String {
+    let name = match res {
+        libc::RLIMIT_CPU => "RLIMIT_CPU",
+        libc::RLIMIT_FSIZE => "RLIMIT_FSIZE",
+        libc::RLIMIT_DATA => "RLIMIT_DATA",
+        libc::RLIMIT_STACK => "RLIMIT_STACK",
+        libc::RLIMIT_CORE => "RLIMIT_CORE",
+        libc::RLIMIT_RSS => "RLIMIT_RSS",
+        libc::RLIMIT_NPROC => "RLIMIT_NPROC",
+        libc::RLIMIT_NOFILE => "RLIMIT_NOFILE",
+        libc::RLIMIT_MEMLOCK => "RLIMIT_MEMLOCK",
+        libc::RLIMIT_AS => "RLIMIT_AS",
+        libc::RLIMIT_LOCKS => "RLIMIT_LOCKS",
+        libc::RLIMIT_SIGPENDING => "RLIMIT_SIGPENDING",
+        libc::RLIMIT_MSGQUEUE => "RLIMIT_MSGQUEUE",
+        libc::RLIMIT_NICE => "RLIMIT_NICE",
+        libc::RLIMIT_RTPRIO => "RLIMIT_RTPRIO",
+        libc::RLIMIT_RTTIME => "RLIMIT_RTTIME",
+        other => return format!("resource {other}"),
+    };
+    name.to_string()
+}
+
+/// One description per rlimit of the plan, in its order: the call as made,
+/// `setrlimit(RLIMIT_NPROC, 11)` (soft = hard) or
+/// `setrlimit(RLIMIT_CPU, 2 soft, 3 hard)`.
+pub fn describe_rlimits(rlimits: &[(libc::__rlimit_resource_t, u64, u64)]) -> Vec<String> {
+    let value = |v: u64| {
+        if v == libc::RLIM_INFINITY {
+            "unlimited".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    rlimits
+        .iter()
+        .map(|&(res, soft, hard)| {
+            let name = rlimit_name(res);
+            if soft == hard {
+                format!("setrlimit({name}, {})", value(soft))
+            } else {
+                format!(
+                    "setrlimit({name}, {} soft, {} hard)",
+                    value(soft),
+                    value(hard)
+                )
+            }
+        })
+        .collect()
+}
+
+/// The paths of files the child writes to, for error messages.
+pub fn describe_files(files: &[CString]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| String::from_utf8_lossy(f.as_bytes()).into_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Step;
+    use super::*;
+
+    fn desc() -> PlanDescription {
+        let rlimits = [
+            (libc::RLIMIT_CPU, 2, 3),
+            (libc::RLIMIT_NOFILE, 64, 64),
+            (libc::RLIMIT_NPROC, 11, 11),
+            (libc::RLIMIT_STACK, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+        ];
+        let files = [
+            CString::new("/sys/fs/cgroup/memory/safeexec/run-42/cgroup.procs").unwrap(),
+            CString::new("/sys/fs/cgroup/pids/safeexec/run-42/cgroup.procs").unwrap(),
+        ];
+        PlanDescription {
+            rlimits: describe_rlimits(&rlimits),
+            cgroup_files: describe_files(&files),
+            ..PlanDescription::default()
+        }
+    }
+
+    #[test]
+    fn a_failing_rlimit_names_the_limit_and_its_value() {
+        let d = desc();
+        let rec = failure_record(Step::Rlimit, Errno::EPERM, 2);
+        assert_eq!(
+            describe_failure(&rec, &d),
+            ("setrlimit(RLIMIT_NPROC, 11)".to_string(), Errno::EPERM)
+        );
+        let rec = failure_record(Step::Rlimit, Errno::EINVAL, 0);
+        assert_eq!(
+            describe_failure(&rec, &d).0,
+            "setrlimit(RLIMIT_CPU, 2 soft, 3 hard)"
+        );
+        let rec = failure_record(Step::Rlimit, Errno::EINVAL, 3);
+        assert_eq!(
+            describe_failure(&rec, &d).0,
+            "setrlimit(RLIMIT_STACK, unlimited)"
+        );
+        // An index the plan does not have still names the step.
+        let rec = failure_record(Step::Rlimit, Errno::EPERM, 9);
+        assert_eq!(describe_failure(&rec, &d).0, "setrlimit");
+    }
+
+    #[test]
+    fn a_failing_cgroup_join_names_the_file() {
+        let d = desc();
+        let rec = failure_record(Step::Cgroup, Errno::ENOSPC, 1);
+        assert_eq!(
+            describe_failure(&rec, &d),
+            (
+                "joining the run's cgroup: write(/sys/fs/cgroup/pids/safeexec/run-42/cgroup.procs, \"0\")"
+                    .to_string(),
+                Errno::ENOSPC
+            )
+        );
+    }
+
+    #[test]
+    fn a_short_record_still_decodes() {
+        let d = desc();
+        assert_eq!(
+            describe_failure(&[], &d),
+            ("child setup".into(), Errno::UnknownErrno)
+        );
+        let rec = failure_record(Step::Cgroup, Errno::EACCES, 0);
+        // Without the index bytes: the first entry.
+        assert!(describe_failure(&rec[..5], &d)
+            .0
+            .contains("memory/safeexec/run-42"));
+    }
 
     #[test]
     fn every_step_round_trips_through_its_code() {

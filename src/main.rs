@@ -97,7 +97,26 @@ fn real_main() -> i32 {
             return learn_command(l, parsed.program.clone())
         }
         Some(Command::Policy(cmd)) => return policy_command(cmd),
-        Some(Command::Audit { trace, json }) => return audit_command(trace, *json),
+        Some(Command::Audit {
+            trace,
+            json,
+            format,
+        }) => {
+            return match (format, json) {
+                (Some(cli::AuditFormat::Strace), _) => audit_strace(trace),
+                (Some(f), _) => audit_command(trace, *f == cli::AuditFormat::Json),
+                (None, json) => audit_command(trace, *json),
+            }
+        }
+        Some(Command::Man) => {
+            print!("{}", safeexec::manual::man_page());
+            return EXIT_OK;
+        }
+        Some(Command::Completions { shell }) => {
+            let _ = std::io::stdout().write_all(&safeexec::manual::completions(*shell));
+            return EXIT_OK;
+        }
+        Some(Command::Judge(j)) => return safeexec::judge::main(j),
         Some(Command::Check) => return check_command(),
         None => {}
     }
@@ -229,12 +248,46 @@ fn audit_command(trace: &Path, json: bool) -> i32 {
     }
 }
 
+/// `safeexec audit --format strace TRACE`: streamed, record by record.
+fn audit_strace(trace: &Path) -> i32 {
+    let mut reader = match safeexec::caller::as_caller(|| safeexec::trace::TraceReader::open(trace))
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match safeexec::strace::write_strace(&mut reader, &mut out) {
+        Ok(0) => EXIT_OK,
+        Ok(n) => {
+            eprintln!(
+                "safeexec: warning: {n} lines of {} are not trace records (skipped)",
+                trace.display()
+            );
+            EXIT_OK
+        }
+        Err(safeexec::strace::StraceError::Read(e)) => fail(&e),
+        // A closed pipe (`| head`) ends the listing quietly.
+        Err(safeexec::strace::StraceError::Write(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            EXIT_OK
+        }
+        Err(safeexec::strace::StraceError::Write(source)) => fail(&SandboxError::Output {
+            what: "output",
+            path: "stdout".into(),
+            source,
+        }),
+    }
+}
+
 /// `safeexec policy learn`: from a trace, or by running the program with a
 /// full trace under the audit policy first.
 fn learn_command(
     l: &cli::LearnArgs,
     program: Option<(std::ffi::OsString, Vec<std::ffi::OsString>)>,
 ) -> i32 {
+    let started = std::time::Instant::now();
     let (trace, temporary) = match (&l.from, program) {
         (Some(_), Some(_)) => {
             return fail(&SandboxError::Usage(
@@ -278,13 +331,24 @@ fn learn_command(
                     eprintln!("safeexec: the learning run failed: {}", r.status);
                     return EXIT_INTERNAL;
                 }
-                Ok(Some(r)) if r.verdict != safeexec::Verdict::OK => {
+                Ok(Some(r)) if r.verdict != safeexec::Verdict::OK && !l.accept_failure => {
+                    if temporary {
+                        let _ = std::fs::remove_file(&path);
+                    }
                     eprintln!(
-                        "safeexec: warning: the learning run ended with `{}`; the policy covers what it did until then",
+                        "safeexec: the learning run ended with `{}`: a policy learned from it would be incomplete, none written (--accept-failure writes it anyway)",
                         r.status
                     );
+                    return EXIT_PROGRAM_FAILED;
                 }
-                Ok(Some(_)) => {}
+                Ok(Some(r)) => {
+                    if r.verdict != safeexec::Verdict::OK {
+                        eprintln!(
+                            "safeexec: warning: the learning run ended with `{}`; the policy covers what it did until then",
+                            r.status
+                        );
+                    }
+                }
                 Err(code) => {
                     if temporary {
                         let _ = std::fs::remove_file(&path);
@@ -295,14 +359,37 @@ fn learn_command(
             (path, temporary)
         }
     };
-    let learned = safeexec::caller::as_caller(|| safeexec::learn::learn(&trace));
+    let learned = safeexec::caller::as_caller(|| {
+        let text = safeexec::learn::learn(&trace)?;
+        let facts = safeexec::learn_run::trace_facts(&trace)?;
+        Ok((text, facts))
+    });
     if temporary {
         let _ = std::fs::remove_file(&trace);
     }
-    let text = match learned {
+    let (mut text, facts) = match learned {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
+    // A trace given with --from: the same rule about its run's verdict.
+    if l.from.is_some() {
+        match &facts.verdict {
+            Some((status, false)) if !l.accept_failure => {
+                eprintln!(
+                    "safeexec: the traced run ended with `{status}`: a policy learned from it would be incomplete, none written (--accept-failure writes it anyway)"
+                );
+                return EXIT_PROGRAM_FAILED;
+            }
+            Some(_) => {}
+            None => eprintln!(
+                "safeexec: warning: {} has no verdict record (the run was cut short?); the policy covers what it recorded",
+                trace.display()
+            ),
+        }
+    }
+    if let Some(limits) = &facts.limits {
+        text.push_str(&safeexec::learn_run::limit_lines(limits));
+    }
     match &l.output {
         Some(p) => {
             let r = safeexec::files::open_output("policy file", p).and_then(|mut f| {
@@ -319,6 +406,15 @@ fn learn_command(
         }
         None => print!("{text}"),
     }
+    eprintln!(
+        "safeexec: {}",
+        safeexec::learn_run::summary(
+            safeexec::learn_run::count_rules(&text),
+            facts.calls,
+            started.elapsed(),
+            l.output.as_deref()
+        )
+    );
     EXIT_OK
 }
 

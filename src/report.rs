@@ -3,12 +3,13 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::Limits;
 
 /// Which limit a time verdict came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeKind {
     Cpu,
@@ -16,7 +17,7 @@ pub enum TimeKind {
 }
 
 /// A call refused by the policy with the `kill` action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Restricted {
     /// The syscall's name, e.g. `socket`.
     pub syscall: String,
@@ -24,11 +25,12 @@ pub struct Restricted {
     pub args: Vec<String>,
     /// The rule that decided, `file:line`, or `default`/`built-in`.
     pub rule: String,
+    /// The process that made the call.
     pub pid: i32,
 }
 
 /// What happened to the program.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "code")]
 pub enum Verdict {
     OK,
@@ -98,16 +100,37 @@ impl fmt::Display for Verdict {
 }
 
 /// Where a figure came from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Sources {
     /// e.g. "rusage" (wait4 ru_maxrss of each reaped process, max with the
     /// sampled sum of /proc RSS), or "cgroup".
     pub memory: String,
+    /// Where the CPU figures come from (the cgroup, or wait4's rusage).
     pub cpu: String,
 }
 
+/// The version of the JSON report's schema (docs/report.schema.json).
+/// Adding a field keeps it; a field that is removed, renamed or changes
+/// meaning, type or unit raises it (docs/usage.md, "Compatibility").
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON report: the report's fields, then `schema_version` (last, so
+/// the report still starts with `{"verdict"` for readers that look for it).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(
+    title = "safeexec report",
+    description = "The JSON report of one run (safeexec --report json). Consumers must ignore fields they do not know: later versions may add fields without changing schema_version."
+)]
+pub struct JsonReport<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
+    /// The schema's version: changes only when a field is removed, renamed
+    /// or changes meaning, type or unit.
+    pub schema_version: u32,
+}
+
 /// The full report of one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Report {
     pub verdict: Verdict,
     /// The classic first line, e.g. "Time Limit Exceeded".
@@ -116,7 +139,9 @@ pub struct Report {
     pub wall_ms: u64,
     /// CPU time (user + system) of every process of the run, ms (fractional).
     pub cpu_ms: f64,
+    /// User CPU time of every process of the run, ms (fractional).
     pub user_ms: f64,
+    /// System CPU time of every process of the run, ms (fractional).
     pub sys_ms: f64,
     /// Peak resident memory of the run, KiB.
     pub memory_kib: u64,
@@ -126,16 +151,21 @@ pub struct Report {
     pub signal: Option<i32>,
     /// Processes the run created (its first one included).
     pub processes: u64,
+    /// The limits in force.
     pub limits: Limits,
+    /// Where the memory and CPU figures come from.
     pub sources: Sources,
-    /// Calls the policy refused with an errno or logged (count).
+    /// Paranoid mode: calls the policy refused with an errno (count).
     pub denied_calls: u64,
+    /// Paranoid mode: calls the policy let run and logged (count).
     pub logged_calls: u64,
+    /// `classic` or `paranoid`.
     pub mode: String,
     /// The run's unique uid and its gid; in rootless mode the caller's own
     /// host uid and gid (the run has no uid of its own: its processes are
     /// told apart by their user and PID namespaces).
     pub uid: u32,
+    /// The run's gid (see `uid`).
     pub gid: u32,
     /// Run without root, in an unprivileged user namespace (see
     /// docs/security.md, "Rootless mode").
@@ -162,9 +192,19 @@ impl Report {
         )
     }
 
+    /// The report as JSON consumers get it: with its `schema_version`.
+    pub fn versioned(&self) -> JsonReport<'_> {
+        JsonReport {
+            report: self,
+            schema_version: SCHEMA_VERSION,
+        }
+    }
+
+    /// The JSON report (docs/report.schema.json).
     pub fn json(&self) -> String {
         // Serialisation of plain data with string keys cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        serde_json::to_string_pretty(&self.versioned())
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
             + "\n"
     }
 }
@@ -228,5 +268,8 @@ mod tests {
         assert_eq!(v["verdict"]["kind"], "wall");
         assert_eq!(v["limits"]["cpu"], 1000);
         assert_eq!(v["status"], "Time Limit Exceeded");
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        // The report still starts with the verdict (readers look for it).
+        assert!(r.json().starts_with("{\n  \"verdict\": {"), "{}", r.json());
     }
 }

@@ -21,6 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SandboxError;
 
+/// The version of the trace records' schema, written in the `start`
+/// event. Adding a field keeps it; removing or renaming one, or changing
+/// its meaning, type or unit, raises it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// Largest `--trace-limit`, KiB (4 GiB).
 pub const MAX_TRACE_LIMIT_KIB: u64 = 4 << 20;
 
@@ -35,7 +40,9 @@ pub fn default_limit_kib(fsize_kib: u64) -> u64 {
 const TRUNCATED_RESERVE: u64 = 256;
 
 /// What `--trace` records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceLevel {
     /// Every system call, with its return value: every call stops for the
@@ -47,7 +54,7 @@ pub enum TraceLevel {
 }
 
 /// One path a call named, resolved as the tracee sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PathUse {
     /// read, write, exec or stat: the operation the path rules check.
     pub op: String,
@@ -55,7 +62,7 @@ pub struct PathUse {
 }
 
 /// One system call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SyscallRecord {
     /// Microseconds from the fork of the run's first process to the call's entry.
     pub t_us: u64,
@@ -89,10 +96,14 @@ pub struct SyscallRecord {
 }
 
 /// A process event, or the run's start and verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum Event {
     Start {
+        /// The version of the trace records' schema (docs/trace.schema.json);
+        /// absent (0) in traces written before it existed.
+        #[serde(default)]
+        schema_version: u32,
         t_us: u64,
         pid: i32,
         program: String,
@@ -158,8 +169,12 @@ pub enum Event {
 }
 
 /// Any line of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
+#[schemars(
+    title = "safeexec trace record",
+    description = "One line of a trace written by safeexec --trace: a process event or one system call. Consumers must ignore fields they do not know: later versions may add fields without changing schema_version."
+)]
 pub enum Record {
     Event(Event),
     Syscall(SyscallRecord),

@@ -48,3 +48,53 @@ fn invalid_config_is_a_usage_error() {
         other => panic!("expected Usage, got {other:?}"),
     }
 }
+
+/// The built example `name` (cargo builds examples for `cargo test`).
+fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/api-HASH -> target/<profile>/examples/NAME
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+#[test]
+fn the_examples_run_and_report() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let out = std::process::Command::new(example("run_under_limits"))
+        .args(["/bin/echo", "from the example"])
+        .output()
+        .expect("examples/run_under_limits.rs is built by cargo test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("from the example"), "{stdout}");
+    assert!(stdout.contains("verdict OK"), "{stdout}");
+    assert!(stderr.starts_with("OK\n"), "classic report: {stderr}");
+    // A program over its CPU limit: the example says so and exits 1.
+    let out = std::process::Command::new(example("run_under_limits"))
+        .args(["/bin/sh", "-c", "while :; do :; done"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Time Limit Exceeded"), "{stdout}");
+
+    let out = std::process::Command::new(example("policy_from_string"))
+        .output()
+        .expect("examples/policy_from_string.rs is built by cargo test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("verdict OK (mode paranoid)"), "{stdout}");
+}

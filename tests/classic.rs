@@ -655,3 +655,53 @@ fn help_and_version_exit_0() {
     assert_eq!(r.status, Some(0));
     assert!(r.stdout_str().starts_with("safeexec "));
 }
+
+/// A child-setup failure names the limit it could not set: with the
+/// caller's hard RLIMIT_NOFILE lowered to 1000, the child (which sets its
+/// limits after dropping root) cannot raise it to --nfile 2000. (Not lower:
+/// the mount plan parks directories on descriptors from 900 up.) The program
+/// never starts (its canary file is not written), the run is a sandbox
+/// failure (exit 5, no report), and the message names the call.
+#[test]
+fn setup_error_names_the_rlimit_and_its_value() {
+    need_root!();
+    let d = work_dir();
+    let canary = d.path().join("canary");
+    let args = [
+        "--nfile",
+        "2000",
+        "--exec_dir",
+        d.path().to_str().unwrap(),
+        "--exec",
+        "/bin/sh",
+        "-c",
+        "echo ran > canary",
+    ];
+    // Control: with the caller's limits the same run starts and writes it.
+    let r = run(&args);
+    assert_eq!(r.status, Some(0), "{r:?}");
+    assert!(canary.exists(), "control run did not write its canary");
+    std::fs::remove_file(&canary).unwrap();
+
+    let r = run_with(
+        &args,
+        Opts {
+            wrapper: ["/usr/bin/prlimit", "--nofile=1000:1000", "--"]
+                .map(String::from)
+                .to_vec(),
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.status, Some(safeexec::error::EXIT_SETUP), "{r:?}");
+    let err = r.stderr_str();
+    assert!(
+        err.contains("setrlimit(RLIMIT_NOFILE, 2000)") && err.contains("EPERM"),
+        "{err}"
+    );
+    assert!(
+        r.stdout.is_empty(),
+        "a report was printed: {}",
+        r.stdout_str()
+    );
+    assert!(!canary.exists(), "the program ran");
+}

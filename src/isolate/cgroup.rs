@@ -26,6 +26,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use procfs::ProcessCGroups;
+
 const ROOT: &str = "/sys/fs/cgroup";
 const V1: &[&str] = &["memory", "pids", "cpuacct"];
 
@@ -43,22 +45,27 @@ pub struct RunCgroup {
     dirs: Vec<(&'static str, PathBuf)>,
 }
 
-/// safeexec's own cgroup path in the hierarchy of `ctl` ("" = v2's line).
+/// safeexec's own cgroup path in the hierarchy of `ctl` ("" = v2's line),
+/// from /proc/self/cgroup through procfs.
 fn own_path(ctl: &str) -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    for line in text.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, ctls, path) = (f.next()?, f.next()?, f.next()?);
-        let hit = if ctl.is_empty() {
-            ctls.is_empty()
-        } else {
-            ctls.split(',').any(|c| c == ctl)
-        };
-        if hit {
-            return Some(PathBuf::from(path.trim_start_matches('/')));
-        }
-    }
-    None
+    let groups = procfs::process::Process::myself().ok()?.cgroups().ok()?;
+    path_in(&groups, ctl)
+}
+
+/// The path of the hierarchy of `ctl` ("" = the v2 line, which names no
+/// controller) in a process's cgroup list, relative to the mount point.
+fn path_in(groups: &ProcessCGroups, ctl: &str) -> Option<PathBuf> {
+    groups
+        .0
+        .iter()
+        .find(|g| {
+            if ctl.is_empty() {
+                g.controllers.is_empty()
+            } else {
+                g.controllers.iter().any(|c| c == ctl)
+            }
+        })
+        .map(|g| PathBuf::from(g.pathname.trim_start_matches('/')))
 }
 
 /// Where this process's run cgroups go: the hierarchy and the parent
@@ -585,6 +592,52 @@ impl Drop for RunCgroup {
     fn drop(&mut self) {
         for (_, d) in &self.dirs {
             remove(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use procfs::FromRead;
+
+    fn groups(text: &str) -> ProcessCGroups {
+        ProcessCGroups::from_read(text.as_bytes()).expect("parse")
+    }
+
+    #[test]
+    fn own_path_picks_the_hierarchy_of_the_controller() {
+        let v1 = groups(
+            "12:pids:/user.slice/a\n\
+             4:cpu,cpuacct:/user.slice\n\
+             3:memory:/user.slice/m:with:colons\n\
+             1:name=systemd:/user.slice/s\n\
+             0::/init.scope\n",
+        );
+        assert_eq!(path_in(&v1, "pids"), Some(PathBuf::from("user.slice/a")));
+        assert_eq!(path_in(&v1, "cpuacct"), Some(PathBuf::from("user.slice")));
+        assert_eq!(
+            path_in(&v1, "memory"),
+            Some(PathBuf::from("user.slice/m:with:colons"))
+        );
+        // The v2 line is the one that names no controller, not name=systemd.
+        assert_eq!(path_in(&v1, ""), Some(PathBuf::from("init.scope")));
+        assert_eq!(path_in(&v1, "blkio"), None);
+        let v2 = groups("0::/\n");
+        assert_eq!(path_in(&v2, ""), Some(PathBuf::new()));
+        assert_eq!(path_in(&v2, "memory"), None);
+    }
+
+    #[test]
+    fn own_path_of_this_process() {
+        // Every Linux process has a cgroup line; on this machine's unified
+        // hierarchy it is the v2 line.
+        let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let v2 = text.lines().find_map(|l| l.strip_prefix("0::"));
+        if let Some(p) = v2 {
+            assert_eq!(own_path(""), Some(PathBuf::from(p.trim_start_matches('/'))));
+        } else {
+            assert!(own_path("memory").is_some());
         }
     }
 }

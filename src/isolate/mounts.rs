@@ -181,7 +181,13 @@ impl MountPlan {
                     path: cs(k)?,
                     fd: KEEP_FD_BASE + i as i32,
                 },
-                format!("open({}, O_PATH)", k.display()),
+                // Both calls, so an EBADF from dup3 (the caller's
+                // RLIMIT_NOFILE at or below the fd) is not blamed on open.
+                format!(
+                    "open({}, O_PATH) and dup3 to fd {}",
+                    k.display(),
+                    KEEP_FD_BASE + i as i32
+                ),
             );
         }
         let data = format!("mode=1777,size={}k,nr_inodes=16384", size_kib.max(64));

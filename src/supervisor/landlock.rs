@@ -13,7 +13,7 @@ use crate::jail::ChildLandlock;
 use crate::policy::KernelLandlock;
 
 /// Which layers enforced a run's path rules (in the JSON report).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PathEnforcement {
     /// `landlock+ptrace`, `ptrace` (Landlock missing, `landlock optional`),
     /// or `none` (no read, write or exec path rules).

@@ -312,6 +312,8 @@ fn plan(
             .as_ref()
             .map(|m| m.desc.clone())
             .unwrap_or_default(),
+        rlimits: jail::describe_rlimits(&plan.rlimits),
+        cgroup_files: jail::describe_files(&plan.cgroup_procs),
         landlock: std::mem::take(&mut ll.paths),
     };
     log::debug!("namespaces: {:?}", plan.ns);

@@ -23,7 +23,7 @@ pub(crate) fn write_verdict(
     if let Some(e) = t.error() {
         return Err(e.to_string());
     }
-    let fields = match serde_json::to_value(report) {
+    let fields = match serde_json::to_value(report.versioned()) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };

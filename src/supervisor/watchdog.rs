@@ -149,7 +149,7 @@ pub struct Watch {
     /// The run's private tmpfs mounts, as paths inside the run (/tmp,
     /// /var/tmp, /dev/shm, a jail's --tmpfs): their used space counts as the
     /// run's memory, since tmpfs pages are RAM that no process maps. Each
-    /// is opened once through /proc/<pid>/root of the init or the program
+    /// is opened once through `/proc/<pid>/root` of the init or the program
     /// (after its exec, so the mounts are final) and then measured with
     /// fstatfs, also after the run's last process has ended.
     pub tmpfs: Vec<std::path::PathBuf>,

@@ -28,7 +28,9 @@ struct PathBeneathAttr {
 /// The kernel's Landlock ABI version, or the errno that says why there is
 /// none (ENOSYS: not built in; EOPNOTSUPP: built in but not enabled at boot).
 pub fn abi_version() -> Result<i32, Errno> {
-    // SAFETY: the version query takes no attribute pointer and size 0.
+    // SAFETY: with LANDLOCK_CREATE_RULESET_VERSION the kernel requires a null
+    // attribute pointer and size 0 (as passed): it reads and writes no
+    // memory of ours and returns a number, not a descriptor.
     let v = unsafe {
         libc::syscall(
             SYS_LANDLOCK_CREATE_RULESET,
@@ -64,7 +66,9 @@ pub fn add_path_rule(
     access: u64,
     file_access: u64,
 ) -> Result<Added, Errno> {
-    // SAFETY: NUL-terminated path; O_PATH opens no file contents.
+    // SAFETY: `path` is a borrowed CStr, NUL-terminated and alive for the
+    // call, which only reads it; the descriptor returned is closed at the end
+    // of this function. open is async-signal-safe (this runs after fork).
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
     if fd < 0 {
         let e = Errno::last();
@@ -75,9 +79,10 @@ pub fn add_path_rule(
             e => Err(e),
         };
     }
-    // SAFETY: an all-zero `stat` is a valid value; fstat fills it.
+    // SAFETY: `stat` is plain integers: all-zero bytes are a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is ours and open; st is writable.
+    // SAFETY: `fd` was opened above and is still open; `st` is a local stat
+    // that fstat writes, alive for the call. Async-signal-safe.
     let r = unsafe { libc::fstat(fd, &mut st) };
     let mut allowed = access;
     if r == 0 && st.st_mode & libc::S_IFMT != libc::S_IFDIR {
@@ -90,7 +95,11 @@ pub fn add_path_rule(
             allowed_access: allowed,
             parent_fd: fd,
         };
-        // SAFETY: attr is a valid landlock_path_beneath_attr for the call.
+        // SAFETY: `attr` is a local with the uapi's packed layout of
+        // landlock_path_beneath_attr, alive for the call, which only reads
+        // it; its parent_fd is `fd`, open until the close below. `ruleset`
+        // is the plan's ruleset descriptor (a stale one only gives EBADF).
+        // A raw syscall: async-signal-safe.
         let r = unsafe {
             libc::syscall(
                 SYS_LANDLOCK_ADD_RULE,
@@ -106,7 +115,8 @@ pub fn add_path_rule(
             Ok(Added::Yes)
         }
     };
-    // SAFETY: fd is ours.
+    // SAFETY: `fd` was opened above, is owned by nothing else and is not used
+    // after this close.
     unsafe { libc::close(fd) };
     res
 }
@@ -114,7 +124,8 @@ pub fn add_path_rule(
 /// Child side: enforces `ruleset` on this thread and everything it starts
 /// (no_new_privs must be set first).
 pub fn restrict_self(ruleset: RawFd) -> Result<(), Errno> {
-    // SAFETY: plain syscall on a ruleset descriptor; no pointers.
+    // SAFETY: integers only (the ruleset descriptor and flags 0): the kernel
+    // reads no memory of ours. A raw syscall: async-signal-safe.
     let r = unsafe { libc::syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0u32) };
     if r < 0 {
         Err(Errno::last())

@@ -25,11 +25,61 @@ pub enum Fork {
 
 /// fork(2). The caller must keep the child async-signal-safe.
 pub fn fork() -> Result<Fork, Errno> {
-    // SAFETY: the child only runs `crate::jail::child_main`, which uses the
-    // async-signal-safe wrappers of `child` below and then execs or _exits.
+    // SAFETY: after fork only the calling thread exists in the child, and
+    // other threads' locks (the allocator's included) may be held forever.
+    // Every caller's child branch runs only async-signal-safe code that
+    // neither allocates nor locks: `crate::jail::child_main` (the `child`
+    // and `ns` wrappers below, on data built before fork), or the guard in
+    // [`spawn_guard`] (raw libc calls on locals); both end in execve or
+    // _exit and never return into Rust code that could unwind or run
+    // destructors on state shared with the parent.
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Child => Ok(Fork::Child),
         nix::unistd::ForkResult::Parent { child } => Ok(Fork::Parent(child)),
+    }
+}
+
+/// fork(2) for a caller that has one thread only (the judge, whose run
+/// workers are whole processes that run ordinary code and end with
+/// [`child::exit`]). Refused with EBUSY when the process has other threads:
+/// a lock one of them held would stay locked in the child forever.
+pub fn fork_worker() -> Result<Fork, Errno> {
+    if thread_count() != Some(1) {
+        return Err(Errno::EBUSY);
+    }
+    // SAFETY: single-threaded (checked above), so the child's copy of every
+    // lock is in the state this thread left it in, and the child may run
+    // anything this process could.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => Ok(Fork::Child),
+        nix::unistd::ForkResult::Parent { child } => Ok(Fork::Parent(child)),
+    }
+}
+
+/// Threads of this process, from /proc/self/status.
+pub fn thread_count() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Pins this process (and what it starts later) to one CPU: the judge's
+/// worker slots, so one run has one CPU and its times do not depend on how
+/// many run at once.
+pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &set)
+}
+
+/// The CPUs this process may run on, in order (empty if unknown).
+pub fn allowed_cpus() -> Vec<usize> {
+    match nix::sched::sched_getaffinity(Pid::from_raw(0)) {
+        Ok(s) => (0..nix::sched::CpuSet::count())
+            .filter(|&i| s.is_set(i).unwrap_or(false))
+            .collect(),
+        Err(_) => Vec::new(),
     }
 }
 
@@ -101,13 +151,17 @@ pub mod child {
     }
 
     pub fn setpgid_self() -> Result<(), Errno> {
-        // SAFETY: plain syscall on the calling process.
+        // SAFETY: setpgid(0, 0) takes two integers and touches no memory of
+        // ours; it is async-signal-safe (signal-safety(7)).
         check(unsafe { libc::setpgid(0, 0) } as _)
     }
 
     /// Marks every descriptor from `first` up close-on-exec.
     pub fn cloexec_from(first: u32) -> Result<(), Errno> {
-        // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+        // SAFETY: close_range takes integers only; with CLOSE_RANGE_CLOEXEC
+        // it closes nothing, it only marks descriptors, so no OwnedFd of this
+        // process is left dangling. A raw syscall: no libc state involved,
+        // safe after fork.
         check(unsafe {
             libc::syscall(
                 libc::SYS_close_range,
@@ -119,32 +173,40 @@ pub mod child {
     }
 
     pub fn dup2(from: RawFd, to: RawFd) -> Result<(), Errno> {
-        // SAFETY: dup2 on descriptors the caller owns.
+        // SAFETY: dup2 takes two integers. `to` (0, 1 or 2) is replaced on
+        // purpose: in the child after fork nothing else uses it, so no
+        // OwnedFd is invalidated behind Rust's back. Async-signal-safe.
         check(unsafe { libc::dup2(from, to) } as _)
     }
 
     pub fn chroot(dir: &std::ffi::CStr) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated path.
+        // SAFETY: `dir` is a borrowed CStr, NUL-terminated and alive for the
+        // call; the kernel only reads it. A raw syscall wrapper, safe after fork.
         check(unsafe { libc::chroot(dir.as_ptr()) } as _)
     }
 
     pub fn chdir(dir: &std::ffi::CStr) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated path.
+        // SAFETY: `dir` is a borrowed CStr, NUL-terminated and alive for the
+        // call; the kernel only reads it. Async-signal-safe.
         check(unsafe { libc::chdir(dir.as_ptr()) } as _)
     }
 
     pub fn drop_groups() -> Result<(), Errno> {
-        // SAFETY: an empty list.
+        // SAFETY: a count of 0 with a null list: the kernel reads no memory.
+        // glibc's setgroups is a raw syscall on this thread only (no setxid
+        // broadcast: the child after fork has one thread).
         check(unsafe { libc::setgroups(0, std::ptr::null()) } as _)
     }
 
     pub fn set_gid(gid: u32) -> Result<(), Errno> {
-        // SAFETY: plain syscall.
+        // SAFETY: integers only, no memory passed. In the single-threaded
+        // child after fork glibc's setxid broadcast to other threads has no
+        // thread to signal, so the call stays async-signal-safe.
         check(unsafe { libc::setresgid(gid, gid, gid) } as _)
     }
 
     pub fn set_uid(uid: u32) -> Result<(), Errno> {
-        // SAFETY: plain syscall.
+        // SAFETY: as in set_gid: integers only, one thread after fork.
         check(unsafe { libc::setresuid(uid, uid, uid) } as _)
     }
 
@@ -157,27 +219,31 @@ pub mod child {
             rlim_cur: soft,
             rlim_max: hard,
         };
-        // SAFETY: rl is a valid rlimit64.
+        // SAFETY: `rl` is a fully initialised rlimit64 on this stack frame,
+        // alive for the call; the kernel only reads it. Async-signal-safe.
         check(unsafe { libc::setrlimit64(resource, &rl) } as _)
     }
 
     pub fn set_nice(n: i32) -> Result<(), Errno> {
-        // SAFETY: plain syscall on the calling process.
+        // SAFETY: integers only (who = 0: the calling process); no memory
+        // passed. Async-signal-safe.
         check(unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, n) } as _)
     }
 
     pub fn no_new_privs() -> Result<(), Errno> {
-        // SAFETY: prctl with integer arguments.
+        // SAFETY: PR_SET_NO_NEW_PRIVS takes only integers (the unused ones
+        // must be 0, as passed); no memory is read or written.
         check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as _)
     }
 
     pub fn parent_death_signal(sig: i32) -> Result<(), Errno> {
-        // SAFETY: prctl with integer arguments.
+        // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointer is
+        // passed, so no memory is read or written.
         check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } as _)
     }
 
     pub fn getppid() -> i32 {
-        // SAFETY: always succeeds.
+        // SAFETY: getppid takes nothing, cannot fail and is async-signal-safe.
         unsafe { libc::getppid() }
     }
 
@@ -185,7 +251,9 @@ pub mod child {
     pub fn read_byte(fd: RawFd) -> Result<u8, Errno> {
         let mut b = 0u8;
         loop {
-            // SAFETY: reading one byte into a local.
+            // SAFETY: the buffer is `b`, one byte on this stack frame, and
+            // the length passed is 1; `fd` is the caller's pipe end (a bad fd
+            // only makes read fail with EBADF). Async-signal-safe.
             let n = unsafe { libc::read(fd, &mut b as *mut u8 as *mut libc::c_void, 1) };
             match n {
                 1 => return Ok(b),
@@ -198,7 +266,9 @@ pub mod child {
 
     pub fn write_all(fd: RawFd, mut buf: &[u8]) {
         while !buf.is_empty() {
-            // SAFETY: writing from a valid slice.
+            // SAFETY: pointer and length come from the live slice `buf`,
+            // which the kernel only reads; a bad fd only fails with EBADF.
+            // Async-signal-safe.
             let n = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
             if n <= 0 {
                 if n < 0 && Errno::last() == Errno::EINTR {
@@ -216,7 +286,10 @@ pub mod child {
             len: prog.len() as u16,
             filter: prog.as_ptr() as *mut SockFilter,
         };
-        // SAFETY: fprog points at `prog`, which outlives the call; the kernel copies it.
+        // SAFETY: `fprog` points at `prog`'s instructions, with its length
+        // (a u16: policies compile far below 65 536 instructions, and the
+        // kernel rejects more than BPF_MAXINSNS anyway); both outlive the
+        // call and the kernel copies the program before returning.
         check(unsafe {
             libc::syscall(
                 libc::SYS_seccomp,
@@ -229,13 +302,18 @@ pub mod child {
 
     /// execve; returns only on failure.
     pub fn execve(args: &ExecArgs) -> Errno {
-        // SAFETY: path, argv and envp are NUL-terminated and live in `args`.
+        // SAFETY: `args` owns every string (its `_strings`) that the argv and
+        // envp pointer arrays point into, each array ends with a null
+        // pointer, and `args` is borrowed for the call; on success nothing
+        // of this process is used again. execve is async-signal-safe.
         unsafe { libc::execve(args.path.as_ptr(), args.argv.as_ptr(), args.envp.as_ptr()) };
         Errno::last()
     }
 
     pub fn exit(code: i32) -> ! {
-        // SAFETY: _exit never returns and runs no atexit handlers.
+        // SAFETY: _exit ends the process at once: no atexit handler, no
+        // stdio flush, no destructor runs, which is what a child after fork
+        // needs (the parent's buffers must not be flushed twice).
         unsafe { libc::_exit(code) }
     }
 }
@@ -265,10 +343,12 @@ pub struct Waited {
 /// wait4(-1, ..., __WALL | flags). Ok(None) with WNOHANG and nothing ready.
 pub fn wait4_any(flags: i32) -> Result<Option<Waited>, Errno> {
     let mut status = 0;
-    // SAFETY: zeroed rusage is a valid out-parameter.
+    // SAFETY: rusage is plain integers (timevals and longs): all-zero bytes
+    // are a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: status and ru are valid out-pointers.
+        // SAFETY: `status` and `ru` are locals of this frame, of the types
+        // wait4 writes, alive for the call.
         let pid = unsafe { libc::wait4(-1, &mut status, libc::__WALL | flags, &mut ru) };
         if pid < 0 {
             if Errno::last() == Errno::EINTR {
@@ -294,7 +374,8 @@ pub fn wait4_any(flags: i32) -> Result<Option<Waited>, Errno> {
 /// Makes the caller the reaper of its orphaned descendants, so a program
 /// that double-forks still ends up waited for (and its rusage counted).
 pub fn set_child_subreaper() -> Result<(), Errno> {
-    // SAFETY: prctl with integer arguments.
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag; no pointer is
+    // passed, so no memory is read or written.
     let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     Errno::result(r).map(drop)
 }
@@ -303,13 +384,15 @@ pub fn set_child_subreaper() -> Result<(), Errno> {
 /// process CPU clock.
 pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
     let mut clk: libc::clockid_t = 0;
-    // SAFETY: clk is a valid out-pointer.
+    // SAFETY: `clk` is a local clockid_t, alive for the call, that the call
+    // only writes; a pid that is gone only makes it return ESRCH.
     if unsafe { libc::clock_getcpuclockid(pid.as_raw(), &mut clk) } != 0 {
         return None;
     }
-    // SAFETY: zeroed timespec is a valid out-parameter.
+    // SAFETY: timespec is two integers: all-zero bytes are a valid value.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: ts is a valid out-pointer.
+    // SAFETY: `ts` is a local timespec, alive for the call, that the call
+    // only writes.
     if unsafe { libc::clock_gettime(clk, &mut ts) } != 0 {
         return None;
     }
@@ -321,17 +404,21 @@ pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
 /// never signalled (if the check reads another process's /proc entry, the
 /// pinned process is dead and the signal finds nothing).
 pub fn kill_pinned_if(pid: Pid, belongs: impl FnOnce(Pid) -> bool) {
-    // SAFETY: integer arguments.
+    // SAFETY: pidfd_open takes a pid and flags (0) and touches no memory of
+    // ours; a pid that is gone only makes it fail.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     if fd < 0 {
         return;
     }
-    // SAFETY: a fresh descriptor from the kernel, owned from here on.
+    // SAFETY: `fd` is >= 0, just returned by pidfd_open: an open descriptor
+    // that nothing else in this process knows of, so the OwnedFd is its only
+    // owner and closes it once.
     let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) };
     if !belongs(pid) {
         return;
     }
-    // SAFETY: our descriptor, a null siginfo, no flags.
+    // SAFETY: `fd` is the OwnedFd above, open for the whole call; a null
+    // siginfo is allowed (the kernel fills in a default one) and flags are 0.
     unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
@@ -379,8 +466,10 @@ pub fn default_all_signals() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: SIG_DFL is always a valid disposition; errors (signals the
-        // C library reserves) are harmless and ignored.
+        // SAFETY: SIG_DFL is always a valid disposition (no handler code
+        // is installed); signal(2) is async-signal-safe, so this may run
+        // in the child after fork. Errors (signals the C library reserves)
+        // are harmless and ignored.
         unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
 }
@@ -388,14 +477,17 @@ pub fn default_all_signals() {
 /// Reads the whole of a small /proc file into `buf` without allocating a
 /// new buffer each time. Returns the bytes read.
 pub fn read_small(path: &CString, buf: &mut [u8]) -> Option<usize> {
-    // SAFETY: NUL-terminated path; the fd is closed below.
+    // SAFETY: `path` is a borrowed CString, NUL-terminated and alive for the
+    // call, which only reads it. The descriptor returned is closed below.
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return None;
     }
-    // SAFETY: buf is valid for buf.len() bytes.
+    // SAFETY: the kernel writes at most buf.len() bytes into `buf`, a live
+    // mutable slice; `fd` was opened just above and is still open.
     let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-    // SAFETY: closing our own fd.
+    // SAFETY: `fd` was opened above, is not owned by any OwnedFd/File and is
+    // not used after this close.
     unsafe { libc::close(fd) };
     (n >= 0).then_some(n as usize)
 }
@@ -416,10 +508,15 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
 /// the caller outside it). The caller must keep the child async-signal-safe
 /// and must not be multithreaded.
 pub fn fork_into(flags: libc::c_int) -> Result<Fork, Errno> {
-    // SAFETY: a raw clone without CLONE_VM and without a new stack is fork:
-    // the child gets a copy of the address space and returns 0 here. The
-    // child only runs `crate::jail::child_main` (async-signal-safe wrappers,
-    // then execve or _exit), and never relies on glibc's cached thread id.
+    // SAFETY: a raw clone without CLONE_VM and with a null stack is fork:
+    // the child gets a copy of the address space and stack and returns 0
+    // here; the four pointer arguments (stack, parent_tid, child_tid, tls)
+    // are null, so the kernel writes no memory of ours. No atfork handler
+    // runs (a raw syscall), so a lock held by another thread at the clone
+    // stays held in the child: the child only runs `crate::jail::child_main`
+    // (async-signal-safe wrappers on data built before fork, then execve or
+    // _exit), which takes no lock and never allocates, and never relies on
+    // glibc's cached pid/tid, which a raw clone does not update.
     let r = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -732,7 +829,9 @@ pub mod ns {
     /// (close-on-exec), so it stays reachable as /proc/self/fd/FD after a
     /// mount hides its path.
     pub fn keep_dir(dir: &CStr, fd: i32) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated path; the new descriptor is ours.
+        // SAFETY: `dir` is a borrowed CStr, NUL-terminated and alive for the
+        // call, which only reads it; the descriptor returned is closed below.
+        // Async-signal-safe (runs in the child after fork).
         let o = unsafe {
             libc::open(
                 dir.as_ptr(),
@@ -742,9 +841,12 @@ pub mod ns {
         if o < 0 {
             return Err(Errno::last());
         }
-        // SAFETY: dup3 onto a number we reserve for this; o is then closed.
+        // SAFETY: integers only. `fd` is a number the mount plan reserves
+        // for this (above the program's 0-2, and no OwnedFd of the child
+        // holds it), so replacing it invalidates nothing.
         let r = unsafe { libc::dup3(o, fd, libc::O_CLOEXEC) };
-        // SAFETY: closing our own descriptor.
+        // SAFETY: `o` was opened just above, is owned by nothing else and is
+        // not used after this close.
         unsafe { libc::close(o) };
         if r < 0 {
             return Err(Errno::last());
@@ -754,9 +856,12 @@ pub mod ns {
 
     /// Space in use on the file system at `path`, KiB (0 on error).
     pub fn fs_used_kib(path: &CStr) -> u64 {
-        // SAFETY: zeroed statfs is a valid out-parameter.
+        // SAFETY: statfs is plain integers: all-zero bytes are a valid value.
         let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: NUL-terminated path and a valid out-pointer.
+        // SAFETY: `path` is a borrowed CStr, NUL-terminated and alive for the
+        // call; `st` is a local statfs the kernel writes. Both the
+        // supervisor and the init (after fork) call this: statfs allocates
+        // nothing and is async-signal-safe.
         if unsafe { libc::statfs(path.as_ptr(), &mut st) } < 0 {
             return 0;
         }
@@ -765,7 +870,8 @@ pub mod ns {
     }
 
     pub fn mkdir(dir: &CStr, mode: libc::mode_t) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated path.
+        // SAFETY: `dir` is a borrowed CStr, NUL-terminated and alive for the
+        // call, which only reads it. Async-signal-safe.
         if unsafe { libc::mkdir(dir.as_ptr(), mode) } < 0 && Errno::last() != Errno::EEXIST {
             return Err(Errno::last());
         }
@@ -774,7 +880,8 @@ pub mod ns {
 
     /// Creates an empty file (a mount point for a file bind).
     pub fn touch(path: &CStr) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated path; the fd is closed right away.
+        // SAFETY: `path` is a borrowed CStr, NUL-terminated and alive for the
+        // call, which only reads it; the descriptor is closed right below.
         let fd = unsafe {
             libc::open(
                 path.as_ptr(),
@@ -785,13 +892,15 @@ pub mod ns {
         if fd < 0 {
             return Err(Errno::last());
         }
-        // SAFETY: our own fd.
+        // SAFETY: `fd` was opened just above, is owned by nothing else and is
+        // not used after this close.
         unsafe { libc::close(fd) };
         Ok(())
     }
 
     pub fn symlink(target: &CStr, path: &CStr) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated paths.
+        // SAFETY: `target` and `path` are borrowed CStrs, NUL-terminated and
+        // alive for the call, which only reads them. Async-signal-safe.
         if unsafe { libc::symlink(target.as_ptr(), path.as_ptr()) } < 0 {
             return Err(Errno::last());
         }
@@ -800,15 +909,20 @@ pub mod ns {
 
     /// Writes `data` into an existing file (cgroup.procs, tasks).
     pub fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
-        // SAFETY: NUL-terminated path; the fd is closed below.
+        // SAFETY: `path` is a borrowed CStr, NUL-terminated and alive for the
+        // call, which only reads it; the descriptor is closed below. open,
+        // write and close are async-signal-safe (the child joins its cgroup
+        // with this after fork).
         let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
         if fd < 0 {
             return Err(Errno::last());
         }
-        // SAFETY: writing from a valid slice to our own fd.
+        // SAFETY: pointer and length come from the live slice `data`, which
+        // the kernel only reads; `fd` was opened just above.
         let n = unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) };
         let e = Errno::last();
-        // SAFETY: our own fd.
+        // SAFETY: `fd` was opened above, is owned by nothing else and is not
+        // used after this close.
         unsafe { libc::close(fd) };
         if n < 0 {
             return Err(e);
@@ -817,7 +931,8 @@ pub mod ns {
     }
 
     pub fn sethostname(name: &CStr) -> Result<(), Errno> {
-        // SAFETY: the pointer and length describe `name`.
+        // SAFETY: pointer and length describe the bytes of `name` (without
+        // its NUL), a borrowed CStr alive for the call, which only reads it.
         if unsafe { libc::sethostname(name.as_ptr(), name.to_bytes().len()) } < 0 {
             return Err(Errno::last());
         }
@@ -825,12 +940,15 @@ pub mod ns {
     }
 
     fn sigset(sigs: &[libc::c_int]) -> libc::sigset_t {
-        // SAFETY: a zeroed sigset is valid input for sigemptyset.
+        // SAFETY: sigset_t is a plain bit array: all-zero bytes are a valid
+        // (empty) value.
         let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: set is a valid sigset_t.
+        // SAFETY: `set` is a local sigset_t that sigemptyset writes; it only
+        // touches that memory and is async-signal-safe.
         unsafe { libc::sigemptyset(&mut set) };
         for &s in sigs {
-            // SAFETY: set is a valid sigset_t.
+            // SAFETY: as above, on the same local; an invalid signal number
+            // only makes it return EINVAL.
             unsafe { libc::sigaddset(&mut set, s) };
         }
         set
@@ -839,7 +957,9 @@ pub mod ns {
     /// Blocks `sigs` in the calling thread.
     pub fn block(sigs: &[libc::c_int]) -> Result<(), Errno> {
         let set = sigset(sigs);
-        // SAFETY: valid set; no old set wanted.
+        // SAFETY: `set` is an initialised local sigset_t that the call only
+        // reads; the old-set pointer is null, which is allowed. The init
+        // is single-threaded, so the process mask is this thread's.
         let r = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
         Errno::result(r).map(drop)
     }
@@ -848,7 +968,8 @@ pub mod ns {
     pub fn sigwait(sigs: &[libc::c_int]) -> libc::c_int {
         let set = sigset(sigs);
         loop {
-            // SAFETY: valid set; a null siginfo is allowed.
+            // SAFETY: `set` is an initialised local sigset_t that the call
+            // only reads; a null siginfo pointer is allowed (nothing written).
             let r = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
             if r > 0 {
                 return r;
@@ -861,7 +982,8 @@ pub mod ns {
     pub fn reap_one() -> Result<Option<(libc::pid_t, libc::c_int)>, Errno> {
         let mut status = 0;
         loop {
-            // SAFETY: status is a valid out-pointer.
+            // SAFETY: `status` is a local c_int, alive for the call, that the
+            // kernel writes. Async-signal-safe.
             let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::__WALL) };
             if r < 0 {
                 if Errno::last() == Errno::EINTR {
@@ -874,12 +996,15 @@ pub mod ns {
     }
 
     pub fn kill(pid: libc::pid_t, sig: libc::c_int) {
-        // SAFETY: plain syscall.
+        // SAFETY: integers only, no memory passed. The target is the init's
+        // own child (the program), never a pid it has reaped.
         unsafe { libc::kill(pid, sig) };
     }
 
     pub fn close(fd: std::os::fd::RawFd) {
-        // SAFETY: closing a descriptor the caller owns and no longer uses.
+        // SAFETY: the callers (the child after fork) pass a pipe end that
+        // the ChildPlan lent them as a RawFd: no OwnedFd in the child owns
+        // it, and it is not used after this close.
         unsafe { libc::close(fd) };
     }
 }
@@ -910,8 +1035,16 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
         .min(i32::MAX as u128) as i64;
     match fork()? {
         Fork::Child => {
-            // SAFETY: async-signal-safe calls only (the sweep is a fork whose
-            // child calls setres[ug]id, kill and _exit), then _exit.
+            // SAFETY: this is the child of fork() in a possibly
+            // multithreaded supervisor: only async-signal-safe libc calls
+            // follow (sigprocmask, setsid, setresuid, dup2, close_range,
+            // clock_gettime, poll, read, fork, setresgid, kill, waitpid,
+            // _exit), on locals of this frame (`all`, `ts`, `pfd`, `st`, the
+            // read buffer) and on `rfd`, the read end of the pipe made just
+            // above; nothing allocates (the closures capture by reference
+            // and live on this stack), and every path ends in _exit. The
+            // sweep's own fork happens in this single-threaded guard, and
+            // its child only calls setres[ug]id, kill and _exit.
             unsafe {
                 let mut all: libc::sigset_t = std::mem::zeroed();
                 libc::sigfillset(&mut all);
@@ -1011,7 +1144,8 @@ pub const GUARD_DEADLINE_EXIT: i32 = 3;
 pub fn wait_pid(pid: Pid) {
     let mut status = 0;
     loop {
-        // SAFETY: waiting for our own child.
+        // SAFETY: `status` is a local c_int the kernel writes; `pid` is our
+        // own child (the guard), which only we reap.
         let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, libc::__WALL) };
         if r < 0 && Errno::last() == Errno::EINTR {
             continue;
@@ -1039,26 +1173,32 @@ pub struct Waiter {
 impl Waiter {
     /// `set` must already be blocked in every thread.
     pub fn new(set: &nix::sys::signal::SigSet) -> Result<Waiter, Errno> {
-        // SAFETY: set is a valid sigset; the returned fd is owned below.
+        // SAFETY: `set.as_ref()` points at the caller's initialised sigset_t,
+        // borrowed for the call, which only reads it; the descriptor
+        // returned is wrapped in an OwnedFd below.
         let s = unsafe { libc::signalfd(-1, set.as_ref(), libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
         if s < 0 {
             return Err(Errno::last());
         }
-        // SAFETY: s is a new descriptor we own.
+        // SAFETY: `s` is >= 0, just returned by signalfd: open, and known to
+        // nothing else, so the OwnedFd is its only owner.
         let sigfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s) };
-        // SAFETY: plain syscall.
+        // SAFETY: integers only; no memory passed.
         let e = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if e < 0 {
             return Err(Errno::last());
         }
-        // SAFETY: e is a new descriptor we own.
+        // SAFETY: `e` is >= 0, just returned by eventfd: open, and known to
+        // nothing else, so the OwnedFd is its only owner.
         let event = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(e) };
         Ok(Waiter { sigfd, event })
     }
 
     pub fn wake(&self) {
         let one: u64 = 1;
-        // SAFETY: writing 8 bytes from a local to our eventfd.
+        // SAFETY: the buffer is `one`, a local u64 (8 bytes, the size an
+        // eventfd write takes), alive for the call; `self.event` is an
+        // OwnedFd open as long as `self`.
         unsafe {
             libc::write(
                 self.event.as_raw_fd(),
@@ -1082,16 +1222,20 @@ impl Waiter {
             },
         ];
         let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: fds is a valid array of 2 pollfds.
+        // SAFETY: `fds` is a local array of exactly 2 initialised pollfds
+        // (the count passed), alive for the call; the kernel writes only
+        // their `revents`. Both descriptors are OwnedFds of `self`.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
         if n <= 0 {
             return Wake::Timeout;
         }
         if fds[0].revents & libc::POLLIN != 0 {
-            // SAFETY: zeroed siginfo is a valid buffer for one record.
+            // SAFETY: signalfd_siginfo is plain integers: all-zero bytes are
+            // a valid value.
             let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             let sz = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: reading one record into si.
+            // SAFETY: the kernel writes at most `sz` bytes, the size of `si`,
+            // a local alive for the call; `self.sigfd` is an open OwnedFd.
             let r = unsafe {
                 libc::read(
                     self.sigfd.as_raw_fd(),
@@ -1113,14 +1257,18 @@ impl Waiter {
 /// Points fd 1 at what fd 2 is (the supervisor's own stdout, for `policy
 /// learn` printing the policy on stdout); returns the saved stdout.
 pub fn stdout_to_stderr() -> Option<OwnedFd> {
-    // SAFETY: dup of fd 1 returns a new descriptor we own (or -1).
+    // SAFETY: integers only; F_DUPFD_CLOEXEC returns a new descriptor (or
+    // -1), which is wrapped in an OwnedFd below.
     let saved = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
     if saved < 0 {
         return None;
     }
-    // SAFETY: `saved` is a fresh descriptor owned by nothing else.
+    // SAFETY: `saved` is >= 0, just returned by fcntl: open, and known to
+    // nothing else, so the OwnedFd is its only owner.
     let saved = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(saved) };
-    // SAFETY: dup2 between two open descriptors of this process.
+    // SAFETY: integers only. fd 1 is replaced on purpose: it is the
+    // process's stdout, owned by no OwnedFd (std's Stdout uses the number
+    // without owning it), and was saved above.
     if unsafe { libc::dup2(2, 1) } < 0 {
         return None;
     }
@@ -1129,7 +1277,8 @@ pub fn stdout_to_stderr() -> Option<OwnedFd> {
 
 /// Puts back the stdout saved by [`stdout_to_stderr`].
 pub fn restore_stdout(saved: OwnedFd) {
-    // SAFETY: dup2 between two open descriptors of this process.
+    // SAFETY: integers only; `saved` is an OwnedFd open for the call, and
+    // fd 1 (owned by no OwnedFd) is replaced on purpose.
     unsafe { libc::dup2(saved.as_raw_fd(), 1) };
 }
 

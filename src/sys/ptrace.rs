@@ -1,4 +1,5 @@
-//! ptrace and process_vm_readv wrappers for the paranoid supervisor.
+//! ptrace and process_vm_readv wrappers for the paranoid supervisor: the
+//! tracee's memory is read only here.
 
 use super::*;
 
@@ -31,7 +32,9 @@ fn check(r: libc::c_long, what: &str, pid: Pid) -> Result<libc::c_long, (String,
 }
 
 pub fn seize(pid: Pid, options: libc::c_int) -> Result<(), (String, Errno)> {
-    // SAFETY: PTRACE_SEIZE takes the options in `data`.
+    // SAFETY: PTRACE_SEIZE reads no memory of ours: `addr` must be 0 and
+    // `data` carries the option bits by value. A pid we may not trace only
+    // makes it fail (EPERM/ESRCH).
     let r = unsafe {
         libc::ptrace(
             libc::PTRACE_SEIZE,
@@ -61,7 +64,8 @@ pub fn listen(pid: Pid) -> Result<(), (String, Errno)> {
 }
 
 fn resume(req: libc::c_uint, pid: Pid, sig: i32) -> Result<(), (String, Errno)> {
-    // SAFETY: resume requests take a signal number in `data`.
+    // SAFETY: CONT, SYSCALL and LISTEN take a signal number by value in
+    // `data` and ignore `addr`; no memory of ours is read or written.
     let r = unsafe { libc::ptrace(req, pid.as_raw(), 0usize, sig as libc::c_ulong) };
     if r < 0 && Errno::last() == Errno::ESRCH {
         return Ok(());
@@ -71,7 +75,9 @@ fn resume(req: libc::c_uint, pid: Pid, sig: i32) -> Result<(), (String, Errno)> 
 
 pub fn geteventmsg(pid: Pid) -> u64 {
     let mut msg: libc::c_ulong = 0;
-    // SAFETY: msg is a valid out-pointer.
+    // SAFETY: PTRACE_GETEVENTMSG writes one unsigned long to `data`, which
+    // points at `msg`, a local c_ulong alive for the call. A pid that is not
+    // our stopped tracee only makes it fail, leaving `msg` 0.
     unsafe {
         libc::ptrace(
             libc::PTRACE_GETEVENTMSG,
@@ -116,9 +122,12 @@ pub struct SyscallInfo {
 }
 
 pub fn get_syscall_info(pid: Pid) -> Result<SyscallInfo, (String, Errno)> {
-    // SAFETY: zeroed plain-data struct.
+    // SAFETY: RawSyscallInfo is repr(C) integers only: all-zero bytes are a
+    // valid value.
     let mut raw: RawSyscallInfo = unsafe { std::mem::zeroed() };
-    // SAFETY: the kernel writes at most `size` bytes into `raw`.
+    // SAFETY: `addr` is the size of `raw` and `data` points at it, a local
+    // alive for the call: the kernel writes at most that many bytes (fewer
+    // for the shorter forms; the rest stays zero).
     let r = unsafe {
         libc::ptrace(
             PTRACE_GET_SYSCALL_INFO,
@@ -145,9 +154,11 @@ pub fn get_syscall_info(pid: Pid) -> Result<SyscallInfo, (String, Errno)> {
 /// `-errno`, in one register write (ANCHORS 6).
 #[cfg(target_arch = "x86_64")]
 pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
-    // SAFETY: zeroed user_regs_struct is a valid out-parameter.
+    // SAFETY: user_regs_struct is integers only: all-zero bytes are a valid
+    // value.
     let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
-    // SAFETY: regs is a valid out-pointer.
+    // SAFETY: PTRACE_GETREGS writes one user_regs_struct to `data`, which
+    // points at `regs`, a local of that type alive for the call.
     let r = unsafe {
         libc::ptrace(
             libc::PTRACE_GETREGS,
@@ -159,7 +170,9 @@ pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
     check(r, "ptrace(PTRACE_GETREGS)", pid)?;
     regs.orig_rax = u64::MAX; // -1: no syscall
     regs.rax = (-(errno as i64)) as u64;
-    // SAFETY: regs is a valid in-pointer.
+    // SAFETY: PTRACE_SETREGS reads one user_regs_struct from `data`, which
+    // points at `regs`, initialised by GETREGS above; the tracee is stopped
+    // (seccomp or syscall-entry stop), so the kernel accepts the write.
     let r = unsafe {
         libc::ptrace(
             libc::PTRACE_SETREGS,
@@ -179,7 +192,8 @@ pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
         iov_base: &mut nr as *mut _ as *mut libc::c_void,
         iov_len: std::mem::size_of::<libc::c_int>(),
     };
-    // SAFETY: iov describes `nr`.
+    // SAFETY: `iov` points at `nr`, a local c_int, with its exact size; the
+    // kernel reads that many bytes. Both are alive for the call.
     let r = unsafe {
         libc::ptrace(
             libc::PTRACE_SETREGSET,
@@ -189,12 +203,15 @@ pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
         )
     };
     check(r, "ptrace(PTRACE_SETREGSET)", pid)?;
+    // SAFETY: user_regs_struct is integers only: all-zero bytes are a valid
+    // value.
     let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
     let mut iov = libc::iovec {
         iov_base: &mut regs as *mut _ as *mut libc::c_void,
         iov_len: std::mem::size_of::<libc::user_regs_struct>(),
     };
-    // SAFETY: iov describes `regs`.
+    // SAFETY: `iov` points at `regs`, a local user_regs_struct, with its
+    // exact size: the kernel writes at most that many bytes.
     let r = unsafe {
         libc::ptrace(
             libc::PTRACE_GETREGSET,
@@ -205,7 +222,8 @@ pub fn fail_syscall(pid: Pid, errno: i32) -> Result<(), (String, Errno)> {
     };
     check(r, "ptrace(PTRACE_GETREGSET)", pid)?;
     regs.regs[0] = (-(errno as i64)) as u64;
-    // SAFETY: iov describes `regs`.
+    // SAFETY: `iov` still points at `regs` with its exact size (GETREGSET
+    // may only have shortened iov_len): the kernel reads at most that.
     let r = unsafe {
         libc::ptrace(
             libc::PTRACE_SETREGSET,
@@ -235,7 +253,11 @@ pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Option<Vec<u8>> {
             iov_base: addr as *mut libc::c_void,
             iov_len: want,
         };
-        // SAFETY: local describes `chunk`; the kernel checks the remote range.
+        // SAFETY: `local` points at `chunk`, a local array, with a length
+        // `want` <= chunk.len(): the kernel writes at most that many bytes
+        // there. `remote` is an address in the tracee, not ours: the kernel
+        // checks it against the tracee's mappings (EFAULT if unmapped) and
+        // never dereferences it in this process.
         let n = unsafe { libc::process_vm_readv(pid.as_raw(), &local, 1, &remote, 1, 0) };
         if n <= 0 {
             return None;
@@ -276,4 +298,19 @@ pub fn read_bytes(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     }
     out.truncate(done);
     Some(out)
+}
+
+/// Reads one native-endian u64 of the tracee's memory at `addr`; None
+/// unless all 8 bytes can be read.
+pub fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
+    let mut buf = [0u8; 8];
+    let mut local = [std::io::IoSliceMut::new(&mut buf)];
+    let remote = [nix::sys::uio::RemoteIoVec {
+        base: addr as usize,
+        len: 8,
+    }];
+    match nix::sys::uio::process_vm_readv(pid, &mut local, &remote) {
+        Ok(8) => Some(u64::from_ne_bytes(buf)),
+        _ => None,
+    }
 }

@@ -15,19 +15,24 @@ use nix::unistd::Pid;
 pub const INSIDE_ID: u32 = 1000;
 
 /// Writes `data` to /proc/PID/`file`; the error names the file and what was written.
+/// By hand: procfs reads /proc but has no writer for the id maps, and the
+/// kernel takes a map only whole, in a single write(2).
 fn write_proc(pid: Pid, file: &str, data: &str) -> Result<(), (String, Errno)> {
     let path = format!("/proc/{pid}/{file}");
     let what = || format!("write({path}, {:?})", data.trim_end());
     let c = CString::new(path.as_str()).map_err(|_| (what(), Errno::EINVAL))?;
-    // SAFETY: NUL-terminated path; the descriptor is owned right below.
+    // SAFETY: `c` is a CString (NUL-terminated), alive for the call, which
+    // only reads it; the descriptor returned is wrapped in an OwnedFd below.
     let fd = unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err((what(), Errno::last()));
     }
-    // SAFETY: a fresh descriptor nobody else owns.
+    // SAFETY: `fd` is >= 0, just returned by open: open, and known to nothing
+    // else, so the OwnedFd is its only owner.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // One write(2): the kernel takes a map only whole, in a single write.
-    // SAFETY: writing from a valid slice to our own descriptor.
+    // SAFETY: pointer and length come from `data`, a live &str the kernel
+    // only reads; `fd` is the OwnedFd above, open for the call.
     let n = unsafe {
         libc::write(
             fd.as_raw_fd(),
@@ -55,6 +60,13 @@ pub fn write_id_maps(child: Pid, uid: u32, gid: u32) -> Result<(), (String, Errn
 }
 
 /// The inode of the user namespace of `pid` (its identity), if readable.
+///
+/// A stat of /proc/PID/ns/user by hand, not procfs: procfs only offers
+/// `Process::namespaces()`, which stats every namespace of the process and
+/// builds a map (measured, release build, 20 000 calls: 110 us against 8 us
+/// for this one stat), and it fails whole if any one entry cannot be read.
+/// This runs on the kill path, once for each process of a run being ended
+/// (up to --nproc of them, twice per watchdog tick), before its SIGKILL.
 pub fn userns_inode(pid: Pid) -> Option<u64> {
     std::fs::metadata(format!("/proc/{pid}/ns/user"))
         .ok()
@@ -100,13 +112,17 @@ pub fn drop_capabilities() -> Result<(), Errno> {
         permitted: 0,
         inheritable: 0,
     }; 2];
-    // SAFETY: a valid v3 header and the two data words the v3 ABI reads.
+    // SAFETY: `hdr` is a v3 header (version, pid 0 = this thread) and `data`
+    // holds the two CapData words that the v3 ABI reads (64-bit sets); both
+    // are locals alive for the call and repr(C) with the kernel's layout.
+    // capset is a raw syscall: async-signal-safe in the child after fork.
     let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if r < 0 {
         return Err(Errno::last());
     }
     // Drop the ambient set too, in case the kernel kept any.
-    // SAFETY: prctl with integer arguments.
+    // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes only integers (the unused ones
+    // 0, as passed); no memory is read or written. Async-signal-safe.
     unsafe {
         libc::prctl(
             libc::PR_CAP_AMBIENT,

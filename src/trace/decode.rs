@@ -37,6 +37,8 @@ enum Kind {
     SockType,
     Sig,
     Ioctl,
+    /// A socket address the program passes; its length is argument n.
+    SockAddr(usize),
 }
 
 use Kind::*;
@@ -91,11 +93,11 @@ fn signature(s: Sysno) -> Option<&'static [Kind]> {
         Sysno::madvise => &[Hex, UInt, Int],
         Sysno::socket => &[Af, SockType, Int],
         Sysno::socketpair => &[Af, SockType, Int, Hex],
-        Sysno::connect | Sysno::bind => &[Fd, Hex, UInt],
+        Sysno::connect | Sysno::bind => &[Fd, SockAddr(2), UInt],
         Sysno::listen => &[Fd, Int],
         Sysno::accept => &[Fd, Hex, Hex],
         Sysno::accept4 => &[Fd, Hex, Hex, Hex],
-        Sysno::sendto => &[Fd, WBuf(2), UInt, Hex, Hex, UInt],
+        Sysno::sendto => &[Fd, WBuf(2), UInt, Hex, SockAddr(5), UInt],
         Sysno::recvfrom => &[Fd, RBuf, UInt, Hex, Hex, Hex],
         Sysno::execve => &[Path, StrArr, Hex],
         Sysno::execveat => &[Fd, Path, StrArr, Hex, Hex],
@@ -140,6 +142,19 @@ fn signature(s: Sysno) -> Option<&'static [Kind]> {
         Sysno::prctl => &[Int, Hex, Hex, Hex, Hex],
         _ => return None,
     })
+}
+
+/// Which arguments of the call named `name` hold text (paths, buffers,
+/// argv strings): what `safeexec audit --format strace` puts in quotes.
+pub fn text_args(name: &str) -> Vec<bool> {
+    let Ok(s) = name.parse::<Sysno>() else {
+        return Vec::new();
+    };
+    signature(s)
+        .unwrap_or(&[])
+        .iter()
+        .map(|k| matches!(k, Path | StrArr | WBuf(_) | RBuf))
+        .collect()
 }
 
 /// The arguments at the call's entry. Kernel-filled buffers are shown as
@@ -205,7 +220,76 @@ fn one(pid: Pid, k: Kind, a: &[u64; 6], i: usize, known: &[(usize, Vec<u8>)]) ->
         SockType => Value::from(sock_type(v)),
         Sig => Value::from(signal_name(v)),
         Ioctl => Value::from(ioctl_name(v)),
+        SockAddr(len) => {
+            let len = (a[len] as usize).min(128);
+            match (v, len) {
+                (0, _) => hex(0),
+                (_, 0) => hex(v),
+                _ => match pt::read_bytes(pid, v, len) {
+                    Some(b) => Value::from(sockaddr(&b)),
+                    None => hex(v),
+                },
+            }
+        }
     }
+}
+
+/// A socket address the way strace shows it:
+/// `{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("1.1.1.1")}`.
+pub fn sockaddr(b: &[u8]) -> String {
+    if b.len() < 2 {
+        return "{sa_family=???}".to_string();
+    }
+    let family = u16::from_ne_bytes([b[0], b[1]]);
+    let port = |i: usize| b.get(i..i + 2).map(|p| u16::from_be_bytes([p[0], p[1]]));
+    match family as i32 {
+        libc::AF_INET if b.len() >= 8 => {
+            let ip = std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7]);
+            format!(
+                "{{sa_family=AF_INET, sin_port=htons({}), sin_addr=inet_addr(\"{ip}\")}}",
+                port(2).unwrap_or(0)
+            )
+        }
+        libc::AF_INET6 if b.len() >= 24 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[8..24]);
+            let ip = std::net::Ipv6Addr::from(a);
+            let flow = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+            let scope = b
+                .get(24..28)
+                .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+                .unwrap_or(0);
+            format!(
+                "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl({flow}), \
+                 inet_pton(AF_INET6, \"{ip}\", &sin6_addr), sin6_scope_id={scope}}}",
+                port(2).unwrap_or(0)
+            )
+        }
+        libc::AF_UNIX => {
+            let path = &b[2..];
+            if path.first() == Some(&0) && path.len() > 1 {
+                // An abstract name: strace writes it with a leading @.
+                let name = &path[1..];
+                let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+                format!(
+                    "{{sa_family=AF_UNIX, sun_path=@\"{}\"}}",
+                    quote(&name[..end])
+                )
+            } else {
+                let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+                format!(
+                    "{{sa_family=AF_UNIX, sun_path=\"{}\"}}",
+                    quote(&path[..end])
+                )
+            }
+        }
+        _ => format!("{{sa_family={}, sa_data=...}}", af_name(family as u64)),
+    }
+}
+
+/// [`escape`] with `"` escaped too, for a string inside quotes.
+fn quote(b: &[u8]) -> String {
+    escape(b).replace('"', "\\\"")
 }
 
 fn generic(v: u64) -> Value {
@@ -440,6 +524,37 @@ fn ioctl_name(v: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_addresses_read_like_strace() {
+        let mut v4 = vec![0u8; 16];
+        v4[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        v4[2..4].copy_from_slice(&80u16.to_be_bytes());
+        v4[4..8].copy_from_slice(&[1, 1, 1, 1]);
+        assert_eq!(
+            sockaddr(&v4),
+            "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"1.1.1.1\")}"
+        );
+        let mut v6 = vec![0u8; 28];
+        v6[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+        v6[2..4].copy_from_slice(&443u16.to_be_bytes());
+        v6[23] = 1;
+        assert_eq!(
+            sockaddr(&v6),
+            "{sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), \
+             inet_pton(AF_INET6, \"::1\", &sin6_addr), sin6_scope_id=0}"
+        );
+        let mut un = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        un.extend_from_slice(b"/run/x\"y.sock\0junk");
+        assert_eq!(
+            sockaddr(&un),
+            "{sa_family=AF_UNIX, sun_path=\"/run/x\\\"y.sock\"}"
+        );
+        let mut abs = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        abs.extend_from_slice(b"\0name");
+        assert_eq!(sockaddr(&abs), "{sa_family=AF_UNIX, sun_path=@\"name\"}");
+        assert_eq!(sockaddr(&[1]), "{sa_family=???}");
+    }
 
     #[test]
     fn flags_read_like_strace() {
