@@ -23,7 +23,8 @@ use crate::trace::TraceLevel;
 6 an output file could not be written; 7 the supervisor failed during the run; \
 8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid; \
 9 the administrator's configuration does not allow what was asked; \
-10 audit or policy learn --from was given a file that is not a trace.",
+10 audit or policy learn --from was given a file that is not a trace; \
+11 the administrator requires a cgroup (require_cgroup) and the run cannot get one.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -51,6 +52,10 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "FORMAT")]
         format: Option<AuditFormat>,
     },
+    /// Print what this host offers a sandbox (cgroup version and
+    /// controllers, Landlock ABI, user namespaces, seccomp) and what
+    /// safeexec will use; as root, a probe run cgroup is made and removed.
+    Check,
     /// Print the manual page (roff) on stdout: `safeexec man | man -l -`.
     Man,
     /// Print a completion script for SHELL on stdout.

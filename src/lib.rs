@@ -36,6 +36,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod hostcheck;
 pub mod input;
 pub mod isolate;
 pub(crate) mod jail;

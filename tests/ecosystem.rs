@@ -115,9 +115,9 @@ fn man_page_has_isolate_like_sections_with_defaults_and_exit_statuses() {
     // Defaults are shown with their options.
     assert!(man.contains("[default: 32768]"), "no default of --mem");
     assert!(man.contains("[default: classic]"), "no default of --report");
-    // Every exit status of src/error.rs, 0 to 10, has an entry.
+    // Every exit status of src/error.rs, 0 to 11, has an entry.
     let exit = &man[man.find(".SH \"EXIT STATUS\"").unwrap()..man.find(".SH ENVIRONMENT").unwrap()];
-    for code in 0..=safeexec::error::EXIT_NOT_TRACE {
+    for code in 0..=safeexec::error::EXIT_NO_CGROUP {
         assert!(
             exit.contains(&format!(".TP\n\\fB{code}\\fR")),
             "exit status {code} missing:\n{exit}"

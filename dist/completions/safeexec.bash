@@ -19,6 +19,9 @@ _safeexec() {
             safeexec,audit)
                 cmd="safeexec__subcmd__audit"
                 ;;
+            safeexec,check)
+                cmd="safeexec__subcmd__check"
+                ;;
             safeexec,completions)
                 cmd="safeexec__subcmd__completions"
                 ;;
@@ -36,6 +39,9 @@ _safeexec() {
                 ;;
             safeexec__subcmd__help,audit)
                 cmd="safeexec__subcmd__help__subcmd__audit"
+                ;;
+            safeexec__subcmd__help,check)
+                cmd="safeexec__subcmd__help__subcmd__check"
                 ;;
             safeexec__subcmd__help,completions)
                 cmd="safeexec__subcmd__help__subcmd__completions"
@@ -107,7 +113,7 @@ _safeexec() {
 
     case "${cmd}" in
         safeexec)
-            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --disk --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --allow-read --allow-write --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions judge help"
+            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --disk --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --allow-read --allow-write --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit check man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +284,20 @@ _safeexec() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        safeexec__subcmd__check)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         safeexec__subcmd__completions)
             opts="-h --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -293,7 +313,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__help)
-            opts="policy audit man completions judge help"
+            opts="policy audit check man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +327,20 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -8,28 +8,55 @@ use crate::caller::{Held, Opened};
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 
-use super::cgroup::RunCgroup;
+use super::cgroup::{RunCgroup, Site};
 
-/// The per-run cgroup, when the run asked for one or its caller is not
-/// root (`unprivileged`: such a caller may stop safeexec, and then only the
-/// kernel's limit on the cgroup bounds the run's memory; `--no-cgroup` does
-/// not apply to it), and is not rootless (creating one needs root; wait4
-/// and /proc figures are used instead). A stale cgroup of a dead supervisor
-/// is removed first; this one is removed when it drops, whatever way the
-/// run ends.
+/// Whether the run should have a cgroup: it asked for one (or may create
+/// processes), or its caller is not root (`unprivileged`: such a caller may
+/// stop safeexec, and then only the kernel's limit on the cgroup bounds the
+/// run's memory; `--no-cgroup` does not apply to it); never rootless
+/// (creating one needs root; a rootless report's sources say it has none).
+pub(crate) fn wants_cgroup(cfg: &RunConfig, rootless: bool, unprivileged: bool) -> bool {
+    (cfg.isolation.cgroups == Some(true) || unprivileged) && !rootless
+}
+
+/// The per-run cgroup in `site` (None: the run should have none). A stale
+/// cgroup of a dead supervisor is removed first; this one is removed when
+/// it drops, whatever way the run ends. When it cannot be had, the run
+/// goes on with the warning returned, or fails under `require_cgroup`.
 pub(crate) fn run_cgroup(
     cfg: &RunConfig,
+    conf: &crate::adminconf::AdminConf,
     ns: &super::NsPlan,
     supervisor: u32,
-    rootless: bool,
-    unprivileged: bool,
-) -> Option<RunCgroup> {
-    if !(cfg.isolation.cgroups == Some(true) || unprivileged) || rootless {
-        return None;
-    }
-    super::cgroup::remove_stale();
+    site: Option<std::result::Result<Site, String>>,
+) -> Result<(Option<RunCgroup>, Option<String>)> {
+    let Some(site) = site else {
+        return Ok((None, None));
+    };
     let (hard, tasks) = cgroup_size(&cfg.limits, ns.has_init());
-    RunCgroup::create(supervisor, hard, tasks)
+    let made = site.and_then(|s| {
+        log::debug!("run cgroups: {}", s.how);
+        super::cgroup::remove_stale(&s);
+        RunCgroup::create(&s, supervisor, hard, tasks)
+    });
+    match made {
+        Ok(cg) => Ok((Some(cg), None)),
+        Err(why) if conf.require_cgroup => Err(SandboxError::NoCgroup {
+            conf: conf.origin(),
+            why,
+        }),
+        Err(why) => Ok((None, Some(no_cgroup_warning(&why)))),
+    }
+}
+
+/// The report's warning for a run that should have had a cgroup.
+pub(crate) fn no_cgroup_warning(why: &str) -> String {
+    format!(
+        "no cgroup for this run: {why}; the memory and CPU figures come from wait4 and /proc, \
+         and the process tree's memory is held only by the watchdog's sampling \
+         (require_cgroup = yes in /etc/safeexec.conf makes this an error; `safeexec check` \
+         shows what this host offers)"
+    )
 }
 
 /// The cgroup's memory ceiling (KiB) and task count: slightly above --mem,

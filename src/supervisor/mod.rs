@@ -63,6 +63,9 @@ pub(crate) struct Outcome {
     /// The guard killed the run at the wall clock (the supervisor was
     /// stopped or far behind).
     pub guard_deadline: bool,
+    /// Every process of the run, from the kernel's fork events (classic
+    /// mode as root); None: the processes reaped are the count.
+    pub processes: Option<u64>,
 }
 
 /// Runs a resolved configuration ([`crate::Resolved::run`]): `caller` is
@@ -97,7 +100,7 @@ pub(crate) fn run_resolved(
              and network namespaces, and killed with its PID namespace",
             sys::userns::INSIDE_ID
         );
-        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
+        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true, None);
     }
     // The run's uid, claimed for the whole run (crate::runuid): a caller
     // other than root gets a free one of the administrator's range; root
@@ -113,10 +116,25 @@ pub(crate) fn run_resolved(
     };
     let (uid, gid) = (claimed.uid, claimed.gid);
 
+    // Where the run's cgroup goes, before the guard exists: on cgroup v2
+    // this may move safeexec into a leaf of its own cgroup, which must then
+    // hold no other process (crate::isolate::cgroup).
+    let site = plan::wants_cgroup(cfg, false, caller.is_some())
+        .then(|| crate::isolate::cgroup::locate(conf.cgroup_root.as_deref()));
     // The guard kills the run's uid if the supervisor dies or stops before
     // the end; it holds the uid's lock until its last sweep.
     let guard = Guard::spawn(uid, cfg.limits.clock, Some(claimed.lock_fd()))?;
-    let report = run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false);
+    let report = run_prepared(
+        cfg,
+        conf,
+        trace,
+        me,
+        (uid, gid),
+        caller,
+        Some(guard),
+        false,
+        site,
+    );
     drop(claimed);
     report
 }
@@ -135,10 +153,24 @@ fn run_prepared(
     caller: Option<(u32, u32)>,
     guard: Option<Guard>,
     rootless: bool,
+    site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Report> {
-    let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless)?;
+    let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless, site)?;
+    // Classic mode as root: every fork of the run counted from the kernel's
+    // events (paranoid mode sees each one itself; rootless cannot listen).
+    // Subscribed before the fork, read by a thread started after it.
+    let forks = (!prepared.paranoid && !rootless)
+        .then(crate::measure::ForkCounter::listen)
+        .flatten();
     let launched = launch(&mut prepared, guard.as_ref(), trace.as_deref_mut())?;
-    let supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    let forks = forks.and_then(|l| l.collect());
+    let mut supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    if let Some(f) = forks {
+        // With a PID namespace the first process is the init, which forked
+        // the program; without, the first process is the program.
+        let own = (!prepared.plan.ns.has_init()) as u64;
+        supervised.outcome.processes = f.finish(launched.first).map(|n| n + own);
+    }
     finish(cfg, &mut prepared, launched, supervised, trace)
 }
 
@@ -155,6 +187,8 @@ struct Prepared {
     private_tmp: Vec<PathBuf>,
     /// Removed when dropped, whatever way the run ends.
     cgroup: Option<RunCgroup>,
+    /// Why a run that should have a cgroup has none (a report warning).
+    cgroup_warning: Option<String>,
     /// The caller's paths, opened once: the child enters the chroot and
     /// runs the program through these descriptors.
     _opened: crate::caller::Opened,
@@ -179,6 +213,7 @@ struct Prepared {
 /// Plan: the caller's directories checked (with its rights), output files
 /// opened, the seccomp filter compiled, namespaces, mounts and cgroup
 /// decided, the child's whole setup written down as a [`ChildPlan`].
+#[allow(clippy::too_many_arguments)]
 fn plan(
     cfg: &RunConfig,
     conf: &AdminConf,
@@ -187,6 +222,7 @@ fn plan(
     (uid, gid): (u32, u32),
     caller: Option<(u32, u32)>,
     rootless: bool,
+    site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Prepared> {
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
@@ -235,10 +271,11 @@ fn plan(
     let iso = plan::isolation_plan(cfg, paranoid, rootless, &opened, caller, layer.as_ref())?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
-    // A caller other than root always gets one: it may stop this process
-    // (SIGSTOP), and then only the kernel's limit on the cgroup bounds the
-    // run's memory (tmpfs, page tables and pipe buffers are charged to it).
-    let cgroup = plan::run_cgroup(cfg, &iso.ns, me.as_raw() as u32, rootless, caller.is_some());
+    // A caller other than root always gets one (plan::wants_cgroup): it may
+    // stop this process (SIGSTOP), and then only the kernel's limit on the
+    // cgroup bounds the run's memory (tmpfs, page tables and pipe buffers
+    // are charged to it).
+    let (cgroup, cgroup_warning) = plan::run_cgroup(cfg, conf, &iso.ns, me.as_raw() as u32, site)?;
     let pipe = || sys::pipe().map_err(|e| SandboxError::sys("pipe2", e));
     let (err_r, err_w) = pipe()?;
     let status_pipe = iso.ns.has_init().then(pipe).transpose()?;
@@ -375,6 +412,7 @@ fn plan(
         ids: (uid, gid),
         private_tmp: iso.private_tmp,
         cgroup,
+        cgroup_warning,
         _opened: opened,
         stderr_file,
         err: (err_r, Some(err_w)),
@@ -486,7 +524,31 @@ fn launch(
     if let Some(t) = trace {
         t.set_start(start);
     }
-    let forked = if ns.clone_flags != 0 {
+    // cgroup v2: the child starts in the run's cgroup (clone3 with
+    // CLONE_INTO_CGROUP, Linux 5.7) instead of moving itself there; on an
+    // older kernel it joins by writing cgroup.procs, as on v1.
+    let cg_fd = p.cgroup.as_ref().and_then(|c| c.v2_dir_fd());
+    let mut into_cgroup = None;
+    if let Some(fd) = &cg_fd {
+        let join = std::mem::take(&mut p.plan.cgroup_procs);
+        match sys::fork_into_cgroup(ns.clone_flags, fd.as_raw_fd()) {
+            Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL | Errno::EPERM) => {
+                log::debug!("clone3(CLONE_INTO_CGROUP) unavailable: the child joins its cgroup");
+                p.plan.cgroup_procs = join;
+            }
+            r => {
+                into_cgroup = Some(r.map_err(|e| {
+                    SandboxError::sys(
+                        format!("clone3({:#x} | CLONE_INTO_CGROUP)", ns.clone_flags),
+                        e,
+                    )
+                })?)
+            }
+        }
+    }
+    let forked = if let Some(f) = into_cgroup {
+        f
+    } else if ns.clone_flags != 0 {
         sys::fork_into(ns.clone_flags).map_err(|e| {
             if rootless
                 && matches!(
@@ -509,6 +571,7 @@ fn launch(
         Fork::Child => jail::child_main(&p.plan),
         Fork::Parent(pid) => pid,
     };
+    drop(cg_fd);
     p.err.1.take();
     drop(p.landlock.ruleset.take());
     // Rootless: map the caller to the inside id, then let the child go on.
@@ -724,6 +787,7 @@ fn finish(
         report.warnings.extend(d.hand_back(p.caller));
     }
     report.paths = p.landlock.enforcement.take();
+    report.warnings.extend(p.cgroup_warning.take());
     report.warnings.extend(p.landlock.warning.take());
     if let Some(t) = trace {
         report.warnings.extend(t.warning());

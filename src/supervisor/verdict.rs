@@ -205,7 +205,7 @@ pub(crate) fn build_report(
         memory_kib: memory,
         exit_code,
         signal,
-        processes: o.reaped.count,
+        processes: o.processes.unwrap_or(o.reaped.count),
         limits: l.clone(),
         sources: note_rootless(
             rootless,
