@@ -34,8 +34,6 @@ const V1: &[&str] = &["memory", "pids", "cpuacct"];
 /// Where safeexec keeps its `favordynmods` hierarchy on a v1 host (see
 /// [`fast_join`]).
 pub const FAST_JOIN_DIR: &str = "/run/safeexec/cgroup-fastjoin";
-/// `statfs` type of a cgroup v1 mount.
-const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
 
 /// Makes joining a v1 cgroup cheap for every later run.
 ///
@@ -106,7 +104,8 @@ pub fn fast_join() -> bool {
 }
 
 fn is_cgroup_mount(dir: &Path) -> bool {
-    nix::sys::statfs::statfs(dir).is_ok_and(|s| s.filesystem_type().0 as i64 == CGROUP_SUPER_MAGIC)
+    nix::sys::statfs::statfs(dir)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP_SUPER_MAGIC)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
