@@ -296,6 +296,10 @@ pub fn tmpfs_fd_used_kib(f: &std::fs::File) -> u64 {
 /// run shows up here. Started before the run's first fork.
 pub struct ForkCounter {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Closed to wake the reader at once when the run is over (it would
+    /// otherwise sleep out its 50 ms poll on a quiet host, on the run's
+    /// critical path).
+    wake: Option<std::os::fd::OwnedFd>,
     thread: Option<std::thread::JoinHandle<Option<Vec<sys::procev::Event>>>>,
 }
 
@@ -303,6 +307,7 @@ impl Drop for ForkCounter {
     /// An abandoned counter (the run failed to start) ends its thread.
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.take();
     }
 }
 
@@ -335,6 +340,7 @@ impl Listening {
         let l = self.0;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
+        let (wake_r, wake_w) = sys::pipe().ok()?;
         let thread = std::thread::Builder::new()
             .name("forks".into())
             .spawn(move || {
@@ -353,7 +359,8 @@ impl Listening {
                             return Some(events);
                         }
                     }
-                    let got = match l.read(if done { 0 } else { 50 }, &mut buf, &mut events) {
+                    let timeout = if done { 0 } else { 50 };
+                    let got = match l.read(timeout, Some(&wake_r), &mut buf, &mut events) {
                         Ok(g) => g,
                         Err(e) => {
                             log::debug!(
@@ -373,6 +380,7 @@ impl Listening {
             .ok()?;
         Some(ForkCounter {
             stop,
+            wake: Some(wake_w),
             thread: Some(thread),
         })
     }
@@ -383,6 +391,7 @@ impl ForkCounter {
     /// over and reaped; None when events were lost.
     pub fn finish(mut self, first: Pid) -> Option<u64> {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.take();
         let events = self.thread.take()?.join().ok()??;
         Some(sys::procev::count_descendants(&events, first.as_raw()))
     }

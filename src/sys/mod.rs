@@ -530,21 +530,32 @@ pub mod procev {
 
         /// Waits up to `timeout_ms` for one datagram and appends its fork
         /// and exit events to `out`; true when a datagram (of any event) was
-        /// read. Err(ENOBUFS): events were lost.
+        /// read. Err(ENOBUFS): events were lost. `wake`: a descriptor that
+        /// ends the wait early when it becomes readable or hung up (the
+        /// read end of a pipe whose write end is closed to stop the reader).
         pub fn read(
             &self,
             timeout_ms: i32,
+            wake: Option<&OwnedFd>,
             buf: &mut [u8],
             out: &mut Vec<Event>,
         ) -> Result<bool, Errno> {
-            let mut pfd = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: poll on one pollfd that lives across the call.
-            let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-            if n <= 0 {
+            let mut pfd = [
+                libc::pollfd {
+                    fd: self.fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: wake.map(|w| w.as_raw_fd()).unwrap_or(-1),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: poll on two pollfds that live across the call (a
+            // negative fd is ignored by the kernel).
+            let n = unsafe { libc::poll(pfd.as_mut_ptr(), 2, timeout_ms) };
+            if n <= 0 || pfd[0].revents & libc::POLLIN == 0 {
                 return if n < 0 && Errno::last() != Errno::EINTR {
                     Err(Errno::last())
                 } else {
