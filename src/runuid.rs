@@ -164,9 +164,15 @@ fn lock(uid: u32) -> Result<Option<(File, PathBuf)>> {
 }
 
 /// Claims exactly `uid` and `gid` (root's `--uidplus + pid`, `--gid`).
+/// The accounts are checked before the lock, the processes (a scan of
+/// every /proc/PID/status, the costly part on the run's critical path) only
+/// once, under it.
 pub fn claim_exact(uid: u32, gid: u32) -> Result<RunUid> {
-    if let Some(e) = taken(uid, gid, false) {
-        return Err(e);
+    if let Err(name) = crate::accounts::check_uid(uid) {
+        return Err(SandboxError::UidTaken { uid, name });
+    }
+    if let Err(name) = crate::accounts::check_gid(gid) {
+        return Err(SandboxError::GidTaken { gid, name });
     }
     run_dir()?;
     let Some((lock, path)) = lock(uid)? else {
@@ -199,7 +205,8 @@ pub fn claim_from_range(conf: &AdminConf, pid: u32) -> Result<RunUid> {
     let tries = u64::from(MAX_TRIES).min(size);
     for i in 0..tries {
         let uid = (u64::from(min) + (first + i) % size) as u32;
-        if taken(uid, uid, true).is_some() {
+        // Accounts first; the processes only under the lock (one scan).
+        if crate::accounts::check_uid(uid).is_err() || crate::accounts::check_gid(uid).is_err() {
             continue;
         }
         let Some((lock, path)) = lock(uid)? else {
