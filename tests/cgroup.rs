@@ -679,3 +679,51 @@ fn v2_tests_pass_in_a_cgroup_v2_machine() {
         _ => panic!("cgroup v2 machine: {text}"),
     }
 }
+
+/// Issue 17: on v1, a run that gets a cgroup leaves safeexec's empty
+/// `favordynmods` hierarchy mounted (so joining a cgroup does not wait for
+/// an RCU grace period), with no controller and no process of its own, and
+/// the run's cgroups joined. Checked from outside: /proc/self/mountinfo,
+/// the hierarchy's tasks, and the run's figures coming from the cgroup.
+#[test]
+fn v1_runs_mount_the_fast_join_hierarchy() {
+    if needs("cgroup v1", |h| *h == Hierarchy::V1).is_none() {
+        return;
+    }
+    let r = safeexec(
+        &["--nproc", "5", "--report", "json", "--exec", "/bin/true"],
+        Vec::new(),
+        None,
+    );
+    assert_eq!(r.code_or_signal(), 0, "{r}");
+    let rep = json(&r);
+    assert!(
+        rep["sources"]["cpu"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cgroup v1"),
+        "the run did not get its cgroup: {rep}"
+    );
+    let dir = "/run/safeexec/cgroup-fastjoin";
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = info
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some(dir))
+        .unwrap_or_else(|| panic!("{dir} is not mounted:\n{info}"));
+    assert!(line.contains(" - cgroup "), "{line}");
+    assert!(line.contains("favordynmods"), "{line}");
+    assert!(line.contains("name=safeexec"), "{line}");
+    for c in ["memory", "pids", "cpuacct", "cpu,"] {
+        assert!(
+            !line.contains(c),
+            "a controller in the fast-join hierarchy: {line}"
+        );
+    }
+    // Every process of the machine is in its root; no child cgroup is made.
+    let children: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert!(children.is_empty(), "{children:?}");
+}
