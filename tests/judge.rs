@@ -475,11 +475,13 @@ fn judged_programs_read_their_own_files_and_stdin_by_name_but_not_the_answers() 
         "#include <stdio.h>\nint main(void){FILE*f=fopen(\"/dev/stdin\",\"r\");long a,b;if(!f)return 3;if(fscanf(f,\"%ld %ld\",&a,&b)!=2)return 4;printf(\"%ld\\n\",a+b);return 0;}\n",
     );
     // The answer of the sample, by its absolute path: AC only when the open
-    // is refused with EACCES (a leak prints it with a word: WA).
+    // is refused (a leak prints it with a word: WA). EACCES from the
+    // supervisor or Landlock, or ENOENT when the opens do not stop and the
+    // path does not exist in the run's view (its /tmp is private).
     write(
         &s.join("cheat.py"),
         &format!(
-            "import sys\ntry:\n    print(open({:?}).read().strip(), 'leaked')\nexcept PermissionError:\n    print(sum(map(int, sys.stdin.read().split())))\n",
+            "import sys\ntry:\n    print(open({:?}).read().strip(), 'leaked')\nexcept (PermissionError, FileNotFoundError):\n    print(sum(map(int, sys.stdin.read().split())))\n",
             r.join("data/sample/1.ans").display().to_string()
         ),
     );

@@ -299,10 +299,19 @@ impl Policy {
     ///
     /// Landlock also grants read of the program and its interpreter (rules
     /// "the program itself"): what the kernel maps into the process anyway.
+    ///
+    /// And the supervisor's built-in refusal of other processes' `/proc`
+    /// entries (`/proc/PID/mem`, `fd`, `root`, ...) must hold without it:
+    /// `read` and `write` must both be restricted (handled by Landlock), and
+    /// no read or write rule may reach another process's `/proc/PID`
+    /// (`reaches_proc` says whether a rule's path, in the run's view and with
+    /// symlinks resolved, is `/`, `/proc` or below `/proc/PID`; `/proc/self`
+    /// is the program's own).
     pub fn opens_checked_by_landlock(
         &self,
         abi: i32,
         is_dir: impl Fn(&str) -> bool,
+        reaches_proc: impl Fn(&str) -> bool,
     ) -> Result<(), String> {
         if self.on_path_violation != super::model::Action::Deny(libc::EACCES) {
             return Err(format!(
@@ -316,6 +325,13 @@ impl Policy {
         if abi < 3 {
             return Err(format!("Landlock ABI {abi} does not check truncation"));
         }
+        for op in [PathOp::Read, PathOp::Write] {
+            if !self.op_restricted(op) {
+                return Err(format!(
+                    "{op} is unrestricted (Landlock would not refuse other processes' /proc entries)"
+                ));
+            }
+        }
         for r in &self.path_rules {
             let ops: Vec<PathOp> = r
                 .ops
@@ -327,6 +343,12 @@ impl Policy {
                 continue;
             }
             let (path, wider) = hierarchy(r);
+            if reaches_proc(&path) {
+                return Err(format!(
+                    "`{}` reaches other processes' /proc entries",
+                    r.pattern.raw
+                ));
+            }
             // A hierarchy Landlock grants is still exact when another rule
             // allows all of it for the same ops (`/usr/lib/python3*/**`
             // next to `/usr/lib/**`).
@@ -537,18 +559,42 @@ mod tests {
     #[test]
     fn opens_are_left_to_landlock_only_when_it_is_exact() {
         let no_dirs = |_: &str| false;
+        let no_proc = |p: &str| p == "/" || p == "/proc" || p.starts_with("/proc/1");
         let default = Policy::builtin("default").unwrap().unwrap();
-        assert_eq!(default.opens_checked_by_landlock(7, no_dirs), Ok(()));
+        assert_eq!(
+            default.opens_checked_by_landlock(7, no_dirs, no_proc),
+            Ok(())
+        );
+        // /proc, or read left unrestricted: the built-in refusal of other
+        // processes' /proc entries needs the supervisor.
+        for extra in [
+            "path read /proc/**\n",
+            "path read /**\n",
+            "path write /proc/1/fd\n",
+        ] {
+            let p = Policy::parse(&format!("include default\n{extra}"), "t.policy").unwrap();
+            let e = p
+                .opens_checked_by_landlock(7, no_dirs, no_proc)
+                .unwrap_err();
+            assert!(
+                e.contains("/proc") || e.contains("unrestricted"),
+                "{extra}: {e}"
+            );
+        }
         // Before ABI 3 an O_TRUNC on a read-only open is not checked.
-        assert!(default.opens_checked_by_landlock(2, no_dirs).is_err());
+        assert!(default
+            .opens_checked_by_landlock(2, no_dirs, no_proc)
+            .is_err());
         // An exact pattern naming a directory grants its whole hierarchy.
         let e = default
-            .opens_checked_by_landlock(7, |p| p == "/etc/localtime")
+            .opens_checked_by_landlock(7, |p| p == "/etc/localtime", no_proc)
             .unwrap_err();
         assert!(e.contains("/etc/localtime"), "{e}");
         // Globs inside a pattern (the java policy's /tmp/hsperfdata_*).
         let java = Policy::builtin("java").unwrap().unwrap();
-        let e = java.opens_checked_by_landlock(7, no_dirs).unwrap_err();
+        let e = java
+            .opens_checked_by_landlock(7, no_dirs, no_proc)
+            .unwrap_err();
         assert!(e.contains("wider"), "{e}");
         // A wider rule (or a directory) inside a `DIR/**` rule for the same
         // ops is covered; for another op it is not.
@@ -558,11 +604,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.opens_checked_by_landlock(7, |d| d == "/usr/lib/x"),
+            p.opens_checked_by_landlock(7, |d| d == "/usr/lib/x", no_proc),
             Ok(())
         );
         let p = Policy::parse("include default\npath write /usr/lib/py*/**\n", "t.policy").unwrap();
-        assert!(p.opens_checked_by_landlock(7, no_dirs).is_err());
+        assert!(p.opens_checked_by_landlock(7, no_dirs, no_proc).is_err());
         for (extra, why) in [
             ("on-path-violation kill\n", "kill"),
             ("on-path-violation deny EPERM\n", "EPERM"),
@@ -577,7 +623,9 @@ mod tests {
                 format!("include default\n{extra}")
             };
             let p = Policy::parse(&text, "t.policy").unwrap();
-            let e = p.opens_checked_by_landlock(7, no_dirs).unwrap_err();
+            let e = p
+                .opens_checked_by_landlock(7, no_dirs, no_proc)
+                .unwrap_err();
             assert!(e.contains(why), "{extra}: {e}");
         }
     }

@@ -114,7 +114,33 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared> {
         };
         base.join(p.strip_prefix("/").unwrap_or(&p))
     };
-    let opens_in_kernel = match policy.opens_checked_by_landlock(abi, |p| host(p).is_dir()) {
+    // Whether a rule's path, as the run sees it with symlinks resolved, is
+    // `/`, `/proc` or below a `/proc/PID` (the host's: the supervisor's own
+    // /proc/self included, so a path below /proc/self counts too).
+    let reaches_proc = |p: &str| {
+        let h = host(p);
+        let real = std::fs::canonicalize(&h).unwrap_or(h);
+        let Ok(view) = real.strip_prefix(&base) else {
+            return true; // outside the run's root: do not trust it
+        };
+        let mut c = view.components().filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        });
+        match (c.next().as_deref(), c.next()) {
+            (None, _) => true,
+            (Some("proc"), None) => true,
+            (Some("proc"), Some(pid)) => pid.bytes().all(|b| b.is_ascii_digit()),
+            _ => false,
+        }
+    };
+    let opens_in_kernel = match policy.opens_checked_by_landlock(
+        abi,
+        |p| host(p).is_dir(),
+        // `/proc/self` itself is the program's own directory; a path below
+        // it may pass a magic link (`root`, `cwd`, `fd/N`): not trusted.
+        |p| p != "/proc/self" && p != "/proc/thread-self" && reaches_proc(p),
+    ) {
         Ok(()) => {
             log::debug!("landlock checks the open family: allowed opens do not stop");
             true
