@@ -73,6 +73,9 @@ pub struct AdminConf {
     /// (exit 11) instead of a warning. Binds every run that goes through
     /// this file (root and setuid; rootless runs never have a cgroup).
     pub require_cgroup: bool,
+    /// cgroup v1: mount the empty `favordynmods` hierarchy that makes
+    /// joining a run's cgroup cheap (src/isolate/cgroup.rs, `fast_join`).
+    pub cgroup_fast_join: bool,
 }
 
 impl Default for AdminConf {
@@ -98,6 +101,7 @@ impl Default for AdminConf {
             require_policy: RequirePolicy::None,
             cgroup_root: None,
             require_cgroup: false,
+            cgroup_fast_join: true,
         }
     }
 }
@@ -234,12 +238,13 @@ fn set(c: &mut AdminConf, key: &str, v: &str) -> Result<(), String> {
         "require_policy" => c.require_policy = require(v)?,
         "cgroup_root" => c.cgroup_root = cgroup_root(v)?,
         "require_cgroup" => c.require_cgroup = boolean(v)?,
+        "cgroup_fast_join" => c.cgroup_fast_join = boolean(v)?,
         _ => {
             return Err(format!(
                 "unknown key `{key}` (known: max_cpu, max_memory, max_clock, max_nproc, \
                  max_fsize, max_nfile, max_tmpfs, max_binds, max_args, uid_min, uid_max, \
                  allowed_dirs, allow_net_host, allow_full_trace, allow_rootless, \
-                 require_policy, cgroup_root, require_cgroup)"
+                 require_policy, cgroup_root, require_cgroup, cgroup_fast_join)"
             ))
         }
     }
@@ -472,6 +477,12 @@ mod tests {
         assert!(c.require_cgroup);
         let d = parse("", "t.conf").unwrap();
         assert!(d.cgroup_root.is_none() && !d.require_cgroup);
+        assert!(d.cgroup_fast_join);
+        assert!(
+            !parse("cgroup_fast_join = no\n", "t.conf")
+                .unwrap()
+                .cgroup_fast_join
+        );
         for bad in [
             "/tmp/x",
             "sys/fs/cgroup/x",

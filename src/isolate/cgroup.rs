@@ -461,10 +461,6 @@ impl RunCgroup {
         max_tasks: u64,
     ) -> Result<RunCgroup, String> {
         let version = site.version;
-        if version == Version::V1 {
-            // v2 creates the child in its cgroup (no migration to wait for).
-            fast_join();
-        }
         let mut cg = RunCgroup {
             version,
             dirs: Vec::new(),

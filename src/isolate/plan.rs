@@ -36,6 +36,11 @@ pub(crate) fn run_cgroup(
     let (hard, tasks) = cgroup_size(&cfg.limits, ns.has_init());
     let made = site.and_then(|s| {
         log::debug!("run cgroups: {}", s.how);
+        // v1: joining waits for an RCU grace period unless a favordynmods
+        // hierarchy exists (v2 creates the child in its cgroup instead).
+        if s.version == super::cgroup::Version::V1 && conf.cgroup_fast_join {
+            super::cgroup::fast_join();
+        }
         super::cgroup::remove_stale(&s);
         RunCgroup::create(&s, supervisor, hard, tasks)
     });
