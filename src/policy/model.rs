@@ -170,6 +170,18 @@ pub struct PathRule {
     pub origin: Origin,
 }
 
+/// `net OPS PORT...`: TCP ports a `connect` or `bind` may use, enforced by
+/// Landlock (ABI 4). Once a policy has one for an op, TCP on other ports is
+/// refused for that op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetRule {
+    /// `connect` and/or `bind`.
+    pub connect: bool,
+    pub bind: bool,
+    pub ports: Vec<u16>,
+    pub origin: Origin,
+}
+
 /// Resource limits (sizes in KiB, times in seconds). `None` = not set here.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Limits {
@@ -195,6 +207,7 @@ pub struct Policy {
     pub(crate) limits: Limits,
     pub(crate) rules: Vec<Rule>,
     pub(crate) path_rules: Vec<PathRule>,
+    pub(crate) net_rules: Vec<NetRule>,
     pub(crate) on_path_violation: Action,
     pub(crate) on_path_violation_origin: Option<Origin>,
     /// `landlock optional`: on a kernel without Landlock, run with the
@@ -212,6 +225,7 @@ impl Policy {
             limits: Limits::default(),
             rules: Vec::new(),
             path_rules: Vec::new(),
+            net_rules: Vec::new(),
             on_path_violation: Action::Deny(libc::EACCES),
             on_path_violation_origin: None,
             landlock_optional: None,
@@ -245,6 +259,30 @@ impl Policy {
     }
     pub fn path_rules(&self) -> &[PathRule] {
         &self.path_rules
+    }
+    /// The `net` rules (TCP ports for connect and bind).
+    pub fn net_rules(&self) -> &[NetRule] {
+        &self.net_rules
+    }
+    /// The TCP ports `connect` (or `bind`) is limited to; None when the
+    /// policy has no `net` rule for it.
+    pub fn net_ports(&self, connect: bool) -> Option<Vec<u16>> {
+        let mut ports: Vec<u16> = self
+            .net_rules
+            .iter()
+            .filter(|r| if connect { r.connect } else { r.bind })
+            .flat_map(|r| r.ports.iter().copied())
+            .collect();
+        if !self
+            .net_rules
+            .iter()
+            .any(|r| if connect { r.connect } else { r.bind })
+        {
+            return None;
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        Some(ports)
     }
     /// Whether the policy says `landlock optional`.
     pub fn landlock_optional(&self) -> bool {
