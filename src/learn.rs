@@ -149,7 +149,7 @@ fn sockaddr_parts(s: &str) -> (String, Option<u16>) {
     let family = s
         .strip_prefix("{sa_family=")
         .map(|r| {
-            r.split(|c| c == ',' || c == '}')
+            r.split([',', '}'])
                 .next()
                 .unwrap_or("")
                 .to_string()

@@ -198,6 +198,8 @@ pub struct TraceWriter {
     limit: Option<u64>,
     written: u64,
     records: u64,
+    /// Records written so far, readable from another thread (progress).
+    shared_records: std::sync::Arc<std::sync::atomic::AtomicU64>,
     truncated: bool,
     scratch: Vec<u8>,
 }
@@ -214,11 +216,18 @@ impl TraceWriter {
             level,
             error: None,
             limit: None,
+            shared_records: Default::default(),
             written: 0,
             records: 0,
             truncated: false,
             scratch: Vec::with_capacity(4096),
         })
+    }
+
+    /// A counter of the records written so far, for a progress display in
+    /// another thread.
+    pub fn records_counter(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        std::sync::Arc::clone(&self.shared_records)
     }
 
     /// Bounds the file to `bytes` (at least 1 KiB).
@@ -297,6 +306,8 @@ impl TraceWriter {
         let r = self.out.write_all(&self.scratch);
         self.written += len;
         self.records += 1;
+        self.shared_records
+            .store(self.records, std::sync::atomic::Ordering::Relaxed);
         r.map_err(|e| self.fail(e))
     }
 

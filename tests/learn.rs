@@ -239,3 +239,47 @@ fn learn_shows_no_progress_in_a_pipe() {
     assert!(!err.contains('\r') && !err.contains('\x1b'), "{err:?}");
     assert!(err.contains("safeexec: learned "), "{err}");
 }
+
+/// On a terminal (stderr on a pty), a long learning run shows a spinner
+/// with the calls traced so far; the summary line stays.
+#[test]
+fn learn_shows_progress_on_a_terminal() {
+    need_root!();
+    let dir = common::work_dir();
+    let policy = dir.path().join("p.policy");
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = Command::new(common::SAFEEXEC)
+        // Longer than the quiet start (2 s) of the spinner.
+        .args(["policy", "learn", "-o", policy.to_str().unwrap()])
+        .args(["--exec", "/bin/sleep", "3"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(slave)
+        .spawn()
+        .expect("safeexec runs");
+    let master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut master = master;
+        let mut b = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Until EIO: the last holder of the slave (safeexec) is gone.
+        while let Ok(n) = std::io::Read::read(&mut master, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            b.extend_from_slice(&buf[..n]);
+        }
+        b
+    });
+    let code = common::wait_deadline(&mut child, std::time::Duration::from_secs(60), "learn");
+    let text = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("learning run of /bin/sleep: ") && text.contains(" calls traced"),
+        "{text:?}"
+    );
+    assert!(text.contains("safeexec: learned "), "{text:?}");
+    assert!(policy.exists());
+}
