@@ -148,12 +148,7 @@ fn arg_text(v: Option<&serde_json::Value>) -> Option<String> {
 fn sockaddr_parts(s: &str) -> (String, Option<u16>) {
     let family = s
         .strip_prefix("{sa_family=")
-        .map(|r| {
-            r.split([',', '}'])
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
+        .map(|r| r.split([',', '}']).next().unwrap_or("").to_string())
         .unwrap_or_else(|| "?".into());
     let port = s.find("port=htons(").and_then(|i| {
         let r = &s[i + "port=htons(".len()..];

@@ -4,8 +4,6 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Limits;
@@ -14,17 +12,21 @@ use crate::trace::{Event, Record, TraceReader};
 
 /// Progress of `policy learn` on a terminal: a spinner on stderr while a
 /// long learning run goes (shown once it has run for [`QUIET_START`], with
-/// the size of its trace so far) and while the trace is read (with the
-/// calls read). When stderr is not a terminal (a pipe, a file, the tests)
-/// it draws nothing at all.
+/// the calls traced so far) and while the trace is read (with the calls
+/// read). When stderr is not a terminal (a pipe, a file, the tests) it
+/// draws nothing at all. It starts no thread: the spinner is drawn from
+/// the trace writer's callback, in the supervisor's loop, so no thread
+/// exists while the supervisor forks.
 pub struct LearnProgress {
     draw: bool,
     bar: Option<indicatif::ProgressBar>,
-    watcher: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 /// A run shorter than this shows no progress (its output stays clean).
 pub const QUIET_START: Duration = Duration::from_secs(2);
+
+/// How often the spinner is redrawn at most.
+const REDRAW: Duration = Duration::from_millis(100);
 
 fn spinner() -> indicatif::ProgressBar {
     let b = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
@@ -43,47 +45,37 @@ impl LearnProgress {
 
     /// A spinner when `draw`, else nothing.
     pub fn drawn(draw: bool) -> LearnProgress {
-        LearnProgress {
-            draw,
-            bar: None,
-            watcher: None,
-        }
+        LearnProgress { draw, bar: None }
     }
 
-    /// The learning run of `program` started; `records` counts what its
-    /// trace holds so far. After [`QUIET_START`], a spinner with the count.
-    pub fn running(&mut self, program: &str, records: Arc<AtomicU64>) {
+    /// The learning run of `program` starts: the callback for its trace
+    /// writer ([`crate::trace::TraceWriter::set_progress`]), which draws
+    /// the spinner with the calls traced once the run has gone on for
+    /// [`QUIET_START`]. None when nothing is drawn.
+    pub fn running(&mut self, program: &str) -> Option<Box<dyn FnMut(u64) + Send>> {
         if !self.draw {
-            return;
+            return None;
         }
         let bar = spinner();
         self.bar = Some(bar.clone());
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
         let program = program.to_string();
         let started = Instant::now();
-        let handle = std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
-                if started.elapsed() < QUIET_START || stopped.load(Ordering::Relaxed) {
-                    continue;
-                }
-                bar.set_message(format!(
-                    "learning run of {program}: {} calls traced",
-                    thousands(records.load(Ordering::Relaxed))
-                ));
-                bar.tick();
+        let mut last: Option<Instant> = None;
+        Some(Box::new(move |records: u64| {
+            if started.elapsed() < QUIET_START || last.is_some_and(|l| l.elapsed() < REDRAW) {
+                return;
             }
-        });
-        self.watcher = Some((stop, handle));
+            last = Some(Instant::now());
+            bar.set_message(format!(
+                "learning run of {program}: {} calls traced",
+                thousands(records)
+            ));
+            bar.tick();
+        }))
     }
 
     /// The learning run ended: the spinner is cleared (before its report).
     pub fn run_ended(&mut self) {
-        if let Some((stop, handle)) = self.watcher.take() {
-            stop.store(true, Ordering::Relaxed);
-            let _ = handle.join();
-        }
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }

@@ -190,8 +190,10 @@ fn execute(
         },
         _ => None,
     };
-    if let (Some(p), Some(t)) = (progress.as_deref_mut(), tracer.as_ref()) {
-        p.running(&name, t.records_counter());
+    if let (Some(p), Some(t)) = (progress.as_deref_mut(), tracer.as_mut()) {
+        if let Some(f) = p.running(&name) {
+            t.set_progress(f);
+        }
     }
     let run = resolved.run(tracer.as_mut());
     if let Some(p) = progress {

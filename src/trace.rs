@@ -198,8 +198,9 @@ pub struct TraceWriter {
     limit: Option<u64>,
     written: u64,
     records: u64,
-    /// Records written so far, readable from another thread (progress).
-    shared_records: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Called with the count after each record (a progress display; it
+    /// runs in the supervisor's loop, so no thread exists while it forks).
+    progress: Option<Box<dyn FnMut(u64) + Send>>,
     truncated: bool,
     scratch: Vec<u8>,
 }
@@ -216,7 +217,7 @@ impl TraceWriter {
             level,
             error: None,
             limit: None,
-            shared_records: Default::default(),
+            progress: None,
             written: 0,
             records: 0,
             truncated: false,
@@ -224,10 +225,10 @@ impl TraceWriter {
         })
     }
 
-    /// A counter of the records written so far, for a progress display in
-    /// another thread.
-    pub fn records_counter(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
-        std::sync::Arc::clone(&self.shared_records)
+    /// Calls `f` with the number of records written after each record (a
+    /// progress display; `f` should be cheap and throttle itself).
+    pub fn set_progress(&mut self, f: Box<dyn FnMut(u64) + Send>) {
+        self.progress = Some(f);
     }
 
     /// Bounds the file to `bytes` (at least 1 KiB).
@@ -306,8 +307,9 @@ impl TraceWriter {
         let r = self.out.write_all(&self.scratch);
         self.written += len;
         self.records += 1;
-        self.shared_records
-            .store(self.records, std::sync::atomic::Ordering::Relaxed);
+        if let Some(p) = self.progress.as_mut() {
+            p(self.records);
+        }
         r.map_err(|e| self.fail(e))
     }
 
