@@ -1,6 +1,11 @@
-//! Checks that the run's uid and gid belong to no existing account, by
-//! reading /etc/passwd and /etc/group (root-owned files; no NSS plugins are
-//! loaded into the privileged process).
+//! Checks that the run's uid and gid belong to no existing account: in
+//! /etc/passwd and /etc/group, and through every name service of
+//! /etc/nsswitch.conf (`getpwuid_r`, `getgrgid_r`: LDAP, SSSD, systemd's
+//! dynamic users ...). nsswitch.conf and the modules it names are the
+//! administrator's (root-owned), and a setuid start clears the environment
+//! first, so the caller cannot steer which modules are loaded. A uid in a
+//! range of /etc/subuid (or a gid of /etc/subgid) is taken too: another
+//! account's containers use it.
 
 use std::path::Path;
 
@@ -21,20 +26,55 @@ fn find_id(text: &str, id: u32) -> Option<String> {
     })
 }
 
-/// Err(name) when `uid` is an existing user.
+/// Err(name) when `uid` is an existing user (files or any name service),
+/// or lies in a subordinate range of /etc/subuid.
 pub fn check_uid(uid: u32) -> Result<(), String> {
-    match name_with_id(Path::new("/etc/passwd"), uid) {
-        Some(n) => Err(n),
+    if let Some(n) = name_with_id(Path::new("/etc/passwd"), uid) {
+        return Err(n);
+    }
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => return Err(u.name),
+        // A name service that fails cannot say the uid is free.
+        Err(e) => return Err(format!("(the name service failed: {e})")),
+        Ok(None) => {}
+    }
+    match in_subordinate_range(Path::new("/etc/subuid"), uid) {
+        Some(n) => Err(format!("{n} (subordinate uids in /etc/subuid)")),
         None => Ok(()),
     }
 }
 
-/// Err(name) when `gid` is an existing group.
+/// Err(name) when `gid` is an existing group (files or any name service),
+/// or lies in a subordinate range of /etc/subgid.
 pub fn check_gid(gid: u32) -> Result<(), String> {
-    match name_with_id(Path::new("/etc/group"), gid) {
-        Some(n) => Err(n),
+    if let Some(n) = name_with_id(Path::new("/etc/group"), gid) {
+        return Err(n);
+    }
+    match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
+        Ok(Some(g)) => return Err(g.name),
+        Err(e) => return Err(format!("(the name service failed: {e})")),
+        Ok(None) => {}
+    }
+    match in_subordinate_range(Path::new("/etc/subgid"), gid) {
+        Some(n) => Err(format!("{n} (subordinate gids in /etc/subgid)")),
         None => Ok(()),
     }
+}
+
+/// The owner of the `name:start:count` line of `file` whose range holds `id`.
+fn in_subordinate_range(file: &Path, id: u32) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    find_range(&text, id)
+}
+
+fn find_range(text: &str, id: u32) -> Option<String> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let start: u64 = f.next()?.trim().parse().ok()?;
+        let count: u64 = f.next()?.trim().parse().ok()?;
+        (u64::from(id) >= start && u64::from(id) < start + count).then(|| name.to_string())
+    })
 }
 
 #[cfg(test)]
@@ -48,5 +88,24 @@ mod tests {
         assert_eq!(find_id(t, 0).as_deref(), Some("root"));
         assert_eq!(find_id(t, 65534).as_deref(), Some("nobody"));
         assert_eq!(find_id(t, 12345), None);
+    }
+
+    #[test]
+    fn subordinate_ranges_hold_their_ids() {
+        let t = "alice:100000:65536\n# c\nbob:300000:10\n";
+        assert_eq!(find_range(t, 100000).as_deref(), Some("alice"));
+        assert_eq!(find_range(t, 165535).as_deref(), Some("alice"));
+        assert_eq!(find_range(t, 165536), None);
+        assert_eq!(find_range(t, 300009).as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn name_services_are_asked() {
+        // root is in every passwd; the name service answers for it too.
+        assert_eq!(check_uid(0), Err("root".into()));
+        assert!(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(0))
+            .unwrap()
+            .is_some());
+        assert!(check_uid(3_999_999_999).is_ok());
     }
 }

@@ -65,6 +65,14 @@ pub struct AdminConf {
     /// on unprivileged user namespaces do). Parsed so existing files stay valid.
     pub allow_rootless: bool,
     pub require_policy: RequirePolicy,
+    /// A cgroup v2 directory delegated to safeexec: run cgroups are made
+    /// below it (`<cgroup_root>/run-<pid>`) instead of below safeexec's own
+    /// cgroup. None = safeexec's own cgroup (docs/isolation.md).
+    pub cgroup_root: Option<PathBuf>,
+    /// A run that should have a cgroup and cannot get one is an error
+    /// (exit 11) instead of a warning. Binds every run that goes through
+    /// this file (root and setuid; rootless runs never have a cgroup).
+    pub require_cgroup: bool,
 }
 
 impl Default for AdminConf {
@@ -88,6 +96,8 @@ impl Default for AdminConf {
             allow_full_trace: false,
             allow_rootless: false,
             require_policy: RequirePolicy::None,
+            cgroup_root: None,
+            require_cgroup: false,
         }
     }
 }
@@ -222,12 +232,14 @@ fn set(c: &mut AdminConf, key: &str, v: &str) -> Result<(), String> {
         "allow_full_trace" => c.allow_full_trace = boolean(v)?,
         "allow_rootless" => c.allow_rootless = boolean(v)?,
         "require_policy" => c.require_policy = require(v)?,
+        "cgroup_root" => c.cgroup_root = cgroup_root(v)?,
+        "require_cgroup" => c.require_cgroup = boolean(v)?,
         _ => {
             return Err(format!(
                 "unknown key `{key}` (known: max_cpu, max_memory, max_clock, max_nproc, \
                  max_fsize, max_nfile, max_tmpfs, max_binds, max_args, uid_min, uid_max, \
                  allowed_dirs, allow_net_host, allow_full_trace, allow_rootless, \
-                 require_policy)"
+                 require_policy, cgroup_root, require_cgroup)"
             ))
         }
     }
@@ -304,6 +316,25 @@ fn dirs(v: &str) -> Result<Vec<PathBuf>, String> {
             Ok(p)
         })
         .collect()
+}
+
+/// `cgroup_root`: `none`, or an absolute path below /sys/fs/cgroup without
+/// `.` or `..` (whether it is a usable cgroup is checked at each run).
+fn cgroup_root(v: &str) -> Result<Option<PathBuf>, String> {
+    if v == "none" || v.is_empty() {
+        return Ok(None);
+    }
+    let p = PathBuf::from(v);
+    let clean = p.is_absolute()
+        && p.components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    if !clean || !p.starts_with("/sys/fs/cgroup") || p == Path::new("/sys/fs/cgroup") {
+        return Err(format!(
+            "cgroup_root: `{v}` must be an absolute path below /sys/fs/cgroup (not the root \
+             itself), without `.` or `..`"
+        ));
+    }
+    Ok(Some(p))
 }
 
 fn require(v: &str) -> Result<RequirePolicy, String> {
@@ -426,6 +457,31 @@ impl AdminConf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroup_root_and_require_cgroup() {
+        let c = parse(
+            "cgroup_root = /sys/fs/cgroup/safeexec.slice\nrequire_cgroup = yes\n",
+            "t.conf",
+        )
+        .unwrap();
+        assert_eq!(
+            c.cgroup_root.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/safeexec.slice"))
+        );
+        assert!(c.require_cgroup);
+        let d = parse("", "t.conf").unwrap();
+        assert!(d.cgroup_root.is_none() && !d.require_cgroup);
+        for bad in [
+            "/tmp/x",
+            "sys/fs/cgroup/x",
+            "/sys/fs/cgroup",
+            "/sys/fs/cgroup/../etc",
+        ] {
+            let e = parse(&format!("cgroup_root = {bad}\n"), "t.conf").unwrap_err();
+            assert!(e.starts_with("t.conf:1: cgroup_root:"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn parses_every_key_with_units_and_comments() {

@@ -6,12 +6,13 @@
 //! The bounds that depend only on the request (policy, trace, network,
 //! limits, the run's ids) are checked by [`check_request`] when the run is
 //! resolved ([`crate::resolve`]); the directory and program bounds
-//! (`check_as_caller`) open the files with the caller's rights just before
-//! the fork, so the descriptors opened are the ones the run uses.
+//! (`open_paths`) open the files with the caller's rights just before
+//! the fork, once: the descriptors opened are the ones the run uses.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use crate::adminconf::AdminConf;
 use crate::config::RunConfig;
@@ -65,8 +66,9 @@ pub struct PolicyChoice {
 }
 
 /// Every bound that depends only on the request: require_policy,
-/// allow_full_trace, allow_net_host, the limits' maxima and, for `ids`
-/// (the run's uid and gid, None in rootless mode), uid_min..uid_max.
+/// allow_full_trace, allow_net_host, the limits' maxima, and that a caller
+/// does not choose the run's gid (its uid is taken from uid_min..uid_max
+/// when the run starts, [`crate::runuid`]).
 /// `caller` None (root): nothing is refused; limits above the maxima are
 /// logged.
 pub fn check_request(
@@ -75,7 +77,6 @@ pub fn check_request(
     policy: Option<&PolicyChoice>,
     traced: bool,
     caller: Option<(u32, u32)>,
-    ids: Option<(u32, u32)>,
 ) -> Result<()> {
     check_choices(conf, policy, traced, cfg.isolation.net, caller)?;
     let mut over = conf.limits_over(&cfg.limits);
@@ -93,27 +94,24 @@ pub fn check_request(
     if !over.is_empty() {
         return Err(refused(conf, over.join("; ")));
     }
-    if let Some((uid, gid)) = ids {
-        let me = std::process::id();
-        for (what, id) in [("uid", uid), ("gid", gid)] {
-            if !conf.id_in_range(id) {
-                return Err(refused(
-                    conf,
-                    format!(
-                        "the run's {what} {id} (--uidplus {} + pid {me}{}) is outside \
-                         uid_min..uid_max = {}..{}",
-                        cfg.uidplus,
-                        if what == "gid" && cfg.gid.is_some() {
-                            ", or --gid"
-                        } else {
-                            ""
-                        },
-                        conf.uid_min,
-                        conf.uid_max,
-                    ),
-                ));
-            }
-        }
+    // The run's uid and gid are not the caller's to choose: safeexec takes
+    // a free uid of uid_min..uid_max (crate::runuid), its gid the same
+    // number. --uidplus is accepted (classic command lines) and unused.
+    if cfg.gid.is_some() {
+        return Err(refused(
+            conf,
+            "--gid: the run's gid is chosen by safeexec for callers other than root \
+             (the same number as its uid, from uid_min..uid_max)",
+        ));
+    }
+    if cfg.uidplus != crate::config::DEFAULT_UIDPLUS {
+        log::debug!(
+            "--uidplus {} is not used for callers other than root: the run's uid comes \
+             from uid_min..uid_max = {}..{}",
+            cfg.uidplus,
+            conf.uid_min,
+            conf.uid_max
+        );
     }
     Ok(())
 }
@@ -147,61 +145,129 @@ pub fn check_choices(
     Ok(())
 }
 
-/// Root: the chroot (or else the working directory) must be a directory.
-pub(crate) fn check_dir(what: &'static str, dir: &Path) -> Result<()> {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(SandboxError::Path {
-            what,
-            path: dir.to_path_buf(),
-            source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
-        }),
-        Err(e) => Err(SandboxError::Path {
-            what,
-            path: dir.to_path_buf(),
-            source: e,
-        }),
+/// A file or directory opened once (O_PATH) for a run: every later use
+/// goes through `fd`; `real` is its canonical path, read back from the
+/// descriptor (`/proc/self/fd/N`), never from the path string again.
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub fd: OwnedFd,
+    pub real: PathBuf,
+    /// (st_dev, st_ino) of the opened object.
+    pub id: (u64, u64),
+    pub is_dir: bool,
+}
+
+impl Held {
+    fn new(fd: OwnedFd) -> std::io::Result<Held> {
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+        let md = File::from(fd.try_clone()?).metadata()?;
+        Ok(Held {
+            fd,
+            real,
+            id: (md.dev(), md.ino()),
+            is_dir: md.is_dir(),
+        })
     }
 }
 
-/// The directories of a run, checked for whoever started it. Root: the
-/// chroot or working directory must exist. Another caller: see
-/// [`check_as_caller`]. Returns the opened chroot directory (to enter
-/// through `/proc/self/fd`, so a path swapped after the check cannot move it).
-pub(crate) fn check_dirs(
+/// Every path of a run that its caller named, opened once before the fork
+/// (see [`open_paths`]).
+#[derive(Debug, Default)]
+pub(crate) struct Opened {
+    /// --chroot_dir: the child enters it through `/proc/self/fd/N`.
+    pub chroot: Option<OwnedFd>,
+    /// --exec_dir (inside the chroot when there is one).
+    pub exec_dir: Option<Held>,
+    /// safeexec's own working directory (the caller's) when there is no
+    /// --exec_dir and no chroot: the run starts there.
+    pub cwd: Option<Held>,
+    /// The program, as execve will find it (None: root, and it cannot be
+    /// opened; the child's execve then reports it).
+    pub program: Option<Held>,
+    /// --bind / --ro-bind sources, in the order of the configuration.
+    pub binds: Vec<Held>,
+}
+
+/// Opens `path` (relative to `dirfd`, or the current directory) for a run:
+/// O_PATH, no magic links (`/proc/self/fd/N/..` tricks), `extra` resolve
+/// flags, with the file-system rights in force (the caller's inside
+/// [`sys::setuid::CallerFs`]).
+fn open_held(
+    dirfd: Option<&OwnedFd>,
+    path: &Path,
+    directory: bool,
+    extra: u64,
+) -> std::io::Result<Held> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fd = sys::fdops::open_path(
+        dirfd.map(|f| f.as_raw_fd()),
+        &c,
+        directory,
+        sys::fdops::RESOLVE_NO_MAGICLINKS | extra,
+    )
+    .map_err(|e| std::io::Error::from_raw_os_error(e as i32))?;
+    Held::new(fd)
+}
+
+/// Opens a directory derived from a checked path (the program's install
+/// prefix, its directory), by its canonical path with the caller's rights,
+/// following no symlink at all: a component swapped for a symlink since
+/// is refused (ELOOP). The caller must be able to search it.
+pub(crate) fn open_derived_dir(caller: Option<(u32, u32)>, dir: &Path) -> Result<Held> {
+    open_derived(caller, dir, true)
+}
+
+/// Opens a file or directory by a canonical path resolved before with the
+/// caller's rights (a path the command line names, [`crate::named`]), with
+/// the caller's rights again, following no symlink at all: a component
+/// swapped for a symlink since is refused (ELOOP). The caller must be able
+/// to search a directory, to read a file.
+pub(crate) fn open_derived(caller: Option<(u32, u32)>, path: &Path, dir: bool) -> Result<Held> {
+    let _fs = sys::setuid::CallerFs::enter(caller)
+        .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
+    let gone = |_| SandboxError::Inaccessible {
+        what: if dir { "directory" } else { "file" },
+        path: path.to_path_buf(),
+        code: crate::error::EXIT_SETUP,
+    };
+    let h = open_held(None, path, dir, sys::fdops::RESOLVE_NO_SYMLINKS).map_err(gone)?;
+    if caller.is_some() {
+        let mode = if dir { libc::X_OK } else { libc::R_OK };
+        sys::setuid::access_fd(&h.fd, mode).map_err(|e| gone(std::io::Error::from(e)))?;
+    }
+    Ok(h)
+}
+
+/// The paths of a run, each opened once, before the fork, and used from
+/// then on only through its descriptor.
+///
+/// A caller other than root: with its rights (fsuid/fsgid), the chroot,
+/// working directory and bind sources searchable / readable (writable for
+/// `--bind`) by it, their canonical paths (read from the descriptor) under
+/// allowed_dirs, the program a regular file it may execute; the program and
+/// working directory resolved inside the chroot as the run will see them.
+/// Root: the chroot or working directory must exist; a missing program is
+/// left to the child's execve; a missing bind source is an error.
+pub(crate) fn open_paths(
     cfg: &RunConfig,
     conf: &AdminConf,
     caller: Option<(u32, u32)>,
-) -> Result<Option<OwnedFd>> {
-    match caller {
-        None => {
-            if let Some(dir) = &cfg.chroot_dir {
-                check_dir("chroot directory", dir)?;
-            } else if let Some(dir) = &cfg.exec_dir {
-                check_dir("working directory", dir)?;
-            }
-            Ok(None)
-        }
-        Some(ids) => check_as_caller(cfg, conf, ids),
-    }
-}
-
-/// For a caller other than root: the chroot, the working directory and the
-/// program are opened with the caller's rights (O_PATH, the program and
-/// working directory resolved inside the chroot as the run will see them),
-/// must be searchable / executable by the caller, and the directories must
-/// lie under allowed_dirs. Returns the opened chroot directory.
-pub(crate) fn check_as_caller(
-    cfg: &RunConfig,
-    conf: &AdminConf,
-    ids: (u32, u32),
-) -> Result<Option<OwnedFd>> {
-    let _fs = sys::setuid::CallerFs::enter(Some(ids))
+) -> Result<Opened> {
+    let _fs = sys::setuid::CallerFs::enter(caller)
         .map_err(|e| SandboxError::sys("setfsuid(caller)", e))?;
+    let checked = caller.is_some();
     let gone = |what: &'static str, path: &Path| SandboxError::Inaccessible {
         what,
         path: path.to_path_buf(),
         code: crate::error::EXIT_SETUP,
+    };
+    // Root's own paths: the errors it always had.
+    let root_err = |what: &'static str, path: &Path, e: std::io::Error| SandboxError::Path {
+        what,
+        path: path.to_path_buf(),
+        source: e,
     };
     let not_allowed = |opt: &str, path: &Path| {
         SandboxError::Refused(format!(
@@ -219,62 +285,106 @@ pub(crate) fn check_as_caller(
             conf.origin()
         ))
     };
-    // A directory outside any chroot: opened, searchable, allowed.
-    let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<OwnedFd> {
-        let fd = sys::setuid::open_path_at(None, dir, true, false).map_err(|_| gone(what, dir))?;
-        sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone(what, dir))?;
-        let canonical = std::fs::canonicalize(dir).map_err(|_| gone(what, dir))?;
-        if !conf.dir_allowed(&canonical) {
-            return Err(not_allowed(opt, dir));
+    // A directory outside any chroot: opened, searchable, allowed (the
+    // canonical path of the descriptor, not of the string).
+    let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<Held> {
+        let h = open_held(None, dir, true, 0).map_err(|e| {
+            if checked {
+                gone(what, dir)
+            } else {
+                root_err(what, dir, e)
+            }
+        })?;
+        if checked {
+            sys::setuid::access_fd(&h.fd, libc::X_OK).map_err(|_| gone(what, dir))?;
+            if !conf.dir_allowed(&h.real) {
+                return Err(not_allowed(opt, dir));
+            }
         }
-        Ok(fd)
+        Ok(h)
     };
-    let root = match &cfg.chroot_dir {
-        Some(dir) => Some(host_dir("--chroot_dir", "chroot directory", dir)?),
-        None => None,
-    };
-    let root_fd = root.as_ref().map(|f| f.as_raw_fd());
-    let in_root = root.is_some();
+    let mut out = Opened::default();
+    if let Some(dir) = &cfg.chroot_dir {
+        out.chroot = Some(host_dir("--chroot_dir", "chroot directory", dir)?.fd);
+    }
+    let in_root = out.chroot.is_some();
     if let Some(dir) = &cfg.exec_dir {
-        if in_root {
-            let fd = sys::setuid::open_path_at(root_fd, dir, true, true)
-                .map_err(|_| gone("working directory", dir))?;
-            sys::setuid::access_fd(&fd, libc::X_OK).map_err(|_| gone("working directory", dir))?;
+        out.exec_dir = Some(if in_root {
+            let h = open_held(out.chroot.as_ref(), dir, true, sys::fdops::RESOLVE_IN_ROOT)
+                .map_err(|e| {
+                    if checked {
+                        gone("working directory", dir)
+                    } else {
+                        root_err("working directory", dir, e)
+                    }
+                })?;
+            if checked {
+                sys::setuid::access_fd(&h.fd, libc::X_OK)
+                    .map_err(|_| gone("working directory", dir))?;
+            }
+            h
         } else {
-            host_dir("--exec_dir", "working directory", dir)?;
-        }
+            host_dir("--exec_dir", "working directory", dir)?
+        });
+    } else if !in_root {
+        // The caller's own working directory (where a relative program is).
+        out.cwd = open_held(None, Path::new("."), true, 0).ok();
     }
     // Bind sources: the caller must be able to read them (and write them,
     // for a writable bind), and they must lie under allowed_dirs.
     for b in &cfg.isolation.binds {
-        let fd = sys::setuid::open_path_at(None, &b.src, false, false)
-            .map_err(|_| gone("bind source", &b.src))?;
-        let mode = libc::R_OK | if b.writable { libc::W_OK } else { 0 };
-        sys::setuid::access_fd(&fd, mode).map_err(|_| gone("bind source", &b.src))?;
-        let canonical = std::fs::canonicalize(&b.src).map_err(|_| gone("bind source", &b.src))?;
-        if !conf.dir_allowed(&canonical) {
-            let opt = if b.writable { "--bind" } else { "--ro-bind" };
-            return Err(not_allowed(opt, &b.src));
+        let h = open_held(None, &b.src, false, 0).map_err(|e| {
+            if checked {
+                gone("bind source", &b.src)
+            } else {
+                SandboxError::Usage(format!("bind source {}: {e}", b.src.display()))
+            }
+        })?;
+        if checked {
+            let mode = libc::R_OK | if b.writable { libc::W_OK } else { 0 };
+            sys::setuid::access_fd(&h.fd, mode).map_err(|_| gone("bind source", &b.src))?;
+            if !conf.dir_allowed(&h.real) {
+                let opt = if b.writable { "--bind" } else { "--ro-bind" };
+                return Err(not_allowed(opt, &b.src));
+            }
         }
+        out.binds.push(h);
     }
-    // The program, as execve will find it: relative to the working
-    // directory, or to the chroot's root, or to the current directory.
-    let prog = match (&cfg.exec_dir, cfg.program.is_relative()) {
-        (Some(d), true) => d.join(&cfg.program),
-        (None, true) if in_root => Path::new("/").join(&cfg.program),
-        _ => cfg.program.clone(),
+    // The program, as execve will find it: inside a chroot from its root
+    // (relative: from the working directory there), never leaving it;
+    // otherwise relative to the working directory or the current one.
+    let (base, prog_path, resolve) = match (&cfg.exec_dir, in_root, cfg.program.is_relative()) {
+        (Some(d), true, true) => (
+            out.chroot.as_ref(),
+            d.join(&cfg.program),
+            sys::fdops::RESOLVE_IN_ROOT,
+        ),
+        (_, true, _) => (
+            out.chroot.as_ref(),
+            Path::new("/").join(&cfg.program),
+            sys::fdops::RESOLVE_IN_ROOT,
+        ),
+        (Some(_), false, true) => (out.exec_dir.as_ref().map(|h| &h.fd), cfg.program.clone(), 0),
+        _ => (None, cfg.program.clone(), 0),
     };
-    let fd = sys::setuid::open_path_at(root_fd, &prog, false, in_root)
-        .map_err(|_| gone("program", &cfg.program))?;
-    let is_file = File::from(
-        fd.try_clone()
-            .map_err(|e| SandboxError::Internal(e.to_string()))?,
-    )
-    .metadata()
-    .map(|m| m.is_file())
-    .unwrap_or(false);
-    if !is_file || sys::setuid::access_fd(&fd, libc::X_OK).is_err() {
-        return Err(gone("program", &cfg.program));
+    match open_held(base, &prog_path, false, resolve) {
+        Ok(h) => {
+            if checked
+                && (!File::from(
+                    h.fd.try_clone()
+                        .map_err(|e| SandboxError::Internal(e.to_string()))?,
+                )
+                .metadata()
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+                    || sys::setuid::access_fd(&h.fd, libc::X_OK).is_err())
+            {
+                return Err(gone("program", &cfg.program));
+            }
+            out.program = Some(h);
+        }
+        Err(_) if checked => return Err(gone("program", &cfg.program)),
+        Err(_) => {}
     }
-    Ok(root)
+    Ok(out)
 }

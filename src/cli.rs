@@ -23,7 +23,8 @@ use crate::trace::TraceLevel;
 6 an output file could not be written; 7 the supervisor failed during the run; \
 8 the administrator's configuration (/etc/safeexec.conf) is unsafe or invalid; \
 9 the administrator's configuration does not allow what was asked; \
-10 audit or policy learn --from was given a file that is not a trace.",
+10 audit or policy learn --from was given a file that is not a trace; \
+11 the administrator requires a cgroup (require_cgroup) and the run cannot get one.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -51,6 +52,10 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "FORMAT")]
         format: Option<AuditFormat>,
     },
+    /// Print what this host offers a sandbox (cgroup version and
+    /// controllers, Landlock ABI, user namespaces, seccomp) and what
+    /// safeexec will use; as root, a probe run cgroup is made and removed.
+    Check,
     /// Print the manual page (roff) on stdout: `safeexec man | man -l -`.
     Man,
     /// Print a completion script for SHELL on stdout.
@@ -171,6 +176,13 @@ pub struct RunArgs {
     /// Core file size, KiB [default: 0]
     #[arg(long, allow_negative_numbers = true, value_name = "KBYTES")]
     pub core: Option<u64>,
+    /// What the program may write in its working directory in total, KiB:
+    /// it writes into a bounded, run-private layer over the directory, and
+    /// what it wrote is handed back into the directory, owned by the caller,
+    /// when the run ends; past the bound: Output Limit Exceeded. 0 = write
+    /// straight into the directory [default: 65536]
+    #[arg(long, value_name = "KBYTES")]
+    pub disk: Option<u64>,
     /// Niceness added to the program, 0..19
     #[arg(
         long,
@@ -245,6 +257,17 @@ pub struct RunArgs {
     /// A fresh writable tmpfs at DST in the jail
     #[arg(long = "tmpfs", value_name = "DST")]
     pub tmpfs: Vec<PathBuf>,
+    /// Let the program read PATH (a directory: its whole tree): added to
+    /// the policy's path rules and kept visible over the private /tmp.
+    /// Opened with the caller's rights; a setuid caller must name a path
+    /// under the administrator's allowed_dirs (repeatable)
+    #[arg(long = "allow-read", value_name = "PATH")]
+    pub allow_read: Vec<PathBuf>,
+    /// Let the program write (and read) PATH (a directory: its whole
+    /// tree), as --allow-read; the caller must be able to write it
+    /// (repeatable)
+    #[arg(long = "allow-write", value_name = "PATH")]
+    pub allow_write: Vec<PathBuf>,
     /// A per-run cgroup even for a single-process run (by default only
     /// runs that may create processes, --nproc > 0, get one)
     #[arg(long = "cgroup", overrides_with = "no_cgroup")]
@@ -388,6 +411,7 @@ impl RunArgs {
             nfile: self.nfile,
             stack_kib: self.stack,
             core_kib: self.core,
+            disk_kib: self.disk,
         };
         r.niceness = self.niceness;
         r.uidplus = self.uidplus;
@@ -418,6 +442,8 @@ impl RunArgs {
             .collect::<Result<_, _>>()
             .map_err(|e| SandboxError::Usage(format!("--bind: {e}")))?;
         r.tmpfs = self.tmpfs.clone();
+        r.allow_read = self.allow_read.clone();
+        r.allow_write = self.allow_write.clone();
         r.cgroup = if self.no_cgroup {
             Some(false)
         } else if self.cgroup {

@@ -42,6 +42,10 @@ pub struct Limits {
     pub stack_kib: u64,
     /// Core file size, KiB.
     pub core_kib: u64,
+    /// What the program may leave in its working directory in total, KiB
+    /// (the bounded working directory, docs/isolation.md); 0 = writes go
+    /// straight into the directory, unbounded, as the run's uid.
+    pub disk_kib: u64,
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -60,9 +64,13 @@ impl Default for Limits {
             nfile: 64,
             stack_kib: 8_192,
             core_kib: 0,
+            disk_kib: DEFAULT_DISK_KIB,
         }
     }
 }
+
+/// Default `--disk`, KiB.
+pub const DEFAULT_DISK_KIB: u64 = 65_536;
 
 /// Default offset added to the supervisor's pid to make the run's uid.
 pub const DEFAULT_UIDPLUS: u32 = 10_000;
@@ -92,6 +100,47 @@ pub struct RunConfig {
     pub policy: Option<crate::policy::Policy>,
     /// Namespaces, jail binds and cgroups.
     pub isolation: IsolationConfig,
+    /// `--allow-read PATH`: added to the policy's path rules (a directory:
+    /// its tree) and kept visible over the private /tmp.
+    pub allow_read: Vec<PathBuf>,
+    /// `--allow-write PATH`: as `allow_read`, for writing (and reading).
+    pub allow_write: Vec<PathBuf>,
+    /// The existing paths the command line names (program, arguments and
+    /// the entries of colon-separated arguments, --exec_dir, --chroot_dir,
+    /// --allow-read, --allow-write), canonical, as the caller resolves
+    /// them. Filled when the run is resolved ([`crate::resolve`]); what
+    /// `$ARGS` in a policy and the private /tmp's kept paths come from.
+    pub named: Vec<NamedPath>,
+}
+
+/// Why a path is named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NamedWhat {
+    Program,
+    /// An argument, or one entry of a colon-separated argument (a class path).
+    Argument,
+    ExecDir,
+    ChrootDir,
+    AllowRead,
+    AllowWrite,
+}
+
+/// One existing path the command line names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedPath {
+    /// Canonical (no symlink, no `..`), absolute.
+    pub path: PathBuf,
+    pub dir: bool,
+    pub what: NamedWhat,
+}
+
+impl NamedPath {
+    /// Visible writable (with the host's permissions) over the private /tmp:
+    /// the working directory and --allow-write paths; the rest read-only.
+    pub fn writable(&self) -> bool {
+        matches!(self.what, NamedWhat::ExecDir | NamedWhat::AllowWrite)
+    }
 }
 
 impl RunConfig {
@@ -109,6 +158,9 @@ impl RunConfig {
             error_file: None,
             policy: None,
             isolation: Default::default(),
+            allow_read: Vec::new(),
+            allow_write: Vec::new(),
+            named: Vec::new(),
         }
     }
 
@@ -134,6 +186,7 @@ impl RunConfig {
             ("--fsize", l.fsize_kib),
             ("--stack", l.stack_kib),
             ("--core", l.core_kib),
+            ("--disk", l.disk_kib),
         ] {
             if v > MAX_KIB {
                 return bad(format!("{name} must be at most {MAX_KIB} KiB"));

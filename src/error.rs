@@ -35,6 +35,9 @@ pub const EXIT_REFUSED: i32 = 9;
 /// The file given to `audit` or `policy learn --from` is not a trace: not a
 /// regular file, over the bound for a trace, or without one valid record.
 pub const EXIT_NOT_TRACE: i32 = 10;
+/// The administrator requires a cgroup for every run that should have one
+/// (`require_cgroup = yes`) and this run cannot get one on this host.
+pub const EXIT_NO_CGROUP: i32 = 11;
 
 /// Everything that can make the sandbox itself fail.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,14 @@ pub enum SandboxError {
 
     #[error("gid {gid} belongs to the existing group `{name}`: choose another --gid")]
     GidTaken { gid: u32, name: String },
+
+    /// The run's uid is in use: a process has it, or another run holds it.
+    #[error("uid {uid} is in use ({why}): choose another --uidplus")]
+    UidInUse { uid: u32, why: String },
+
+    /// No uid of the administrator's range is free for a caller's run.
+    #[error("no free uid for the run: {tried} tried in uid_min..uid_max = {min}..{max}, each an account's, a process's or another run's (ask the administrator for a larger range)")]
+    NoFreeUid { min: u32, max: u32, tried: u64 },
 
     #[error("{0}")]
     Policy(#[source] crate::policy::PolicyError),
@@ -129,6 +140,9 @@ pub enum SandboxError {
     /// `landlock optional` does not apply.
     #[error("the policy's `net` rules (TCP ports) need Landlock ABI 4 (Linux 6.7 or later) and {why}; no other layer can enforce them")]
     NoLandlockNet { why: String },
+    /// `require_cgroup = yes` and the run's cgroup cannot be made.
+    #[error("this run needs a cgroup (require_cgroup = yes in {conf}) and cannot get one: {why}")]
+    NoCgroup { conf: String, why: String },
 }
 
 impl SandboxError {
@@ -144,12 +158,15 @@ impl SandboxError {
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }
+            | SandboxError::UidInUse { .. }
+            | SandboxError::NoFreeUid { .. }
             | SandboxError::Path { .. }
             | SandboxError::ChildSetup { .. } => EXIT_SETUP,
             SandboxError::Output { .. } => EXIT_OUTPUT,
             SandboxError::Inaccessible { code, .. } => *code,
             SandboxError::AdminConf(_) => EXIT_CONFIG,
             SandboxError::NotATrace { .. } => EXIT_NOT_TRACE,
+            SandboxError::NoCgroup { .. } => EXIT_NO_CGROUP,
             SandboxError::Sys { .. } | SandboxError::Internal(_) | SandboxError::Interrupted(_) => {
                 EXIT_INTERNAL
             }

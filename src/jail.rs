@@ -62,6 +62,7 @@ steps!(
     UserNs,
     Caps,
     Landlock,
+    WorkDirMoved,
 );
 
 impl Step {
@@ -80,6 +81,16 @@ pub struct ChildPlan {
     pub exec: ExecArgs,
     pub chroot: Option<CString>,
     pub workdir: Option<CString>,
+    /// (st_dev, st_ino) the working directory must have once entered: the
+    /// one opened and checked before the fork.
+    pub workdir_id: Option<(u64, u64)>,
+    /// The program's descriptor, opened and checked before the fork:
+    /// executed with execveat (None: by path).
+    pub exec_fd: Option<RawFd>,
+    /// Descriptors used only for the mounts and the chroot (detached
+    /// trees, the caller's opened directories): closed right after, so the
+    /// program's RLIMIT_NOFILE has its low numbers for itself.
+    pub close_after_setup: Vec<RawFd>,
     pub uid: u32,
     pub gid: u32,
     /// (resource, soft, hard), applied in order.
@@ -169,11 +180,46 @@ fn do_mounts(plan: &ChildPlan, m: &MountPlan) {
             MountOp::Detach(d) => ns::umount_detach(d),
             MountOp::Hostname(h) => ns::sethostname(h),
             MountOp::KeepDir { path, fd } => ns::keep_dir(path, *fd),
+            MountOp::KeepPath { path, fd, id } => ns::keep_path(path, *fd, *id),
+            MountOp::MoveMount { fd, dst } => crate::sys::disk::move_mount_to(*fd, dst),
+            MountOp::Attach {
+                tree,
+                root,
+                parts,
+                dir,
+            } => attach(*tree, root, parts, *dir),
         };
         if let Err(e) = r {
             fail_rec(plan.error_pipe, Step::Mount, e, i as u16)
         }
     }
+}
+
+/// Opens `root` + `parts` one component at a time, never following a
+/// symlink nor leaving `root`, creating what is missing (directories; the
+/// last entry a file unless `dir`), and attaches `tree` there.
+fn attach(tree: RawFd, root: &std::ffi::CStr, parts: &[CString], dir: bool) -> Result<(), Errno> {
+    use sys::fdops;
+    let mut cur = fdops::child_open_dir(root)?;
+    for (i, name) in parts.iter().enumerate() {
+        let want_dir = dir || i + 1 < parts.len();
+        let next = match fdops::child_open_component(cur, name, want_dir) {
+            Err(Errno::ENOENT) => {
+                let made = if want_dir {
+                    fdops::child_mkdirat(cur, name)
+                } else {
+                    fdops::child_create_file(cur, name)
+                };
+                made.and_then(|()| fdops::child_open_component(cur, name, want_dir))
+            }
+            r => r,
+        };
+        fdops::child_close(cur);
+        cur = next?;
+    }
+    let r = fdops::child_attach(tree, cur);
+    fdops::child_close(cur);
+    r
 }
 
 /// pid 1 of the run's PID namespace: forward the stop signals to the
@@ -275,6 +321,9 @@ pub fn child_main(plan: &ChildPlan) -> ! {
         step(Step::Chroot, child::chroot(root));
         step(Step::Chroot, child::chdir(c"/"));
     }
+    for &fd in &plan.close_after_setup {
+        ns::close(fd);
+    }
     if plan.ns.has_init() {
         // Block what the init waits for before the program exists.
         let mut wanted = [0; 7];
@@ -328,6 +377,13 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
     // The working directory is entered as the run's uid: it must be reachable by it.
     if let Some(dir) = &plan.workdir {
         step(Step::WorkDir, child::chdir(dir));
+        if let Some(id) = plan.workdir_id {
+            match sys::fdops::child_cwd_id() {
+                Ok(now) if now == id => {}
+                Ok(_) => fail(Step::WorkDirMoved, Errno::ESTALE, 0),
+                Err(e) => fail(Step::WorkDir, e, 0),
+            }
+        }
     }
     // A failure reports which limit (its index in the plan).
     for (i, &(res, soft, hard)) in plan.rlimits.iter().enumerate() {
@@ -349,6 +405,9 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
                 fail_rec(plan.error_pipe, Step::Landlock, e, i as u16)
             }
         }
+        if let Err(e) = sys::landlock::add_stdin_rule(ll.ruleset) {
+            fail_rec(plan.error_pipe, Step::Landlock, e, ll.rules.len() as u16)
+        }
         if let Err(e) = sys::landlock::restrict_self(ll.ruleset) {
             fail_rec(plan.error_pipe, Step::Landlock, e, u16::MAX)
         }
@@ -364,6 +423,14 @@ fn program_main(plan: &ChildPlan, parent: i32) -> ! {
     if let Some((prog, flags)) = &plan.seccomp {
         // Last: from here on every call, execve included, meets the filter.
         step(Step::Seccomp, child::seccomp_install(prog, *flags));
+    }
+    if let Some(fd) = plan.exec_fd {
+        // ENOENT: a script (its interpreter cannot open a close-on-exec
+        // /dev/fd/N): run by path, as the run's uid.
+        let e = sys::fdops::child_execveat(fd, &plan.exec);
+        if e != Errno::ENOENT {
+            fail(Step::Exec, e, 0)
+        }
     }
     let e = child::execve(&plan.exec);
     fail(Step::Exec, e, 0)
@@ -396,6 +463,10 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::InitFork) => "fork of the program by the namespace's init".into(),
         Some(Step::Exec) => format!("execve({})", plan_desc.program),
         Some(Step::Chroot) => format!("chroot({})", plan_desc.chroot),
+        Some(Step::WorkDirMoved) => format!(
+            "the working directory {} is no longer the directory checked (replaced meanwhile)",
+            plan_desc.workdir
+        ),
         Some(Step::WorkDir) => format!("chdir({}) as uid {}", plan_desc.workdir, plan_desc.uid),
         Some(Step::Uid) => format!("setresuid({})", plan_desc.uid),
         Some(Step::Gid) => format!("setresgid({})", plan_desc.gid),
@@ -412,6 +483,7 @@ pub fn describe_failure(rec: &[u8], plan_desc: &PlanDescription) -> (String, Err
         Some(Step::Caps) => "capset(empty) in the user namespace".into(),
         Some(Step::Landlock) => match plan_desc.landlock.get(index) {
             Some(p) => format!("landlock_add_rule({p})"),
+            None if index == plan_desc.landlock.len() => "landlock_add_rule(standard input)".into(),
             None => "landlock_restrict_self".into(),
         },
         Some(s) => format!("{s:?}"),

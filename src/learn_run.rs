@@ -158,6 +158,8 @@ fn limits_from_json(v: &serde_json::Value) -> Option<Limits> {
         nfile: n("nfile")?,
         stack_kib: n("stack_kib")?,
         core_kib: n("core_kib")?,
+        // A trace from before --disk has none: the default.
+        disk_kib: n("disk_kib").unwrap_or(crate::config::DEFAULT_DISK_KIB),
     })
 }
 
@@ -180,7 +182,7 @@ pub fn limit_lines(l: &Limits) -> String {
         "\n# the limits of the learning run (the command line still overrides them)\n\
          limit cpu {} clock {}\n\
          limit memory {} space {} stack {}\n\
-         limit nproc {} nfile {} fsize {} core {}\n",
+         limit nproc {} nfile {} fsize {} core {} disk {}\n",
         seconds(l.cpu),
         seconds(l.clock),
         l.memory_kib,
@@ -189,7 +191,8 @@ pub fn limit_lines(l: &Limits) -> String {
         l.nproc,
         l.nfile,
         l.fsize_kib,
-        l.core_kib
+        l.core_kib,
+        l.disk_kib
     )
 }
 
@@ -261,6 +264,7 @@ mod tests {
         assert_eq!(pl.fsize, Some(l.fsize_kib));
         assert_eq!(pl.stack, Some(l.stack_kib));
         assert_eq!(pl.core, Some(l.core_kib));
+        assert_eq!(pl.disk, Some(l.disk_kib));
     }
 
     #[test]

@@ -117,6 +117,7 @@ fn real_main() -> i32 {
             return EXIT_OK;
         }
         Some(Command::Judge(j)) => return safeexec::judge::main(j),
+        Some(Command::Check) => return check_command(),
         None => {}
     }
     let Some((program, args)) = parsed.program.clone() else {
@@ -233,6 +234,17 @@ fn execute(
         }
     }
     Ok(Some(report))
+}
+
+/// `safeexec check`.
+fn check_command() -> i32 {
+    match safeexec::adminconf::load() {
+        Ok(conf) => {
+            print!("{}", safeexec::hostcheck::check(&conf).text());
+            EXIT_OK
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 /// `safeexec audit TRACE [--json]`.

@@ -12,8 +12,8 @@ use roff::{bold, italic, roman, Inline, Roff};
 
 use crate::cli::Cli;
 use crate::error::{
-    EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_TRACE, EXIT_OK, EXIT_OUTPUT, EXIT_POLICY, EXIT_PRIVILEGE,
-    EXIT_PROGRAM_FAILED, EXIT_REFUSED, EXIT_SETUP, EXIT_USAGE,
+    EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_TRACE, EXIT_NO_CGROUP, EXIT_OK, EXIT_OUTPUT, EXIT_POLICY,
+    EXIT_PRIVILEGE, EXIT_PROGRAM_FAILED, EXIT_REFUSED, EXIT_SETUP, EXIT_USAGE,
 };
 
 /// Where the Debian package installs the shipped policies (as readable
@@ -383,13 +383,18 @@ fn exit_status(r: &mut Roff) {
             "The file given to audit or policy learn --from is not a trace: not a regular \
              file, over the bound for a trace, or without one valid record.",
         ),
+        (
+            EXIT_NO_CGROUP,
+            "The administrator requires a cgroup for runs that should have one \
+             (require_cgroup = yes) and this run cannot get one; the line says why.",
+        ),
     ] {
         item(r, [bold(code.to_string())], [roman(meaning)]);
     }
     para(
         r,
         [roman(
-            "For statuses 2 to 10 safeexec prints one line on stderr starting \"safeexec:\" \
+            "For statuses 2 to 11 safeexec prints one line on stderr starting \"safeexec:\" \
              that names the failed step.",
         )],
     );

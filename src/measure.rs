@@ -290,6 +290,104 @@ pub fn tmpfs_fd_used_kib(f: &std::fs::File) -> u64 {
         .unwrap_or(0)
 }
 
+/// Counts every process of a run from the kernel's fork events (root only:
+/// the process events connector needs CAP_NET_ADMIN). The supervisor sees
+/// only what it reaps itself; a process reaped by its own parent inside the
+/// run shows up here. Started before the run's first fork.
+pub struct ForkCounter {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Option<Vec<sys::procev::Event>>>>,
+}
+
+impl Drop for ForkCounter {
+    /// An abandoned counter (the run failed to start) ends its thread.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Events kept at most (a bound on memory under a host-wide fork storm);
+/// past it the count is given up.
+const MAX_EVENTS: usize = 4 << 20;
+
+/// The subscribed socket, before the run's first fork: events queue in it
+/// until [`Listening::collect`] starts reading them after the fork (a thread
+/// that allocates must not exist while the supervisor forks).
+pub struct Listening(sys::procev::Listener);
+
+impl ForkCounter {
+    /// None when the connector cannot be used (not root, no netlink).
+    pub fn listen() -> Option<Listening> {
+        match sys::procev::Listener::open() {
+            Ok(l) => Some(Listening(l)),
+            Err(e) => {
+                log::debug!("process events connector: {e}: the process count is what was reaped");
+                None
+            }
+        }
+    }
+}
+
+impl Listening {
+    /// Reads the queued and further events on a thread of its own.
+    pub fn collect(self) -> Option<ForkCounter> {
+        use std::sync::atomic::Ordering;
+        let l = self.0;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("forks".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 4096];
+                let mut events = Vec::new();
+                let mut stopped_at: Option<std::time::Instant> = None;
+                loop {
+                    // Once told to stop (the run is over and reaped, so its
+                    // events are queued), what is queued is read without
+                    // waiting; other processes of the host may fork on for
+                    // ever, so that final read is bounded in time.
+                    let done = flag.load(Ordering::SeqCst);
+                    if done {
+                        let t = *stopped_at.get_or_insert_with(std::time::Instant::now);
+                        if t.elapsed() > Duration::from_millis(500) {
+                            return Some(events);
+                        }
+                    }
+                    let got = match l.read(if done { 0 } else { 50 }, &mut buf, &mut events) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            log::debug!(
+                                "process events lost ({e}): the process count is what was reaped"
+                            );
+                            return None;
+                        }
+                    };
+                    if events.len() > MAX_EVENTS {
+                        return None;
+                    }
+                    if done && !got {
+                        return Some(events);
+                    }
+                }
+            })
+            .ok()?;
+        Some(ForkCounter {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl ForkCounter {
+    /// Processes that descend from `first` (not counted), once the run is
+    /// over and reaped; None when events were lost.
+    pub fn finish(mut self, first: Pid) -> Option<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let events = self.thread.take()?.join().ok()??;
+        Some(sys::procev::count_descendants(&events, first.as_raw()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,7 @@ pub struct LimitRequest {
     pub nfile: Option<u64>,
     pub stack_kib: Option<u64>,
     pub core_kib: Option<u64>,
+    pub disk_kib: Option<u64>,
 }
 
 /// Which policy a request asks for.
@@ -107,6 +108,10 @@ pub struct RunRequest {
     /// Path rules may fall back to the supervisor's ptrace check alone when
     /// the kernel has no Landlock (`--landlock optional`).
     pub landlock_optional: bool,
+    /// `--allow-read PATH`: read rules added to the policy's path rules.
+    pub allow_read: Vec<PathBuf>,
+    /// `--allow-write PATH`: write (and read) rules added to the policy's.
+    pub allow_write: Vec<PathBuf>,
 }
 
 macro_rules! setter {
@@ -142,6 +147,8 @@ impl RunRequest {
             trace: None,
             classic_filter: true,
             landlock_optional: false,
+            allow_read: Vec::new(),
+            allow_write: Vec::new(),
         }
     }
 
@@ -171,6 +178,8 @@ impl RunRequest {
         stack_kib, stack_kib, u64);
     setter!(/// Core file size, KiB.
         core_kib, core_kib, u64);
+    setter!(/// The bounded working directory's size, KiB; 0 = none.
+        disk_kib, disk_kib, u64);
     pub fn niceness(mut self, n: i32) -> Self {
         self.niceness = n;
         self
@@ -242,6 +251,16 @@ impl RunRequest {
         self.trace = Some(level);
         self
     }
+    /// `--allow-read PATH` (a directory: its tree).
+    pub fn allow_read(mut self, p: impl Into<PathBuf>) -> Self {
+        self.allow_read.push(p.into());
+        self
+    }
+    /// `--allow-write PATH` (a directory: its tree).
+    pub fn allow_write(mut self, p: impl Into<PathBuf>) -> Self {
+        self.allow_write.push(p.into());
+        self
+    }
 
     /// [`RunRequest::resolve_with`] the administrator's configuration in
     /// force ([`crate::adminconf::load`]).
@@ -299,7 +318,24 @@ impl RunRequest {
                     .into(),
             ));
         }
-        let base = policy.as_ref().map(policy_limits).unwrap_or_default();
+        // The jail profile's limits (`--jail`, else the policy's `jail`
+        // line) sit under the policy's `limit` lines, as those sit under
+        // the request's.
+        let jail = match &self.chroot_dir {
+            Some(_) => None,
+            None => self
+                .jail
+                .clone()
+                .or_else(|| policy.as_ref().and_then(|p| p.jail().map(String::from))),
+        };
+        let profile = jail
+            .as_deref()
+            .map(crate::isolate::profiles::limits)
+            .unwrap_or_default();
+        let base = match &policy {
+            Some(p) => limits_over_defaults(&p.limits().or(&profile)),
+            None => limits_over_defaults(&profile),
+        };
         let r = &self.limits;
         let limits = Limits {
             cpu: r.cpu.unwrap_or(base.cpu),
@@ -311,6 +347,7 @@ impl RunRequest {
             nfile: r.nfile.unwrap_or(base.nfile),
             stack_kib: r.stack_kib.unwrap_or(base.stack_kib),
             core_kib: r.core_kib.unwrap_or(base.core_kib),
+            disk_kib: r.disk_kib.unwrap_or(base.disk_kib),
         };
         let mut cfg = RunConfig::new(self.program);
         cfg.args = self.args;
@@ -336,6 +373,8 @@ impl RunRequest {
         };
         cfg.limits = limits;
         cfg.policy = policy;
+        cfg.allow_read = self.allow_read;
+        cfg.allow_write = self.allow_write;
         if self.landlock_optional {
             if let Some(p) = cfg.policy.as_mut() {
                 p.set_landlock_optional(true);
@@ -425,6 +464,12 @@ impl Resolved {
             ));
         }
         let caller = caller::unprivileged_caller();
+        // The paths the command line names, with the caller's rights; the
+        // policy's `$ARGS` and the --allow-* rules become path rules.
+        config.named = crate::named::collect(&config, &admin, caller)?;
+        if let Some(p) = config.policy.as_mut() {
+            p.add_named_rules(&config.named);
+        }
         let r = Resolved {
             config,
             admin,
@@ -439,15 +484,16 @@ impl Resolved {
             r.policy.as_ref(),
             r.trace.is_some(),
             r.caller,
-            r.run_ids()?,
         )?;
+        r.run_ids()?;
         Ok(r)
     }
 
-    /// The run's uid and gid on the host when it gets its own (not in
-    /// rootless mode, where it keeps the caller's).
+    /// Root's run: its uid (`--uidplus` + pid) and gid on the host. None in
+    /// rootless mode (it keeps the caller's) and for a caller other than
+    /// root (a free uid of uid_min..uid_max is claimed when the run starts).
     pub(crate) fn run_ids(&self) -> Result<Option<(u32, u32)>> {
-        if caller::is_rootless() {
+        if caller::is_rootless() || self.caller.is_some() {
             return Ok(None);
         }
         let uid = self.config.run_uid(std::process::id())?;
@@ -488,7 +534,6 @@ impl Resolved {
             self.policy.as_ref(),
             self.trace.is_some(),
             self.caller,
-            ids,
         )?;
         let mut report =
             crate::supervisor::run_resolved(&self.config, &self.admin, self.caller, ids, trace)?;
@@ -548,6 +593,7 @@ impl Resolved {
                 .collect(),
             tmpfs: iso.tmpfs.clone(),
             cgroup: iso.cgroups.unwrap_or(false),
+            named: c.named.clone(),
             bounds: Bounds {
                 apply: self.caller.is_some(),
                 source: a.origin(),
@@ -599,6 +645,9 @@ pub struct Effective {
     pub binds: Vec<String>,
     pub tmpfs: Vec<PathBuf>,
     pub cgroup: bool,
+    /// The existing paths the command line names, as the caller resolves
+    /// them (kept visible over the private /tmp; `$ARGS`; --allow-*).
+    pub named: Vec<crate::config::NamedPath>,
     pub bounds: Bounds,
 }
 
@@ -742,7 +791,11 @@ fn hide_errnos(e: PolicyError) -> PolicyError {
 
 /// The policy's limits over the classic defaults.
 pub fn policy_limits(p: &Policy) -> Limits {
-    let l = p.limits();
+    limits_over_defaults(p.limits())
+}
+
+/// `limit` values (a policy's, a jail profile's) over the classic defaults.
+pub fn limits_over_defaults(l: &crate::policy::Limits) -> Limits {
     let d = Limits::default();
     let secs = |v: Option<f64>, d: Duration| v.map(Duration::from_secs_f64).unwrap_or(d);
     Limits {
@@ -755,5 +808,6 @@ pub fn policy_limits(p: &Policy) -> Limits {
         nfile: l.nfile.unwrap_or(d.nfile),
         stack_kib: l.stack.unwrap_or(d.stack_kib),
         core_kib: l.core.unwrap_or(d.core_kib),
+        disk_kib: l.disk.unwrap_or(d.disk_kib),
     }
 }

@@ -97,7 +97,7 @@ fn sigsegv(r: &Run, _: &Path) {
 }
 fn files_and_report_carry_the_run_uid(r: &Run, d: &Path) {
     // The program's files are owned by the run's uid (uidplus + safeexec's
-    // pid) and the run's gid (the same number by default).
+    // pid) and the run's gid (the same number by default), with --disk 0.
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(d.join("big.out")).unwrap();
     assert_eq!(m.uid(), r.run_uid());
@@ -165,8 +165,11 @@ table_tests! { verdict;
     nproc_5_can_fork => Case {
         opts: &["--nproc", "5"], victim: "forker", report: Report::Classic, status: Some(1),
         verdict: "Command exited with non-zero status (4)", ..CASE },
+    // --disk 0: written straight into the directory, as the run (with the
+    // bounded working directory it is handed back owned by the caller:
+    // tests/grading.rs).
     program_runs_under_the_unique_uid => Case {
-        opts: &["--exec_dir", "{dir}"], victim: "bigfile", args: &["1"],
+        opts: &["--disk", "0", "--exec_dir", "{dir}"], victim: "bigfile", args: &["1"],
         check: files_and_report_carry_the_run_uid, ..CASE },
 }
 
@@ -474,7 +477,10 @@ fn explicit_gid_is_used() {
     if safeexec::accounts::name_with_id(Path::new("/etc/group"), gid).is_some() {
         return;
     }
+    // --disk 0: the file is written straight into the directory, as the run.
     let r = run(&[
+        "--disk",
+        "0",
         "--gid",
         &gid.to_string(),
         "--exec_dir",

@@ -115,9 +115,9 @@ fn man_page_has_isolate_like_sections_with_defaults_and_exit_statuses() {
     // Defaults are shown with their options.
     assert!(man.contains("[default: 32768]"), "no default of --mem");
     assert!(man.contains("[default: classic]"), "no default of --report");
-    // Every exit status of src/error.rs, 0 to 10, has an entry.
+    // Every exit status of src/error.rs, 0 to 11, has an entry.
     let exit = &man[man.find(".SH \"EXIT STATUS\"").unwrap()..man.find(".SH ENVIRONMENT").unwrap()];
-    for code in 0..=safeexec::error::EXIT_NOT_TRACE {
+    for code in 0..=safeexec::error::EXIT_NO_CGROUP {
         assert!(
             exit.contains(&format!(".TP\n\\fB{code}\\fR")),
             "exit status {code} missing:\n{exit}"
@@ -330,7 +330,8 @@ fn schema_rejects_what_breaks_the_contract() {
         "wall_ms": 3, "cpu_ms": 0.5, "user_ms": 0.2, "sys_ms": 0.3,
         "memory_kib": 1000, "exit_code": 3, "signal": null, "processes": 1,
         "limits": {"cpu": 1000, "memory_kib": 32768, "space_kib": 0, "clock": 10000,
-                   "nproc": 0, "fsize_kib": 8192, "nfile": 64, "stack_kib": 8192, "core_kib": 0},
+                   "nproc": 0, "fsize_kib": 8192, "nfile": 64, "stack_kib": 8192, "core_kib": 0,
+                   "disk_kib": 65536},
         "sources": {"memory": "rusage", "cpu": "rusage"},
         "denied_calls": 0, "logged_calls": 0, "mode": "classic",
         "uid": 10001, "gid": 10001, "rootless": false
@@ -877,7 +878,7 @@ fn learn_writes_the_runs_limits_and_says_what_it_did() {
         "{text}"
     );
     assert!(
-        text.contains("limit nproc 2 nfile 64 fsize 8192 core 0\n"),
+        text.contains("limit nproc 2 nfile 64 fsize 8192 core 0 disk 65536\n"),
         "{text}"
     );
     // The learned policy is valid and carries those limits into a run.

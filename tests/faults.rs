@@ -23,8 +23,12 @@ fn kill_supervisor_mid_run(mode: &str, policy: Option<&str>) {
     if let Some(p) = policy {
         args.extend(["--policy".into(), p.into()]);
     }
+    // --disk 0: the `started` file must show while the run goes on (with
+    // the bounded working directory it appears only when the run ends).
     args.extend(
         [
+            "--disk",
+            "0",
             "--nproc",
             "64",
             "--clock",

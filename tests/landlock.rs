@@ -42,8 +42,10 @@ impl Base {
     fn wd(&self) -> String {
         self.dir.join("wd").display().to_string()
     }
+    /// The canary's path for the victim, as `@PATH`: a word, not a path the
+    /// command line names (those are readable under `path read $ARGS`).
     fn canary(&self) -> String {
-        self.dir.join("secret").display().to_string()
+        format!("@{}", self.dir.join("secret").display())
     }
 }
 

@@ -223,15 +223,126 @@ fn chroot_to_slash_is_refused() {
     refused(&o, 9, "allowed_dirs");
 }
 
+/// A caller's --uidplus does not choose the run's uid: it comes from
+/// uid_min..uid_max; --gid is refused for a caller.
 #[test]
-fn run_uid_outside_the_configured_range_is_refused() {
+fn a_callers_uidplus_does_not_choose_the_run_uid() {
     need_root!();
-    let _c = ConfGuard::with(Some("uid_min = 100000\nuid_max = 200000\n"));
-    // uid = uidplus + pid: far above uid_max whatever the pid.
-    let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/bin/true"]);
-    refused(&o, 9, "outside uid_min..uid_max");
-    // And below uid_min (pids stay under 4194304 < 100000 is not guaranteed,
-    // so only the upper side is pinned down here).
+    let _c = ConfGuard::with(Some("uid_min = 3000000200\nuid_max = 3000000207\n"));
+    let o = run_as_caller(&["--uidplus", "1000000", "--exec", "/usr/bin/id", "-u"]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
+    let uid: u32 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!((3_000_000_200..=3_000_000_207).contains(&uid), "{uid}");
+    let o = run_as_caller(&["--gid", "3000000201", "--exec", "/bin/true"]);
+    refused(&o, 9, "--gid: the run's gid is chosen by safeexec");
+}
+
+/// Item 5 of issue 18: the run's uid is never another account's or another
+/// run's. The administrator's range holds four uids: one is a live
+/// process's (real, effective and saved uid, with a private file), one
+/// another process's effective uid only. Two concurrent callers' runs get
+/// the other two, distinct; a third finds none free (exit 5). A run that
+/// reads the private file and calls kill(-1, SIGKILL) reads nothing and
+/// kills nothing but itself: both processes survive.
+#[test]
+fn the_run_uid_is_never_another_accounts_or_another_runs() {
+    need_root!();
+    const V0: u32 = 3_000_000_100;
+    let _c = ConfGuard::with(Some("uid_min = 3000000100\nuid_max = 3000000103\n"));
+    let d = tmpdir();
+    let secret = d.path().join("secret");
+    fs::write(&secret, "VICTIM-SECRET\n").unwrap();
+    std::os::unix::fs::chown(&secret, Some(V0), Some(V0)).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let public = d.path().join("public");
+    fs::write(&public, "PUBLIC\n").unwrap();
+    let spawn_victim = |args: &[String]| {
+        Command::new("setpriv")
+            .args(args)
+            .args(["sleep", "60"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut v0 = spawn_victim(&[
+        format!("--reuid={V0}"),
+        format!("--regid={V0}"),
+        "--clear-groups".into(),
+    ]);
+    let mut v1 = spawn_victim(&[format!("--euid={}", V0 + 1)]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(alive(v0.id() as i32) && procs_of_uid(V0).contains(&(v0.id() as i32))) {
+        assert!(Instant::now() < deadline, "the victim did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let script = format!(
+        "id -u; cat {} {} 2>&1; sleep 3",
+        public.display(),
+        secret.display()
+    );
+    let long = |script: &str| {
+        let mut c = as_caller(&[
+            "--uidplus",
+            &(V0 - 100).to_string(),
+            "--nproc",
+            "4",
+            "--clock",
+            "20",
+            "--exec",
+            "/bin/sh",
+            "-c",
+            script,
+        ]);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        let uid: u32 = line.trim().parse().unwrap_or_else(|_| panic!("{line:?}"));
+        (child, out, uid)
+    };
+    let (mut r1, mut out1, uid1) = long(&script);
+    let (mut r2, mut out2, uid2) = long(&script);
+    assert_ne!(uid1, uid2, "two concurrent runs share a uid");
+    for u in [uid1, uid2] {
+        assert!(u == V0 + 2 || u == V0 + 3, "run uid {u} is taken");
+    }
+    // All four taken: a third run is refused, nothing started.
+    let o = run_as_caller(&["--exec", "/bin/true"]);
+    refused(&o, 5, "no free uid for the run");
+    for (r, out) in [(&mut r1, &mut out1), (&mut r2, &mut out2)] {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(out, &mut rest).unwrap();
+        let st = r.wait().unwrap();
+        assert_eq!(st.code(), Some(0), "{rest}");
+        assert!(
+            rest.contains("PUBLIC"),
+            "the run did not get to the file: {rest}"
+        );
+        assert!(
+            !rest.contains("VICTIM-SECRET"),
+            "the private file was read: {rest}"
+        );
+    }
+    // A run that kills every process its uid may signal.
+    let o = run_as_caller(&[
+        "--nproc",
+        "4",
+        "--exec",
+        "/bin/sh",
+        "-c",
+        &format!("cat {}; kill -9 -1", secret.display()),
+    ]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("VICTIM-SECRET"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        alive(v0.id() as i32) && alive(v1.id() as i32),
+        "another account's process was killed"
+    );
+    let _ = v0.kill();
+    let _ = v1.kill();
+    let _ = v0.wait();
+    let _ = v1.wait();
 }
 
 #[test]
@@ -383,8 +494,11 @@ fn killing_safeexec_ends_the_run(sig: &str) {
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let pids = d.path().join("pids");
     let script = format!("sleep 30 & echo $$ $! > {}; wait", pids.display());
+    // --disk 0: the pids file must show while the run goes on (the working
+    // directory, /tmp, would otherwise be handed back only at the end).
     let mut child = as_caller(&[
-        "--nproc", "4", "--clock", "30", "--cpu", "5", "--exec", "/bin/sh", "-c", &script,
+        "--disk", "0", "--nproc", "4", "--clock", "30", "--cpu", "5", "--exec", "/bin/sh", "-c",
+        &script,
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::null())
@@ -603,8 +717,10 @@ fn sigstop_to_safeexec_does_not_stop_the_wall_clock() {
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
     let pids = d.path().join("pids");
     let script = format!("sleep 30 & echo $$ $! > {}; wait", pids.display());
+    // --disk 0: the pids file must show while the run goes on.
     let child = as_caller(&[
-        "--nproc", "4", "--clock", "2", "--cpu", "5", "--exec", "/bin/sh", "-c", &script,
+        "--disk", "0", "--nproc", "4", "--clock", "2", "--cpu", "5", "--exec", "/bin/sh", "-c",
+        &script,
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
@@ -902,4 +1018,339 @@ fn policy_trace_and_host_network_bounds_refuse_with_their_own_status() {
     assert_eq!(v["bounds"]["apply"], true, "{v}");
     assert_eq!(v["bounds"]["source"], CONF, "{v}");
     assert_eq!(v["policy"]["name"], "default", "{v}");
+}
+
+/// A directory tree for the path races: `allowed/mine` (the caller's,
+/// under allowed_dirs) holding `own/canary` ("MINE"), and `secret/canary`
+/// ("CANARY-SECRET", 0644) in `secret/inner` (0755) under the 0700 root
+/// directory `secret` the caller cannot enter.
+struct RaceDirs {
+    d: tempfile::TempDir,
+}
+
+impl RaceDirs {
+    fn new() -> RaceDirs {
+        let d = tmpdir();
+        let mine = d.path().join("allowed/mine");
+        fs::create_dir_all(mine.join("own")).unwrap();
+        fs::set_permissions(d.path().join("allowed"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(mine.join("own/canary"), "MINE\n").unwrap();
+        for p in [mine.clone(), mine.join("own"), mine.join("own/canary")] {
+            std::os::unix::fs::chown(&p, Some(CALLER), Some(CALLER)).unwrap();
+        }
+        // secret/ is 0700: the caller cannot reach secret/inner/, which
+        // is 0755 and would be readable if bound into a run on its own.
+        let secret = d.path().join("secret");
+        fs::create_dir_all(secret.join("inner")).unwrap();
+        fs::write(secret.join("inner/canary"), "CANARY-SECRET\n").unwrap();
+        fs::set_permissions(
+            secret.join("inner/canary"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        fs::set_permissions(secret.join("inner"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+        RaceDirs { d }
+    }
+    fn allowed(&self) -> PathBuf {
+        self.d.path().join("allowed")
+    }
+    fn mine(&self) -> PathBuf {
+        self.d.path().join("allowed/mine")
+    }
+    /// The 0755 directory inside the 0700 one, holding the canary.
+    fn secret(&self) -> PathBuf {
+        self.d.path().join("secret/inner")
+    }
+}
+
+/// Runs `attempt` again and again for `secs` seconds while `flip` (called
+/// with true, false, true, ... from another thread) swaps a path the
+/// caller named; every output must lack the canary, and at least `min_ok`
+/// attempts must have read the caller's own file (the attack got going).
+fn race(
+    secs: u64,
+    min_ok: usize,
+    flip: impl Fn(bool) + Send + 'static,
+    attempt: impl Fn() -> Run,
+) -> (usize, usize) {
+    race_for("CANARY-SECRET", "MINE", secs, min_ok, flip, attempt)
+}
+
+/// [`race`] with the forbidden and the expected output named.
+fn race_for(
+    forbidden: &str,
+    expected: &str,
+    secs: u64,
+    min_ok: usize,
+    flip: impl Fn(bool) + Send + 'static,
+    attempt: impl Fn() -> Run,
+) -> (usize, usize) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    let flipper = std::thread::spawn(move || {
+        let mut on = false;
+        let mut n = 0u64;
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) && n < 50_000_000 {
+            flip(on);
+            // The caller's own state is held longer than the other, so
+            // that under load some attempts still get going; the switch to
+            // the other state and back is a tight window, as an attacker's.
+            if !on {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            on = !on;
+            n += 1;
+        }
+    });
+    let start = Instant::now();
+    let (mut tries, mut ok) = (0, 0);
+    while start.elapsed() < Duration::from_secs(secs) {
+        let o = attempt();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !out.contains(forbidden) && !stderr(&o).contains(forbidden),
+            "attempt {tries}: the canary reached the run: {out}"
+        );
+        tries += 1;
+        if out.contains(expected) {
+            ok += 1;
+        } else if std::env::var_os("RACE_DEBUG").is_some() {
+            eprintln!("attempt {tries}: {}", stderr(&o).trim());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert!(ok >= min_ok, "only {ok} of {tries} attempts got going");
+    eprintln!("{tries} attempts, {ok} read the caller's own file, the canary never");
+    (tries, ok)
+}
+
+/// An atomic symlink swap: `link` points at `a` or `b`.
+fn flip_link(link: PathBuf, a: PathBuf, b: PathBuf) -> impl Fn(bool) + Send + 'static {
+    move |on| {
+        let tmp = link.with_extension("tmp");
+        let _ = fs::remove_file(&tmp);
+        let _ = symlink(if on { &b } else { &a }, &tmp);
+        let _ = fs::rename(&tmp, &link);
+    }
+}
+
+/// Item 1 of issue 18: `--ro-bind LINK:/data` with LINK flipped between
+/// the caller's directory and a root-only one: the source is opened once
+/// as the caller and mounted from that descriptor, never resolved again.
+#[test]
+fn bind_source_flipped_to_a_root_only_directory_never_reaches_the_run() {
+    need_root!();
+    let r = RaceDirs::new();
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let link = r.mine().join("link");
+    symlink(r.mine().join("own"), &link).unwrap();
+    let flip = flip_link(link.clone(), r.mine().join("own"), r.secret());
+    let bind = format!("{}:/data", link.display());
+    race(5, 3, flip, || {
+        run_as_caller(&[
+            "--jail",
+            "c",
+            "--ro-bind",
+            &bind,
+            "--exec",
+            "/bin/cat",
+            "/data/canary",
+        ])
+    });
+}
+
+/// Item 2: `--exec_dir LINK` in a jail (bound writable) with LINK flipped.
+#[test]
+fn exec_dir_flipped_to_a_root_only_directory_never_reaches_the_run() {
+    need_root!();
+    let r = RaceDirs::new();
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let link = r.mine().join("wlink");
+    symlink(r.mine().join("own"), &link).unwrap();
+    let flip = flip_link(link.clone(), r.mine().join("own"), r.secret());
+    let l = link.to_str().unwrap().to_string();
+    race(5, 3, flip, || {
+        run_as_caller(&[
+            "--jail",
+            "c",
+            "--exec_dir",
+            &l,
+            "--exec",
+            "/bin/cat",
+            "canary",
+        ])
+    });
+}
+
+/// Item 3: a plain run from the caller's working directory under /tmp;
+/// the directory is renamed away and replaced by a symlink to the root-only
+/// directory and back, over and over. The private /tmp gets the working
+/// directory back from the descriptor of safeexec's own working directory,
+/// never by its name.
+#[test]
+fn working_directory_swapped_for_a_symlink_never_reaches_the_run() {
+    need_root!();
+    let _c = ConfGuard::with(None);
+    let r = RaceDirs::new();
+    let w = r.mine().join("own");
+    let moved = r.mine().join("own.moved");
+    let secret = r.secret();
+    let (w2, m2) = (w.clone(), moved.clone());
+    let flip = move |on: bool| {
+        if on {
+            if fs::rename(&w2, &m2).is_ok() {
+                let _ = symlink(&secret, &w2);
+            }
+        } else if fs::symlink_metadata(&w2).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = fs::remove_file(&w2);
+            let _ = fs::rename(&m2, &w2);
+        }
+        // Each state held a little: the caller's `cd` needs the directory.
+        std::thread::sleep(Duration::from_micros(500));
+    };
+    let canary = w.join("canary");
+    let bin = installed().to_str().unwrap().to_string();
+    race(5, 3, flip, || {
+        // cd as the caller (into the symlink it fails: 0700 root), then the
+        // setuid binary with that working directory.
+        Command::new("setpriv")
+            .args([
+                format!("--reuid={CALLER}"),
+                format!("--regid={CALLER}"),
+                "--clear-groups".into(),
+                "/bin/sh".into(),
+                "-c".into(),
+                "cd \"$1\" 2>/dev/null && exec \"$2\" --exec /bin/cat \"$3\"".into(),
+                "sh".into(),
+            ])
+            .arg(&w)
+            .arg(&bin)
+            .arg(&canary)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| Run {
+                status: o.status.code(),
+                stdout: o.stdout,
+                stderr: o.stderr,
+                pid: 0,
+                elapsed: Duration::ZERO,
+                report: serde_json::Value::Null,
+            })
+            .unwrap()
+    });
+    // Put things back for the TempDir's removal.
+    if fs::symlink_metadata(&w).is_ok_and(|m| m.file_type().is_symlink()) {
+        let _ = fs::remove_file(&w);
+        let _ = fs::rename(&moved, &w);
+    }
+}
+
+/// Item 4: a symlink planted in a caller's directory that is bound into
+/// the jail, then `--tmpfs` or a bind below it: the destination is opened
+/// one component at a time from the jail's root without following
+/// symlinks, so the run fails with an error naming the path and nothing is
+/// created on the host at the symlink's target.
+#[test]
+fn mount_destination_through_a_planted_symlink_creates_nothing_on_the_host() {
+    need_root!();
+    let r = RaceDirs::new();
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let victim = r.d.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    let own = r.mine().join("own");
+    // Relative (up out of the jail's scaffolding to the old root) and absolute.
+    let rel = format!("../../../../../../../../oldroot{}", victim.display());
+    symlink(&rel, own.join("rel")).unwrap();
+    symlink(format!("/oldroot{}", victim.display()), own.join("abs")).unwrap();
+    symlink(&victim, own.join("host")).unwrap();
+    let src = format!("{}:/data", own.display());
+    for link in ["rel", "abs", "host"] {
+        for (opt, val) in [
+            ("--tmpfs", format!("/data/{link}/made")),
+            ("--ro-bind", format!("{}:/data/{link}/made", own.display())),
+        ] {
+            let o = run_as_caller(&[
+                "--jail",
+                "c",
+                "--ro-bind",
+                &src,
+                opt,
+                &val,
+                "--exec",
+                "/bin/true",
+            ]);
+            refused(&o, 5, &format!("/data/{link}/made"));
+            assert!(stderr(&o).contains("ELOOP"), "{}", stderr(&o));
+            assert!(
+                fs::read_dir(&victim).unwrap().next().is_none(),
+                "{opt} {val}: created on the host: {:?}",
+                fs::read_dir(&victim).unwrap().collect::<Vec<_>>()
+            );
+        }
+    }
+    // Without the symlink the same mounts work.
+    let o = run_as_caller(&[
+        "--jail",
+        "c",
+        "--ro-bind",
+        &src,
+        "--tmpfs",
+        "/data2/made",
+        "--exec",
+        "/bin/true",
+    ]);
+    assert_eq!(o.status, Some(0), "{}", stderr(&o));
+}
+
+/// A static program that prints `msg` and exits 0 (None without a C compiler).
+fn static_echo(dest: &Path, msg: &str) -> Option<()> {
+    let src = dest.with_extension("c");
+    fs::write(
+        &src,
+        format!(
+            "static long sc(long n, long a, long b, long c) {{ long r; __asm__ volatile(\"syscall\" : \"=a\"(r) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c) : \"rcx\", \"r11\", \"memory\"); return r; }}\n\
+             void _start(void) {{ static const char m[] = \"{msg}\\n\"; sc(1, 1, (long)m, sizeof m - 1); sc(60, 0, 0, 0); for (;;) ; }}\n"
+        ),
+    )
+    .ok()?;
+    let ok = Command::new("cc")
+        .args(["-static", "-nostdlib", "-O1", "-fno-stack-protector", "-o"])
+        .arg(dest)
+        .arg(&src)
+        .status()
+        .ok()?
+        .success();
+    ok.then_some(())
+}
+
+/// Item 2, the chroot: `--chroot_dir LINK` flipped between a jail under
+/// allowed_dirs and one outside (both readable by the caller): the
+/// directory checked against allowed_dirs is the one opened (its canonical
+/// path read from the descriptor), so a run never starts in the outside
+/// one.
+#[test]
+fn chroot_flipped_outside_allowed_dirs_never_runs_there() {
+    need_root!();
+    let r = RaceDirs::new();
+    let inside = r.mine().join("own");
+    let outside = r.d.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o755)).unwrap();
+    if static_echo(&inside.join("prog"), "MINE").is_none()
+        || static_echo(&outside.join("prog"), "OUTSIDE-JAIL").is_none()
+    {
+        eprintln!("skipped: no C compiler for a static test program");
+        return;
+    }
+    let _c = ConfGuard::with(Some(&format!("allowed_dirs = {}\n", r.allowed().display())));
+    let link = r.mine().join("jlink");
+    symlink(&inside, &link).unwrap();
+    let flip = flip_link(link.clone(), inside.clone(), outside.clone());
+    let l = link.to_str().unwrap().to_string();
+    race_for("OUTSIDE-JAIL", "MINE", 5, 1, flip, || {
+        run_as_caller(&["--chroot_dir", &l, "--exec", "/prog"])
+    });
 }

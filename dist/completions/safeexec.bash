@@ -19,6 +19,9 @@ _safeexec() {
             safeexec,audit)
                 cmd="safeexec__subcmd__audit"
                 ;;
+            safeexec,check)
+                cmd="safeexec__subcmd__check"
+                ;;
             safeexec,completions)
                 cmd="safeexec__subcmd__completions"
                 ;;
@@ -36,6 +39,9 @@ _safeexec() {
                 ;;
             safeexec__subcmd__help,audit)
                 cmd="safeexec__subcmd__help__subcmd__audit"
+                ;;
+            safeexec__subcmd__help,check)
+                cmd="safeexec__subcmd__help__subcmd__check"
                 ;;
             safeexec__subcmd__help,completions)
                 cmd="safeexec__subcmd__help__subcmd__completions"
@@ -107,7 +113,7 @@ _safeexec() {
 
     case "${cmd}" in
         safeexec)
-            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit man completions judge help"
+            opts="-v -h -V --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --disk --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --allow-read --allow-write --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help --version policy audit check man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +156,10 @@ _safeexec() {
                     return 0
                     ;;
                 --core)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disk)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -225,6 +235,14 @@ _safeexec() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --allow-read)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --trace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -266,6 +284,20 @@ _safeexec() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        safeexec__subcmd__check)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         safeexec__subcmd__completions)
             opts="-h --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -281,7 +313,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__help)
-            opts="policy audit man completions judge help"
+            opts="policy audit check man completions judge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,6 +327,20 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        safeexec__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -669,7 +715,7 @@ _safeexec() {
             return 0
             ;;
         safeexec__subcmd__policy__subcmd__learn)
-            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help"
+            opts="-o -v -h --from --output --accept-failure --cpu --memory --mem --space --clock --nproc --fsize --nfile --stack --core --disk --niceness --uidplus --gid --chroot --chroot_dir --rundir --exec_dir --env_vars --usage --error --silent --report --policy --paranoid --net --ns --no-ns --landlock --no-filter --jail --ro-bind --bind --tmpfs --allow-read --allow-write --cgroup --no-cgroup --trace --trace-level --show-config --trace-limit --verbose --exec --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +770,10 @@ _safeexec() {
                     return 0
                     ;;
                 --core)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disk)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -796,6 +846,14 @@ _safeexec() {
                     return 0
                     ;;
                 --tmpfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-read)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-write)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

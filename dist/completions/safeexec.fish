@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_safeexec_global_optspecs
-    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns landlock= no-filter jail= ro-bind= bind= tmpfs= cgroup no-cgroup trace= trace-level= show-config trace-limit= v/verbose exec= h/help V/version
+    string join \n cpu= mem= space= clock= nproc= fsize= nfile= stack= core= disk= niceness= uidplus= gid= chroot_dir= exec_dir= env_vars= usage= error= silent report= policy= paranoid net= ns no-ns landlock= no-filter jail= ro-bind= bind= tmpfs= allow-read= allow-write= cgroup no-cgroup trace= trace-level= show-config trace-limit= v/verbose exec= h/help V/version
 end
 
 function __fish_safeexec_needs_command
@@ -33,6 +33,7 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -l fsize -d 'Largest fil
 complete -c safeexec -n "__fish_safeexec_needs_command" -l nfile -d 'Open descriptors per process [default: 64]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l stack -d 'Stack per process, KiB; 0 = unlimited [default: 8192]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l core -d 'Core file size, KiB [default: 0]' -r
+complete -c safeexec -n "__fish_safeexec_needs_command" -l disk -d 'What the program may write in its working directory in total, KiB: it writes into a bounded, run-private layer over the directory, and what it wrote is handed back into the directory, owned by the caller, when the run ends; past the bound: Output Limit Exceeded. 0 = write straight into the directory [default: 65536]' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l niceness -d 'Niceness added to the program, 0..19' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l uidplus -d 'The run\'s uid is N + the supervisor\'s pid' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l gid -d 'The run\'s gid [default: the run\'s uid, a number no group has]' -r
@@ -52,6 +53,8 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -l jail -d 'A jail root 
 complete -c safeexec -n "__fish_safeexec_needs_command" -l ro-bind -d 'Bind SRC read-only into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l bind -d 'Bind SRC writable into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_needs_command" -l tmpfs -d 'A fresh writable tmpfs at DST in the jail' -r -F
+complete -c safeexec -n "__fish_safeexec_needs_command" -l allow-read -d 'Let the program read PATH (a directory: its whole tree): added to the policy\'s path rules and kept visible over the private /tmp. Opened with the caller\'s rights; a setuid caller must name a path under the administrator\'s allowed_dirs (repeatable)' -r -F
+complete -c safeexec -n "__fish_safeexec_needs_command" -l allow-write -d 'Let the program write (and read) PATH (a directory: its whole tree), as --allow-read; the caller must be able to write it (repeatable)' -r -F
 complete -c safeexec -n "__fish_safeexec_needs_command" -l trace -d 'Record the run\'s system calls and process events in FILE (JSON lines; docs/trace.md). Without --policy or --paranoid the shipped audit policy is used: every call runs and is recorded' -r -F
 complete -c safeexec -n "__fish_safeexec_needs_command" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"
@@ -70,6 +73,7 @@ complete -c safeexec -n "__fish_safeexec_needs_command" -s h -l help -d 'Print h
 complete -c safeexec -n "__fish_safeexec_needs_command" -s V -l version -d 'Print version'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "policy" -d 'Work with policy files'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "audit" -d 'Summarise a trace written by --trace: calls, errors and time per system call, the process tree, files, network attempts, denials'
+complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "check" -d 'Print what this host offers a sandbox (cgroup version and controllers, Landlock ABI, user namespaces, seccomp) and what safeexec will use; as root, a probe run cgroup is made and removed'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "man" -d 'Print the manual page (roff) on stdout: `safeexec man | man -l -`'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "completions" -d 'Print a completion script for SHELL on stdout'
 complete -c safeexec -n "__fish_safeexec_needs_command" -f -a "judge" -d 'Judge submissions against a problem package: compile, run every test under the language\'s policy, compare, report verdicts (docs/judge.md)'
@@ -92,6 +96,7 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l nfile -d 'Open descriptors per process [default: 64]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l stack -d 'Stack per process, KiB; 0 = unlimited [default: 8192]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l core -d 'Core file size, KiB [default: 0]' -r
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l disk -d 'What the program may write in its working directory in total, KiB: it writes into a bounded, run-private layer over the directory, and what it wrote is handed back into the directory, owned by the caller, when the run ends; past the bound: Output Limit Exceeded. 0 = write straight into the directory [default: 65536]' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l niceness -d 'Niceness added to the program, 0..19' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l uidplus -d 'The run\'s uid is N + the supervisor\'s pid' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l gid -d 'The run\'s gid [default: the run\'s uid, a number no group has]' -r
@@ -111,6 +116,8 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_see
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l ro-bind -d 'Bind SRC read-only into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l bind -d 'Bind SRC writable into the jail (at DST, default the same path)' -r
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l tmpfs -d 'A fresh writable tmpfs at DST in the jail' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l allow-read -d 'Let the program read PATH (a directory: its whole tree): added to the policy\'s path rules and kept visible over the private /tmp. Opened with the caller\'s rights; a setuid caller must name a path under the administrator\'s allowed_dirs (repeatable)' -r -F
+complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l allow-write -d 'Let the program write (and read) PATH (a directory: its whole tree), as --allow-read; the caller must be able to write it (repeatable)' -r -F
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace -d 'Record the run\'s system calls and process events in FILE (JSON lines; docs/trace.md). Without --policy or --paranoid the shipped audit policy is used: every call runs and is recorded' -r -F
 complete -c safeexec -n "__fish_safeexec_using_subcommand policy; and __fish_seen_subcommand_from learn" -l trace-level -d 'What --trace records: every call, or only the calls a rule did not simply allow (fast: allowed calls never stop)' -r -f -a "all\t'Every system call, with its return value: every call stops for the supervisor (slower, like strace)'
 denied\t'Only calls a rule did not simply allow (deny, kill, log, path violations), with the fast in-kernel filter: allowed calls never stop'"
@@ -136,6 +143,7 @@ json\t'The summary as one JSON object'
 strace\t'One line per call in strace\'s style (decoded flags, errno names)'"
 complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -l json -d 'Print the summary as one JSON object (the same as --format json)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c safeexec -n "__fish_safeexec_using_subcommand check" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand man" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and not __fish_seen_subcommand_from merge help" -l lang -d 'The language of every SOURCE (default: from the file extension)' -r
@@ -159,12 +167,13 @@ complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen
 complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help'
 complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Join the JSON documents of the shards of one judging into the document an unsharded run writes (to stdout, or --output FILE)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand judge; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "policy" -d 'Work with policy files'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "audit" -d 'Summarise a trace written by --trace: calls, errors and time per system call, the process tree, files, network attempts, denials'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "man" -d 'Print the manual page (roff) on stdout: `safeexec man | man -l -`'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "completions" -d 'Print a completion script for SHELL on stdout'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "judge" -d 'Judge submissions against a problem package: compile, run every test under the language\'s policy, compare, report verdicts (docs/judge.md)'
-complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit man completions judge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "policy" -d 'Work with policy files'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "audit" -d 'Summarise a trace written by --trace: calls, errors and time per system call, the process tree, files, network attempts, denials'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "check" -d 'Print what this host offers a sandbox (cgroup version and controllers, Landlock ABI, user namespaces, seccomp) and what safeexec will use; as root, a probe run cgroup is made and removed'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "man" -d 'Print the manual page (roff) on stdout: `safeexec man | man -l -`'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "completions" -d 'Print a completion script for SHELL on stdout'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "judge" -d 'Judge submissions against a problem package: compile, run every test under the language\'s policy, compare, report verdicts (docs/judge.md)'
+complete -c safeexec -n "__fish_safeexec_using_subcommand help; and not __fish_seen_subcommand_from policy audit check man completions judge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "check" -d 'Validate a policy file (a path or a shipped name): exit 0, or the errors'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "show" -d 'Print the resolved policy: groups expanded, includes merged, and what the kernel filter or the supervisor does with each system call'
 complete -c safeexec -n "__fish_safeexec_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "learn" -d 'Write a policy that allows what one run needed and nothing else: from a trace (--from TRACE), or by running the program with a full trace under the audit policy (limits and options, then --exec PROGRAM ARGS... last; --trace FILE keeps the learning run\'s trace)'

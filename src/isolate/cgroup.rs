@@ -1,11 +1,25 @@
 //! One cgroup per run for whole-tree accounting and limits.
 //!
-//! v2 when the unified hierarchy has the memory and pids controllers, else
-//! v1 with the memory, pids and cpuacct controllers mounted separately. The
-//! run's cgroup is made below safeexec's own cgroup of each hierarchy
-//! (`<own>/safeexec/run-<supervisor pid>`), so limits set on safeexec by its
-//! caller still hold for the run. The [`RunCgroup`] guard kills what is left
-//! and removes the directories when dropped, also on early returns.
+//! v2 when the unified hierarchy has the memory and pids controllers (or
+//! the administrator delegated a v2 cgroup with `cgroup_root`), else v1 with
+//! the memory, pids and cpuacct controllers mounted separately.
+//!
+//! Where the run's cgroup goes ([`locate`]), so that limits set on safeexec
+//! by its caller still hold for the run:
+//! - v1: `<own>/safeexec/run-<supervisor pid>` in each hierarchy.
+//! - v2, `cgroup_root` set: `<cgroup_root>/run-<pid>`.
+//! - v2, safeexec in the root cgroup: `/safeexec/run-<pid>`.
+//! - v2, safeexec in another cgroup: that cgroup is delegated to it. cgroup
+//!   v2 gives controllers only to the children of a cgroup without
+//!   processes of its own, so safeexec first moves itself into the leaf
+//!   `<own>/supervisor`, then enables memory, pids and cpu in
+//!   `<own>/cgroup.subtree_control`, and makes `<own>/run-<pid>`. This needs
+//!   safeexec alone in its cgroup (`systemd-run --scope -p Delegate=yes`).
+//!
+//! When no cgroup can be had, [`locate`] or [`RunCgroup::create`] says why:
+//! the run goes on with a warning, or fails under `require_cgroup`.
+//! The [`RunCgroup`] guard kills what is left and removes the directories
+//! when dropped, also on early returns.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -54,38 +68,241 @@ fn path_in(groups: &ProcessCGroups, ctl: &str) -> Option<PathBuf> {
         .map(|g| PathBuf::from(g.pathname.trim_start_matches('/')))
 }
 
-fn v2_root() -> Option<PathBuf> {
-    for base in [ROOT.to_string(), format!("{ROOT}/unified")] {
-        let c = std::fs::read_to_string(format!("{base}/cgroup.controllers")).ok();
-        if let Some(c) = c {
-            let has = |n: &str| c.split_whitespace().any(|w| w == n);
-            if has("memory") && has("pids") {
-                return Some(PathBuf::from(base));
+/// Where this process's run cgroups go: the hierarchy and the parent
+/// directory of each controller ("unified" for v2).
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub version: Version,
+    parents: Vec<(&'static str, PathBuf)>,
+    /// How the site was found, for `safeexec check` and `-v`.
+    pub how: String,
+}
+
+impl Site {
+    /// The parent directories (v1: one per controller).
+    pub fn parents(&self) -> Vec<PathBuf> {
+        self.parents.iter().map(|(_, d)| d.clone()).collect()
+    }
+}
+
+/// The v2 hierarchy's mount point, when one is mounted: /sys/fs/cgroup on a
+/// unified host, /sys/fs/cgroup/unified on a hybrid one.
+pub fn v2_mount() -> Option<PathBuf> {
+    [PathBuf::from(ROOT), Path::new(ROOT).join("unified")]
+        .into_iter()
+        .find(|b| b.join("cgroup.controllers").exists())
+}
+
+/// The words of a cgroup v2 list file (cgroup.controllers, subtree_control).
+fn words(dir: &Path, file: &str) -> Vec<String> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The controllers a run cgroup needs, and the one it uses when present.
+const V2_NEEDED: &[&str] = &["memory", "pids"];
+const V2_WANTED: &str = "cpu";
+
+/// Whether `d`'s children can get memory and pids: else why not.
+fn available_v2(d: &Path) -> Result<(), String> {
+    let have = words(d, "cgroup.controllers");
+    let missing: Vec<&str> = V2_NEEDED
+        .iter()
+        .copied()
+        .filter(|c| !have.iter().any(|h| h == c))
+        .collect();
+    if !missing.is_empty() {
+        let parent = d.parent().unwrap_or(Path::new(ROOT));
+        return Err(format!(
+            "the {} controller{} not available in {} (enable {} in {}/cgroup.subtree_control, \
+             or delegate a cgroup to safeexec: docs/admin.md)",
+            missing.join(" and "),
+            if missing.len() > 1 { "s are" } else { " is" },
+            d.display(),
+            missing
+                .iter()
+                .map(|m| format!("+{m}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Enables memory, pids (and cpu, when available) for the children of `d`.
+fn enable_v2(d: &Path) -> Result<(), String> {
+    available_v2(d)?;
+    let have = words(d, "cgroup.controllers");
+    let on = words(d, "cgroup.subtree_control");
+    let mut want: Vec<&str> = V2_NEEDED.to_vec();
+    if have.iter().any(|h| h == V2_WANTED) {
+        want.push(V2_WANTED);
+    }
+    for c in want {
+        if on.iter().any(|o| o == c) {
+            continue;
+        }
+        if let Err(e) = write(d, "cgroup.subtree_control", &format!("+{c}")) {
+            let why = if e.raw_os_error() == Some(libc::EBUSY) {
+                " (the cgroup holds processes: cgroup v2 gives controllers only to the \
+                 children of a cgroup without processes of its own)"
+                    .to_string()
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "cannot enable +{c} in {}/cgroup.subtree_control: {e}{why}",
+                d.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The pids in `dir`'s cgroup.procs.
+fn members(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// The leaf safeexec moves itself into to delegate its own cgroup.
+pub const SUPERVISOR_LEAF: &str = "supervisor";
+
+/// The v2 parent of run cgroups (see the module's documentation).
+fn locate_v2(mount: &Path, cgroup_root: Option<&Path>) -> Result<Site, String> {
+    if let Some(root) = cgroup_root {
+        if !root.starts_with(mount) || !root.join("cgroup.controllers").exists() {
+            return Err(format!(
+                "cgroup_root {} is not a directory of the cgroup v2 hierarchy (mounted at {})",
+                root.display(),
+                mount.display()
+            ));
+        }
+        enable_v2(root)?;
+        return Ok(Site {
+            version: Version::V2,
+            parents: vec![("unified", root.to_path_buf())],
+            how: format!("cgroup v2, below cgroup_root {}", root.display()),
+        });
+    }
+    let own = mount.join(own_path("").ok_or("/proc/self/cgroup has no cgroup v2 line")?);
+    if own == mount {
+        // The root cgroup may hold processes; its children get controllers
+        // when the root's subtree_control enables them (systemd does).
+        let d = own.join("safeexec");
+        std::fs::create_dir_all(&d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
+        enable_v2(&d)?;
+        return Ok(Site {
+            version: Version::V2,
+            parents: vec![("unified", d.clone())],
+            how: format!(
+                "cgroup v2, safeexec in the root cgroup: below {}",
+                d.display()
+            ),
+        });
+    }
+    // Already delegated by an earlier run of this process.
+    if own.file_name().is_some_and(|n| n == SUPERVISOR_LEAF) {
+        if let Some(up) = own.parent() {
+            let on = words(up, "cgroup.subtree_control");
+            if V2_NEEDED.iter().all(|c| on.iter().any(|o| o == c)) {
+                return Ok(Site {
+                    version: Version::V2,
+                    parents: vec![("unified", up.to_path_buf())],
+                    how: format!("cgroup v2, delegated: below {}", up.display()),
+                });
             }
         }
     }
-    None
+    let me = std::process::id() as i32;
+    let others: Vec<String> = members(&own)
+        .into_iter()
+        .filter(|p| *p != me)
+        .map(|p| p.to_string())
+        .collect();
+    if !others.is_empty() {
+        return Err(format!(
+            "safeexec's cgroup {} also holds other processes (pid {}): cgroup v2 gives \
+             controllers only to the children of a cgroup without processes of its own, so \
+             safeexec cannot delegate it to itself; start safeexec in a cgroup of its own \
+             (systemd-run --scope -p Delegate=yes ...) or set cgroup_root (docs/admin.md)",
+            own.display(),
+            others.join(", ")
+        ));
+    }
+    // Checked before moving anything.
+    available_v2(&own)?;
+    let leaf = own.join(SUPERVISOR_LEAF);
+    std::fs::create_dir_all(&leaf).map_err(|e| format!("mkdir {}: {e}", leaf.display()))?;
+    write(&leaf, "cgroup.procs", &me.to_string())
+        .map_err(|e| format!("moving safeexec into {}: {e}", leaf.display()))?;
+    if let Err(e) = enable_v2(&own) {
+        // Back where it was, and the leaf removed: nothing of ours is left.
+        let _ = write(&own, "cgroup.procs", &me.to_string());
+        let _ = std::fs::remove_dir(&leaf);
+        return Err(e);
+    }
+    log::debug!(
+        "cgroup v2: moved safeexec into {} and enabled controllers in {}",
+        leaf.display(),
+        own.display()
+    );
+    Ok(Site {
+        version: Version::V2,
+        parents: vec![("unified", own.clone())],
+        how: format!(
+            "cgroup v2, delegated: safeexec moved itself into {} and makes run cgroups below {}",
+            leaf.display(),
+            own.display()
+        ),
+    })
 }
 
-/// The `safeexec` parent directory of each controller (None if unusable).
-fn parents() -> Option<(Version, Vec<(&'static str, PathBuf)>)> {
-    if let Some(root) = v2_root() {
-        let own = own_path("")?;
-        return Some((
-            Version::V2,
-            vec![("unified", root.join(own).join("safeexec"))],
+/// Where this process's run cgroups go, or why there is none. On v2 this
+/// may move safeexec into `<own>/supervisor` (see the module's doc): call
+/// it before forking helpers that must share the move.
+pub fn locate(cgroup_root: Option<&Path>) -> Result<Site, String> {
+    if let Some(m) = v2_mount() {
+        let c = words(&m, "cgroup.controllers");
+        let usable = V2_NEEDED.iter().all(|n| c.iter().any(|w| w == n));
+        if usable || cgroup_root.is_some() {
+            return locate_v2(&m, cgroup_root);
+        }
+    } else if let Some(r) = cgroup_root {
+        return Err(format!(
+            "cgroup_root {} is set, but no cgroup v2 hierarchy is mounted",
+            r.display()
         ));
     }
     let mut v = Vec::new();
     for ctl in V1 {
         let base = Path::new(ROOT).join(ctl);
         if !base.join("cgroup.procs").exists() {
-            return None;
+            return Err(format!(
+                "no cgroup hierarchy offers the memory and pids controllers (cgroup v2 {}, \
+                 cgroup v1 {} not mounted)",
+                match v2_mount() {
+                    Some(m) => format!("at {} without them", m.display()),
+                    None => "not mounted".into(),
+                },
+                ctl
+            ));
         }
         let own = own_path(ctl).unwrap_or_default();
         v.push((*ctl, base.join(own).join("safeexec")));
     }
-    Some((Version::V1, v))
+    Ok(Site {
+        version: Version::V1,
+        how: "cgroup v1 (memory, pids, cpuacct), below safeexec's own cgroup of each".into(),
+        parents: v,
+    })
 }
 
 fn write(dir: &Path, file: &str, val: &str) -> std::io::Result<()> {
@@ -134,12 +351,9 @@ fn remove(dir: &Path) {
 }
 
 /// Removes `run-<pid>` directories whose supervisor is gone.
-pub fn remove_stale() {
-    let Some((_, parents)) = parents() else {
-        return;
-    };
-    for (_, parent) in parents {
-        let Ok(rd) = std::fs::read_dir(&parent) else {
+pub fn remove_stale(site: &Site) {
+    for (_, parent) in &site.parents {
+        let Ok(rd) = std::fs::read_dir(parent) else {
             continue;
         };
         for e in rd.flatten() {
@@ -161,29 +375,29 @@ pub fn remove_stale() {
 }
 
 impl RunCgroup {
-    /// Makes the run's cgroup with its limits; None when cgroups cannot be
-    /// used here (not mounted, not writable): the caller falls back to /proc.
-    pub fn create(run: u32, mem_limit_kib: u64, max_tasks: u64) -> Option<RunCgroup> {
-        let (version, parents) = parents()?;
+    /// Makes the run's cgroup in `site` with its limits, or says why it
+    /// cannot (not writable, a limit refused): the caller warns or fails.
+    pub fn create(
+        site: &Site,
+        run: u32,
+        mem_limit_kib: u64,
+        max_tasks: u64,
+    ) -> Result<RunCgroup, String> {
+        let version = site.version;
         let mut cg = RunCgroup {
             version,
             dirs: Vec::new(),
         };
-        for (ctl, parent) in parents {
-            if let Err(e) = std::fs::create_dir_all(&parent) {
-                log::debug!("cgroup {}: {e}", parent.display());
-                return None;
-            }
-            if version == Version::V2 {
-                let _ = write(&parent, "cgroup.subtree_control", "+memory +pids +cpu");
+        for (ctl, parent) in &site.parents {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                return Err(format!("mkdir {}: {e}", parent.display()));
             }
             let dir = parent.join(format!("run-{run}"));
             if dir.exists() {
                 remove(&dir);
             }
             if let Err(e) = std::fs::create_dir(&dir) {
-                log::debug!("cgroup {}: {e}", dir.display());
-                return None;
+                return Err(format!("mkdir {}: {e}", dir.display()));
             }
             cg.dirs.push((ctl, dir));
         }
@@ -213,11 +427,25 @@ impl RunCgroup {
                 .unwrap_or(Ok(())),
         };
         if let Err(e) = r {
-            log::debug!("cgroup limits: {e}");
-            return None;
+            return Err(format!(
+                "setting the limits of {}: {e}",
+                cg.dirs
+                    .first()
+                    .map(|(_, d)| d.display().to_string())
+                    .unwrap_or_default()
+            ));
         }
         log::debug!("run cgroups: {:?}", cg.dirs);
-        Some(cg)
+        Ok(cg)
+    }
+
+    /// v2: the run's cgroup directory, opened for `clone3(CLONE_INTO_CGROUP)`.
+    pub fn v2_dir_fd(&self) -> Option<std::os::fd::OwnedFd> {
+        if self.version != Version::V2 {
+            return None;
+        }
+        let d = self.dir("unified")?;
+        std::fs::File::open(d).ok().map(std::os::fd::OwnedFd::from)
     }
 
     fn dir(&self, ctl: &str) -> Option<&Path> {

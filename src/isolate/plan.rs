@@ -3,31 +3,60 @@
 //! fresh /proc and private tmp directories), the working directory, the
 //! per-run cgroup and its size, and the rlimits the child sets.
 
+use super::mounts::Keep;
+use crate::caller::{Held, Opened};
 use crate::config::RunConfig;
 use crate::error::{Result, SandboxError};
 
-use super::cgroup::RunCgroup;
+use super::cgroup::{RunCgroup, Site};
 
-/// The per-run cgroup, when the run asked for one or its caller is not
-/// root (`unprivileged`: such a caller may stop safeexec, and then only the
-/// kernel's limit on the cgroup bounds the run's memory; `--no-cgroup` does
-/// not apply to it), and is not rootless (creating one needs root; wait4
-/// and /proc figures are used instead). A stale cgroup of a dead supervisor
-/// is removed first; this one is removed when it drops, whatever way the
-/// run ends.
+/// Whether the run should have a cgroup: it asked for one (or may create
+/// processes), or its caller is not root (`unprivileged`: such a caller may
+/// stop safeexec, and then only the kernel's limit on the cgroup bounds the
+/// run's memory; `--no-cgroup` does not apply to it); never rootless
+/// (creating one needs root; a rootless report's sources say it has none).
+pub(crate) fn wants_cgroup(cfg: &RunConfig, rootless: bool, unprivileged: bool) -> bool {
+    (cfg.isolation.cgroups == Some(true) || unprivileged) && !rootless
+}
+
+/// The per-run cgroup in `site` (None: the run should have none). A stale
+/// cgroup of a dead supervisor is removed first; this one is removed when
+/// it drops, whatever way the run ends. When it cannot be had, the run
+/// goes on with the warning returned, or fails under `require_cgroup`.
 pub(crate) fn run_cgroup(
     cfg: &RunConfig,
+    conf: &crate::adminconf::AdminConf,
     ns: &super::NsPlan,
     supervisor: u32,
-    rootless: bool,
-    unprivileged: bool,
-) -> Option<RunCgroup> {
-    if !(cfg.isolation.cgroups == Some(true) || unprivileged) || rootless {
-        return None;
-    }
-    super::cgroup::remove_stale();
+    site: Option<std::result::Result<Site, String>>,
+) -> Result<(Option<RunCgroup>, Option<String>)> {
+    let Some(site) = site else {
+        return Ok((None, None));
+    };
     let (hard, tasks) = cgroup_size(&cfg.limits, ns.has_init());
-    RunCgroup::create(supervisor, hard, tasks)
+    let made = site.and_then(|s| {
+        log::debug!("run cgroups: {}", s.how);
+        super::cgroup::remove_stale(&s);
+        RunCgroup::create(&s, supervisor, hard, tasks)
+    });
+    match made {
+        Ok(cg) => Ok((Some(cg), None)),
+        Err(why) if conf.require_cgroup => Err(SandboxError::NoCgroup {
+            conf: conf.origin(),
+            why,
+        }),
+        Err(why) => Ok((None, Some(no_cgroup_warning(&why)))),
+    }
+}
+
+/// The report's warning for a run that should have had a cgroup.
+pub(crate) fn no_cgroup_warning(why: &str) -> String {
+    format!(
+        "no cgroup for this run: {why}; the memory and CPU figures come from wait4 and /proc, \
+         and the process tree's memory is held only by the watchdog's sampling \
+         (require_cgroup = yes in /etc/safeexec.conf makes this an error; `safeexec check` \
+         shows what this host offers)"
+    )
 }
 
 /// The cgroup's memory ceiling (KiB) and task count: slightly above --mem,
@@ -58,46 +87,133 @@ pub(crate) fn private_tmp_dirs() -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// Directories under `private` that the run needs from the host: its
-/// working directory and its program's directory (outermost only). A
-/// private directory that is itself needed (the program in /tmp) keeps the
-/// host's: it is dropped from `private`.
-fn kept_dirs(
+/// Paths under `private` that the run needs from the host, kept visible at
+/// the same place: its working directory (with the host's permissions), its
+/// program's directory, and every existing path its command line names
+/// (`cfg.named`: the program, arguments and class-path entries,
+/// `--allow-read`, `--allow-write`), read-only unless writable (the working
+/// directory, `--allow-write`). A private directory that is itself the
+/// working directory or the program's directory (the program in /tmp) keeps
+/// the host's: it is dropped from `private`; another one named on the
+/// command line is dropped too, and bound read-only over itself.
+///
+/// Outermost first; a path below a kept one is left out when it would be
+/// no more writable than what it lies under (it is visible through it).
+///
+/// With `descriptors` (root or a setuid caller), each kept path comes with
+/// a descriptor opened once before the fork: the working directory's from
+/// [`crate::caller::open_paths`], the others opened by their canonical path
+/// with the caller's rights and no symlink followed
+/// ([`crate::caller::open_derived`]); the run's private tmpfs gets them back
+/// from the descriptor, never by path.
+fn kept_paths(
     cfg: &RunConfig,
+    opened: &Opened,
+    caller: Option<(u32, u32)>,
+    descriptors: bool,
     mut private: Vec<std::path::PathBuf>,
-) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
-    let mut want: Vec<std::path::PathBuf> = Vec::new();
-    let wd = cfg
-        .exec_dir
+) -> Result<(Vec<std::path::PathBuf>, Vec<Keep>)> {
+    let wd = opened.exec_dir.as_ref().or(opened.cwd.as_ref());
+    let prog = opened
+        .program
         .as_ref()
-        .and_then(|d| std::fs::canonicalize(d).ok());
-    let base = wd.clone().or_else(|| std::env::current_dir().ok());
-    let prog = base
-        .map(|b| b.join(&cfg.program))
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .and_then(|p| p.parent().map(|d| d.to_path_buf()));
-    let cwd = if wd.is_none() {
-        std::env::current_dir().ok()
-    } else {
-        None
+        .and_then(|p| p.real.parent().map(|d| d.to_path_buf()));
+    let whole: Vec<std::path::PathBuf> = wd
+        .map(|h| h.real.clone())
+        .into_iter()
+        .chain(prog.clone())
+        .collect();
+    private.retain(|t| !whole.contains(t));
+    let mut want: Vec<Keep> = Vec::new();
+    let keep = |path: std::path::PathBuf, dir: bool, writable: bool| Keep {
+        path,
+        dir,
+        writable,
+        fd: None,
     };
-    let needed: Vec<_> = [wd, prog, cwd].into_iter().flatten().collect();
-    private.retain(|t| !needed.contains(t));
-    for d in needed {
-        if private.iter().any(|t| d.starts_with(t)) {
-            want.push(d);
+    want.extend(wd.map(|h| keep(h.real.clone(), true, true)));
+    want.extend(prog.map(|d| keep(d, true, false)));
+    want.extend(
+        cfg.named
+            .iter()
+            .map(|n| keep(n.path.clone(), n.dir, n.writable())),
+    );
+    let all_private = private.clone();
+    want.retain(|k| all_private.iter().any(|t| k.path.starts_with(t)));
+    // A private directory named itself (/tmp as an argument) is the host's,
+    // bound read-only over itself: no tmpfs under it (what it would hold
+    // could not be reached, nor measured through the bind).
+    private.retain(|t| !want.iter().any(|k| &k.path == t));
+    // Writable first among equal paths, then outermost first.
+    want.sort_by(|a, b| a.path.cmp(&b.path).then(b.writable.cmp(&a.writable)));
+    want.dedup_by(|b, a| a.path == b.path);
+    let mut out: Vec<Keep> = Vec::new();
+    for k in want {
+        // The innermost kept path above k decides whether k shows already.
+        let above = out
+            .iter()
+            .rev()
+            .find(|o| o.dir && k.path.starts_with(&o.path));
+        match above {
+            Some(o) if o.writable || !k.writable => continue,
+            _ => out.push(k),
         }
     }
-    want.sort();
-    want.dedup();
-    // Keep only the outermost: a bind of a parent brings its children.
-    let all = want.clone();
-    want.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
-    (private, want)
+    if descriptors {
+        for k in &mut out {
+            let h = match wd.filter(|h| h.real == k.path) {
+                Some(h) => {
+                    h.fd.try_clone()
+                        .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?
+                }
+                None => crate::caller::open_derived(caller, &k.path, k.dir)?.fd,
+            };
+            k.fd = Some(h);
+        }
+    }
+    Ok((private, out))
 }
 
-pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) -> Result<IsoPlan> {
-    use crate::isolate::{mounts::MountPlan, profiles, Bind, NsPlan};
+/// Whether the run gets the bounded working directory (`--disk` > 0): an
+/// overlay over its working directory in the mount namespace without a
+/// jail, as root (rootless, in a jail, under --chroot_dir or --no-ns, it
+/// writes straight into the directory). Returns the working directory
+/// (canonical, from the descriptor opened before the fork).
+pub(crate) fn disk_dir(
+    cfg: &RunConfig,
+    rootless: bool,
+    opened: &Opened,
+) -> Option<std::path::PathBuf> {
+    let iso = &cfg.isolation;
+    if cfg.limits.disk_kib == 0
+        || rootless
+        || !iso.namespaces
+        || cfg.chroot_dir.is_some()
+        || iso.jail.is_some()
+        || !iso.binds.is_empty()
+        || !iso.tmpfs.is_empty()
+    {
+        return None;
+    }
+    opened
+        .exec_dir
+        .as_ref()
+        .or(opened.cwd.as_ref())
+        .map(|h| h.real.clone())
+        .filter(|d| d != std::path::Path::new("/"))
+}
+
+/// `opened`: the caller's paths opened once ([`crate::caller::open_paths`]);
+/// every bind of a path the caller named is made from those descriptors.
+pub(crate) fn isolation_plan(
+    cfg: &RunConfig,
+    paranoid: bool,
+    rootless: bool,
+    opened: &Opened,
+    caller: Option<(u32, u32)>,
+    disk: Option<&super::mounts::DiskLayer>,
+) -> Result<IsoPlan> {
+    use crate::isolate::{mounts::HeldBind, mounts::MountPlan, profiles, Bind, NsPlan};
     let iso = &cfg.isolation;
     // A policy's `jail NAME` line selects a profile when --jail is not given.
     // The policy's `jail` line is already in it (crate::resolve).
@@ -117,9 +233,17 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
     }
     if !wants_jail {
         let mounts = if iso.namespaces && cfg.chroot_dir.is_none() {
-            let (private, keep) = kept_dirs(cfg, private_tmp_dirs());
-            let plan = MountPlan::proc_only(hidepid, &private, cfg.limits.memory_kib, &keep)
-                .map_err(SandboxError::Usage)?;
+            let (private, keep) = kept_paths(cfg, opened, caller, !rootless, private_tmp_dirs())?;
+            log::debug!("private tmp: {private:?}, kept: {keep:?}");
+            let plan = MountPlan::proc_only(
+                hidepid,
+                &private,
+                cfg.limits.memory_kib,
+                keep,
+                !rootless,
+                disk,
+            )
+            .map_err(SandboxError::Usage)?;
             Some((plan, private))
         } else {
             None
@@ -128,77 +252,106 @@ pub(crate) fn isolation_plan(cfg: &RunConfig, paranoid: bool, rootless: bool) ->
             Some((m, p)) => (Some(m), p),
             None => (None, Vec::new()),
         };
+        // With the bounded working directory the child enters it by path
+        // after its mounts (its inherited directory is the one below).
+        let workdir = match (&mounts, disk) {
+            (Some(_), Some(d)) => Some(d.wd.clone()),
+            _ => cfg.exec_dir.clone(),
+        };
         return Ok(IsoPlan {
             ns,
             mounts,
-            workdir: cfg.exec_dir.clone(),
+            workdir,
             private_tmp,
         });
     }
-    let mut binds = match &jail {
+    let binds = match &jail {
         Some(name) => profiles::profile(name)
             .ok_or_else(|| SandboxError::Usage(format!("--jail: unknown profile `{name}`")))?,
         None => Vec::new(),
     };
+    let mut held: Vec<HeldBind> = Vec::new();
+    let hold = |h: &Held, dst: &std::path::Path, writable: bool| -> Result<HeldBind> {
+        Ok(HeldBind {
+            bind: Bind {
+                src: h.real.clone(),
+                dst: dst.to_path_buf(),
+                writable,
+            },
+            fd: h
+                .fd
+                .try_clone()
+                .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?,
+            is_dir: h.is_dir,
+        })
+    };
     let mut tmpfs = iso.tmpfs.clone();
     // The working directory: --exec_dir writable, else the caller's
-    // directory read-only with a fresh /tmp for scratch files.
-    let workdir = match &cfg.exec_dir {
-        Some(d) => {
-            let d = std::fs::canonicalize(d).map_err(|source| SandboxError::Path {
-                what: "working directory",
-                path: d.clone(),
-                source,
-            })?;
-            binds.push(Bind {
-                src: d.clone(),
-                dst: d.clone(),
-                writable: true,
-            });
-            d
+    // directory read-only with a fresh /tmp for scratch files; bound from
+    // the descriptor opened before, at its canonical path.
+    let workdir = match (&cfg.exec_dir, &opened.exec_dir, &opened.cwd) {
+        (Some(_), Some(h), _) => {
+            held.push(hold(h, &h.real, true)?);
+            h.real.clone()
         }
-        None => {
-            let d = std::env::current_dir()
-                .map_err(|e| SandboxError::Internal(format!("getcwd: {e}")))?;
+        (None, _, Some(h)) => {
+            let d = h.real.clone();
             if d != std::path::Path::new("/") {
-                binds.push(Bind {
-                    src: d.clone(),
-                    dst: d.clone(),
-                    writable: false,
-                });
+                held.push(hold(h, &d, false)?);
             }
             if !d.starts_with("/tmp") && !tmpfs.iter().any(|t| t == std::path::Path::new("/tmp")) {
                 tmpfs.push("/tmp".into());
             }
             d
         }
+        _ => {
+            return Err(SandboxError::Internal(
+                "the working directory was not opened".into(),
+            ))
+        }
     };
+    for (b, h) in iso.binds.iter().zip(&opened.binds) {
+        held.push(hold(h, &b.dst, b.writable)?);
+    }
     // The program itself must be inside: its install prefix for a runtime
     // profile, the file alone otherwise.
-    let prog = if cfg.program.is_absolute() {
-        cfg.program.clone()
-    } else {
-        workdir.join(&cfg.program)
+    let inside = |r: &std::path::Path| {
+        binds
+            .iter()
+            .any(|b| r.starts_with(&b.src) && b.src == b.dst)
+            || held
+                .iter()
+                .any(|h| h.is_dir && r.starts_with(&h.bind.src) && h.bind.src == h.bind.dst)
     };
-    let mut all: Vec<Bind> = binds.clone();
-    all.extend(iso.binds.iter().cloned());
-    if let Some(real) = std::fs::canonicalize(&prog)
-        .ok()
-        .filter(|r| !all.iter().any(|b| r.starts_with(&b.src) && b.src == b.dst))
-    {
-        let add = match jail.as_deref() {
-            Some("python3") | Some("java") => profiles::program_prefix(&prog, &all).unwrap_or(real),
-            _ => real,
+    if let Some(p) = opened.program.as_ref().filter(|p| !inside(&p.real)) {
+        let prefix = match jail.as_deref() {
+            Some("python3") | Some("java") => profiles::program_prefix(&p.real, &binds)
+                .and_then(|d| crate::caller::open_derived_dir(caller, &d).ok()),
+            _ => None,
         };
-        log::debug!("jail: binding the program's {} read-only", add.display());
-        binds.push(Bind {
-            src: add.clone(),
-            dst: add,
-            writable: false,
-        });
+        let h = prefix.as_ref().unwrap_or(p);
+        log::debug!("jail: binding the program's {} read-only", h.real.display());
+        held.push(hold(h, &h.real, false)?);
     }
-    let mut spec =
-        profiles::expand(binds, &iso.binds, &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    // What the command line names (arguments, class-path entries,
+    // --allow-read / --allow-write) is bound too, at the same path:
+    // read-only, --allow-write writable; opened by its canonical path with
+    // the caller's rights, no symlink followed.
+    for n in &cfg.named {
+        let covered = binds
+            .iter()
+            .map(|b| (b, b.writable))
+            .chain(held.iter().map(|h| (&h.bind, h.bind.writable)))
+            .any(|(b, w)| b.src == b.dst && n.path.starts_with(&b.src) && (w || !n.writable()));
+        if covered || n.what == crate::config::NamedWhat::ExecDir {
+            continue;
+        }
+        log::debug!("jail: binding the named {}", n.path.display());
+        let h = crate::caller::open_derived(caller, &n.path, n.dir)?;
+        held.push(hold(&h, &h.real, n.writable())?);
+    }
+    let mut spec = profiles::expand(binds, &[], &tmpfs, hidepid).map_err(SandboxError::Usage)?;
+    spec.held = held;
     // Each tmpfs of the jail is RAM of the run: the kernel bounds it at
     // --mem, and the watchdog counts what it holds (private_tmp).
     spec.tmpfs_kib = cfg.limits.memory_kib;

@@ -51,10 +51,38 @@ pub fn profile(name: &str) -> Option<Vec<Bind>> {
     Some(v)
 }
 
+/// The limits runtime `name` needs, as a policy's `limit` lines give them
+/// (None: not set here). A run with `--jail NAME` takes them under the
+/// request's and the policy's own (src/resolve.rs), so `--jail java` can
+/// start a JVM (its GC and compiler threads count as processes) in classic
+/// mode as `--policy java` can. The same values as the shipped policies.
+pub fn limits(name: &str) -> crate::policy::Limits {
+    use crate::policy::Limits;
+    match name {
+        "python3" => Limits {
+            cpu: Some(2.0),
+            clock: Some(10.0),
+            memory: Some(262_144),
+            // threading.Thread: worker threads count as processes.
+            nproc: Some(8),
+            ..Limits::default()
+        },
+        "java" => Limits {
+            cpu: Some(4.0),
+            clock: Some(15.0),
+            memory: Some(1_048_576),
+            nproc: Some(64),
+            ..Limits::default()
+        },
+        _ => Limits::default(),
+    }
+}
+
 /// The install prefix of `program` when it lies outside every bind
 /// (`/root/.pyenv/versions/3.12.1/bin/python3.12` -> `/root/.pyenv/versions/3.12.1`).
+/// `program` is the canonical path (read from its descriptor).
 pub fn program_prefix(program: &Path, binds: &[Bind]) -> Option<PathBuf> {
-    let real = std::fs::canonicalize(program).ok()?;
+    let real = program;
     if binds.iter().any(|b| real.starts_with(&b.src)) {
         return None;
     }

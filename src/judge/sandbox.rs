@@ -107,5 +107,6 @@ pub fn every_limit(l: &crate::Limits) -> LimitRequest {
         nfile: Some(l.nfile),
         stack_kib: Some(l.stack_kib),
         core_kib: Some(l.core_kib),
+        disk_kib: Some(l.disk_kib),
     }
 }

@@ -92,7 +92,7 @@ impl Policy {
     /// Is `op` restricted by path rules? An op without rules, or with a `/**`
     /// rule, is unrestricted.
     pub fn op_restricted(&self, op: PathOp) -> bool {
-        let mut any = false;
+        let mut any = self.args_rules.iter().any(|(ops, _)| ops.contains(&op));
         for r in self.path_rules.iter().filter(|r| r.ops.contains(&op)) {
             if r.pattern.is_everything() {
                 return false;
@@ -303,6 +303,13 @@ impl Policy {
             for r in rules {
                 let _ = writeln!(o, "    {:<40} {}", r.pattern.raw, r.origin);
             }
+            for (_, origin) in self.args_rules.iter().filter(|(ops, _)| ops.contains(&op)) {
+                let _ = writeln!(
+                    o,
+                    "    {:<40} {}",
+                    "$ARGS (paths the command line names)", origin
+                );
+            }
         }
         let _ = writeln!(
             o,
@@ -327,6 +334,73 @@ mod tests {
             paths,
             cwd: Path::new("/home/run"),
         }
+    }
+
+    #[test]
+    fn args_rules_restrict_even_when_empty_and_expand_to_named_paths() {
+        use crate::config::{NamedPath, NamedWhat};
+        let mut p = Policy::parse("default allow\npath read $ARGS\n", "t").unwrap();
+        assert!(p.op_restricted(PathOp::Read), "$ARGS alone restricts read");
+        assert!(!p.op_restricted(PathOp::Write));
+        let named = [
+            NamedPath {
+                path: "/srv/sub/42".into(),
+                dir: true,
+                what: NamedWhat::Argument,
+            },
+            NamedPath {
+                path: "/srv/main.py".into(),
+                dir: false,
+                what: NamedWhat::Program,
+            },
+            NamedPath {
+                path: "/srv/wd".into(),
+                dir: true,
+                what: NamedWhat::ExecDir,
+            },
+            NamedPath {
+                path: "/srv/data".into(),
+                dir: true,
+                what: NamedWhat::AllowRead,
+            },
+            NamedPath {
+                path: "/srv/out".into(),
+                dir: true,
+                what: NamedWhat::AllowWrite,
+            },
+        ];
+        p.add_named_rules(&named);
+        let cwd = Path::new("/");
+        let read = |f: &str| p.path_allowed(PathOp::Read, Path::new(f), cwd);
+        assert!(read("/srv/sub/42/Main.class"));
+        assert!(read("/srv/sub/42"));
+        assert!(read("/srv/main.py"));
+        assert!(!read("/srv/main.pyc"), "a file is exact");
+        assert!(!read("/srv/wd/x"), "--exec_dir is not $ARGS");
+        assert!(read("/srv/data/in.txt"));
+        assert!(read("/srv/out/x"));
+        // Write stays unrestricted: --allow-write only widens.
+        assert!(!p.op_restricted(PathOp::Write));
+        assert!(p.path_allowed(PathOp::Write, Path::new("/etc/x"), cwd));
+        // Twice is the same as once.
+        let n = p.path_rules().len();
+        p.add_named_rules(&named);
+        assert_eq!(p.path_rules().len(), n);
+    }
+
+    #[test]
+    fn allow_write_adds_write_rules_where_write_is_restricted() {
+        use crate::config::{NamedPath, NamedWhat};
+        let mut p = Policy::parse("default allow\npath write ./**\n", "t").unwrap();
+        p.add_named_rules(&[NamedPath {
+            path: "/srv/out".into(),
+            dir: true,
+            what: NamedWhat::AllowWrite,
+        }]);
+        let cwd = Path::new("/home/run");
+        assert!(p.path_allowed(PathOp::Write, Path::new("/srv/out/a/b"), cwd));
+        assert!(!p.path_allowed(PathOp::Write, Path::new("/srv/outside"), cwd));
+        assert!(!p.op_restricted(PathOp::Read));
     }
 
     #[test]

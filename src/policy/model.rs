@@ -194,6 +194,26 @@ pub struct Limits {
     pub stack: Option<u64>,
     pub space: Option<u64>,
     pub core: Option<u64>,
+    /// The working directory's bound, KiB (`--disk`).
+    pub disk: Option<u64>,
+}
+
+impl Limits {
+    /// These values, each unset one taken from `under`.
+    pub fn or(&self, under: &Limits) -> Limits {
+        Limits {
+            cpu: self.cpu.or(under.cpu),
+            memory: self.memory.or(under.memory),
+            clock: self.clock.or(under.clock),
+            nproc: self.nproc.or(under.nproc),
+            fsize: self.fsize.or(under.fsize),
+            nfile: self.nfile.or(under.nfile),
+            stack: self.stack.or(under.stack),
+            space: self.space.or(under.space),
+            core: self.core.or(under.core),
+            disk: self.disk.or(under.disk),
+        }
+    }
 }
 
 /// A resolved policy. Build it with [`Policy::parse`], [`Policy::load`] or
@@ -208,6 +228,10 @@ pub struct Policy {
     pub(crate) rules: Vec<Rule>,
     pub(crate) path_rules: Vec<PathRule>,
     pub(crate) net_rules: Vec<NetRule>,
+    /// `path OPS $ARGS`: the ops, for the paths the command line names
+    /// (added as path rules when the run is resolved: [`Policy::add_named_rules`]).
+    /// An op named here is restricted even when the command line names nothing.
+    pub(crate) args_rules: Vec<(Vec<PathOp>, Origin)>,
     pub(crate) on_path_violation: Action,
     pub(crate) on_path_violation_origin: Option<Origin>,
     /// `landlock optional`: on a kernel without Landlock, run with the
@@ -226,6 +250,7 @@ impl Policy {
             rules: Vec::new(),
             path_rules: Vec::new(),
             net_rules: Vec::new(),
+            args_rules: Vec::new(),
             on_path_violation: Action::Deny(libc::EACCES),
             on_path_violation_origin: None,
             landlock_optional: None,
@@ -284,6 +309,88 @@ impl Policy {
         ports.dedup();
         Some(ports)
     }
+    /// `path OPS $ARGS` lines: the ops and where each was written.
+    pub fn args_rules(&self) -> &[(Vec<PathOp>, Origin)] {
+        &self.args_rules
+    }
+
+    /// Adds, for one run, the path rules the command line brings: each
+    /// `path OPS $ARGS` line for the program and every argument naming an
+    /// existing path (a directory: its tree), and `--allow-read` /
+    /// `--allow-write` rules for the ops the policy restricts (read; write
+    /// and read). They only widen: an op the policy leaves unrestricted
+    /// stays so. A path whose name holds a `*` is not added (it would be
+    /// read as a glob).
+    pub fn add_named_rules(&mut self, named: &[crate::config::NamedPath]) {
+        use crate::config::NamedWhat;
+        let pattern = |n: &crate::config::NamedPath| {
+            let raw = n.path.to_str()?;
+            if raw.contains('*') {
+                log::debug!("{raw}: a named path with `*` is not added to the path rules");
+                return None;
+            }
+            let raw = if n.dir {
+                format!("{}/**", raw.trim_end_matches('/'))
+            } else {
+                raw.to_string()
+            };
+            super::paths::PathPattern::parse(&raw).ok()
+        };
+        let mut add = Vec::new();
+        for (ops, origin) in &self.args_rules {
+            for n in named
+                .iter()
+                .filter(|n| matches!(n.what, NamedWhat::Program | NamedWhat::Argument))
+            {
+                if let Some(pattern) = pattern(n) {
+                    add.push(PathRule {
+                        ops: ops.clone(),
+                        pattern,
+                        origin: Origin {
+                            text: format!("{} ({})", origin.text, n.path.display()),
+                            ..origin.clone()
+                        },
+                    });
+                }
+            }
+        }
+        for n in named {
+            let (opt, want): (&str, &[PathOp]) = match n.what {
+                NamedWhat::AllowRead => ("--allow-read", &[PathOp::Read]),
+                NamedWhat::AllowWrite => ("--allow-write", &[PathOp::Read, PathOp::Write]),
+                _ => continue,
+            };
+            let ops: Vec<PathOp> = want
+                .iter()
+                .copied()
+                .filter(|op| self.op_restricted(*op))
+                .collect();
+            if ops.is_empty() {
+                continue;
+            }
+            if let Some(pattern) = pattern(n) {
+                add.push(PathRule {
+                    ops,
+                    pattern,
+                    origin: Origin {
+                        file: "command line".into(),
+                        line: 0,
+                        text: format!("{opt} {}", n.path.display()),
+                    },
+                });
+            }
+        }
+        for r in add {
+            if !self
+                .path_rules
+                .iter()
+                .any(|o| o.ops == r.ops && o.pattern == r.pattern)
+            {
+                self.path_rules.push(r);
+            }
+        }
+    }
+
     /// Whether the policy says `landlock optional`.
     pub fn landlock_optional(&self) -> bool {
         self.landlock_optional.is_some()

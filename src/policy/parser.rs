@@ -1016,6 +1016,7 @@ impl Parser {
     fn st_limit(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
         const KEYS: &[&str] = &[
             "cpu", "memory", "mem", "clock", "nproc", "fsize", "nfile", "stack", "space", "core",
+            "disk",
         ];
         let rest = toks.get(1..).unwrap_or(&[]);
         if rest.is_empty() {
@@ -1053,6 +1054,7 @@ impl Parser {
                 "stack" => int(&v.text).map(|x| lim.stack = Some(x)),
                 "space" => int(&v.text).map(|x| lim.space = Some(x)),
                 "core" => int(&v.text).map(|x| lim.core = Some(x)),
+                "disk" => int(&v.text).map(|x| lim.disk = Some(x)),
                 other => {
                     let hint = match nearest(other, KEYS.iter().copied()) {
                         Some(n) => format!("did you mean `{n}`? limits: {}", KEYS.join(", ")),
@@ -1418,6 +1420,12 @@ impl Parser {
             return;
         }
         for p in pats {
+            if p.text == "$ARGS" && !p.quoted {
+                self.policy
+                    .args_rules
+                    .push((ops.clone(), cx.origin.clone()));
+                continue;
+            }
             match PathPattern::parse(&p.text) {
                 Ok(pattern) => self.policy.path_rules.push(PathRule {
                     ops: ops.clone(),

@@ -165,9 +165,14 @@ impl Guard {
     /// Starts the guard for `uid` and waits until it has taken real uid 0
     /// (until then the caller could kill it).
     /// `clock`: the run's wall clock, which the guard enforces too (from
-    /// [`Guard::start_clock`]) in case the supervisor is stopped.
-    pub(crate) fn spawn(uid: u32, clock: Duration) -> Result<Guard> {
-        let (pid, pipe) = sys::spawn_guard(uid, clock)
+    /// [`Guard::start_clock`]) in case the supervisor is stopped. `lock`:
+    /// the run's uid lock, which the guard holds until it exits.
+    pub(crate) fn spawn(
+        uid: u32,
+        clock: Duration,
+        lock: Option<std::os::fd::RawFd>,
+    ) -> Result<Guard> {
+        let (pid, pipe) = sys::spawn_guard(uid, clock, lock)
             .map_err(|e| SandboxError::sys(format!("fork(guard for uid {uid})"), e))?;
         let guard = Guard {
             pid,

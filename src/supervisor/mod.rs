@@ -26,6 +26,7 @@ use crate::sys::{self, Fork};
 use crate::trace::TraceWriter;
 
 mod classic;
+mod disk;
 pub mod landlock;
 mod lifecycle;
 pub mod paths;
@@ -62,6 +63,9 @@ pub(crate) struct Outcome {
     /// The guard killed the run at the wall clock (the supervisor was
     /// stopped or far behind).
     pub guard_deadline: bool,
+    /// Every process of the run, from the kernel's fork events (classic
+    /// mode as root); None: the processes reaped are the count.
+    pub processes: Option<u64>,
 }
 
 /// Runs a resolved configuration ([`crate::Resolved::run`]): `caller` is
@@ -96,17 +100,43 @@ pub(crate) fn run_resolved(
              and network namespaces, and killed with its PID namespace",
             sys::userns::INSIDE_ID
         );
-        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true);
+        return run_prepared(cfg, conf, trace, me, (uid, gid), None, None, true, None);
     }
-    // Resolution checked these ids against uid_min..uid_max (same process).
-    let (uid, gid) =
-        ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
-    crate::accounts::check_uid(uid).map_err(|name| SandboxError::UidTaken { uid, name })?;
-    crate::accounts::check_gid(gid).map_err(|name| SandboxError::GidTaken { gid, name })?;
+    // The run's uid, claimed for the whole run (crate::runuid): a caller
+    // other than root gets a free one of the administrator's range; root
+    // keeps --uidplus + pid (and --gid). Either way no account, group or
+    // process has it and no other run holds its lock.
+    let claimed = match caller {
+        Some(_) => crate::runuid::claim_from_range(conf, me.as_raw() as u32)?,
+        None => {
+            let (uid, gid) =
+                ids.ok_or_else(|| SandboxError::Internal("the run's ids were not decided".into()))?;
+            crate::runuid::claim_exact(uid, gid)?
+        }
+    };
+    let (uid, gid) = (claimed.uid, claimed.gid);
 
-    // The guard kills the run's uid if the supervisor dies before the end.
-    let guard = Guard::spawn(uid, cfg.limits.clock)?;
-    run_prepared(cfg, conf, trace, me, (uid, gid), caller, Some(guard), false)
+    // Where the run's cgroup goes, before the guard exists: on cgroup v2
+    // this may move safeexec into a leaf of its own cgroup, which must then
+    // hold no other process (crate::isolate::cgroup).
+    let site = plan::wants_cgroup(cfg, false, caller.is_some())
+        .then(|| crate::isolate::cgroup::locate(conf.cgroup_root.as_deref()));
+    // The guard kills the run's uid if the supervisor dies or stops before
+    // the end; it holds the uid's lock until its last sweep.
+    let guard = Guard::spawn(uid, cfg.limits.clock, Some(claimed.lock_fd()))?;
+    let report = run_prepared(
+        cfg,
+        conf,
+        trace,
+        me,
+        (uid, gid),
+        caller,
+        Some(guard),
+        false,
+        site,
+    );
+    drop(claimed);
+    report
 }
 
 /// The run itself, once the ids are decided: `(uid, gid)` are the run's
@@ -123,10 +153,24 @@ fn run_prepared(
     caller: Option<(u32, u32)>,
     guard: Option<Guard>,
     rootless: bool,
+    site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Report> {
-    let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless)?;
+    let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless, site)?;
+    // Classic mode as root: every fork of the run counted from the kernel's
+    // events (paranoid mode sees each one itself; rootless cannot listen).
+    // Subscribed before the fork, read by a thread started after it.
+    let forks = (!prepared.paranoid && !rootless)
+        .then(crate::measure::ForkCounter::listen)
+        .flatten();
     let launched = launch(&mut prepared, guard.as_ref(), trace.as_deref_mut())?;
-    let supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    let forks = forks.and_then(|l| l.collect());
+    let mut supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    if let Some(f) = forks {
+        // With a PID namespace the first process is the init, which forked
+        // the program; without, the first process is the program.
+        let own = (!prepared.plan.ns.has_init()) as u64;
+        supervised.outcome.processes = f.finish(launched.first).map(|n| n + own);
+    }
     finish(cfg, &mut prepared, launched, supervised, trace)
 }
 
@@ -143,8 +187,11 @@ struct Prepared {
     private_tmp: Vec<PathBuf>,
     /// Removed when dropped, whatever way the run ends.
     cgroup: Option<RunCgroup>,
-    /// Kept open until the fork: the child enters the chroot through it.
-    _chroot_fd: Option<OwnedFd>,
+    /// Why a run that should have a cgroup has none (a report warning).
+    cgroup_warning: Option<String>,
+    /// The caller's paths, opened once: the child enters the chroot and
+    /// runs the program through these descriptors.
+    _opened: crate::caller::Opened,
     stderr_file: Option<File>,
     /// The child's setup errors (closed at its exec).
     err: (OwnedFd, Option<OwnedFd>),
@@ -157,11 +204,16 @@ struct Prepared {
     /// Landlock for the policy's path rules: the ruleset (closed after the
     /// fork) and what the report says of it.
     landlock: landlock::Prepared,
+    /// The bounded working directory (handed back when the run ends).
+    disk: Option<disk::Disk>,
+    /// The setuid caller (the hand-back's owner).
+    caller: Option<(u32, u32)>,
 }
 
 /// Plan: the caller's directories checked (with its rights), output files
 /// opened, the seccomp filter compiled, namespaces, mounts and cgroup
 /// decided, the child's whole setup written down as a [`ChildPlan`].
+#[allow(clippy::too_many_arguments)]
 fn plan(
     cfg: &RunConfig,
     conf: &AdminConf,
@@ -170,15 +222,18 @@ fn plan(
     (uid, gid): (u32, u32),
     caller: Option<(u32, u32)>,
     rootless: bool,
+    site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Prepared> {
     // Root: the directories are checked as before. Another caller: opened
     // with its rights, within allowed_dirs, and the chroot is entered through
     // the opened descriptor so a path swapped after the check cannot move it.
-    let chroot_fd = crate::caller::check_dirs(cfg, conf, caller)?;
-    let chroot_path = match &chroot_fd {
-        Some(fd) => Some(PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))),
-        None => cfg.chroot_dir.clone(),
-    };
+    // Every path the caller named is opened here, once, and used from then
+    // on only through its descriptor (caller::open_paths).
+    let opened = crate::caller::open_paths(cfg, conf, caller)?;
+    let chroot_path = opened
+        .chroot
+        .as_ref()
+        .map(|fd| PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())));
     let stderr_file = match &cfg.error_file {
         Some(p) => Some(crate::files::open_output("error file", p)?),
         None => None,
@@ -196,13 +251,31 @@ fn plan(
         None if cfg.isolation.classic_filter => Some(ptrace::classic_filter()),
         None => None,
     };
-    let iso = plan::isolation_plan(cfg, paranoid, rootless)?;
+    // The bounded working directory: its tmpfs, made here (root only),
+    // over the working directory opened once (caller::open_paths).
+    let wd_held = opened.exec_dir.as_ref().or(opened.cwd.as_ref());
+    let disk = match (plan::disk_dir(cfg, rootless, &opened), wd_held) {
+        (Some(wd), Some(h)) => {
+            let fd =
+                h.fd.try_clone()
+                    .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?;
+            Some(disk::prepare((wd, fd), cfg.limits.disk_kib, (uid, gid))?)
+        }
+        _ => None,
+    };
+    let layer = disk.as_ref().map(|d| crate::isolate::mounts::DiskLayer {
+        fd: d.fd.as_raw_fd(),
+        wd: d.wd.clone(),
+        id: wd_held.map(|h| h.id),
+    });
+    let iso = plan::isolation_plan(cfg, paranoid, rootless, &opened, caller, layer.as_ref())?;
     // Landlock for the path rules (or a refusal when the kernel lacks it).
     let mut ll = landlock::prepare(cfg)?;
-    // A caller other than root always gets one: it may stop this process
-    // (SIGSTOP), and then only the kernel's limit on the cgroup bounds the
-    // run's memory (tmpfs, page tables and pipe buffers are charged to it).
-    let cgroup = plan::run_cgroup(cfg, &iso.ns, me.as_raw() as u32, rootless, caller.is_some());
+    // A caller other than root always gets one (plan::wants_cgroup): it may
+    // stop this process (SIGSTOP), and then only the kernel's limit on the
+    // cgroup bounds the run's memory (tmpfs, page tables and pipe buffers
+    // are charged to it).
+    let (cgroup, cgroup_warning) = plan::run_cgroup(cfg, conf, &iso.ns, me.as_raw() as u32, site)?;
     let pipe = || sys::pipe().map_err(|e| SandboxError::sys("pipe2", e));
     let (err_r, err_w) = pipe()?;
     let status_pipe = iso.ns.has_init().then(pipe).transpose()?;
@@ -224,6 +297,45 @@ fn plan(
         exec,
         chroot: chroot_path.as_deref().map(cstr).transpose()?,
         workdir: iso.workdir.as_deref().map(cstr).transpose()?,
+        // The directory entered must be the one opened and checked.
+        // (Under the bounded working directory the child enters the
+        // overlay, whose lower layer was checked the same way when it was
+        // opened: MountOp::KeepPath with the id.)
+        workdir_id: iso
+            .workdir
+            .as_ref()
+            .filter(|_| layer.is_none())
+            .and(opened.exec_dir.as_ref().or(opened.cwd.as_ref()))
+            .map(|h| h.id),
+        // Classic mode runs the opened program itself (execveat); a script
+        // (which execveat cannot run from a close-on-exec descriptor) and
+        // paranoid mode (the policy's filter knows execve) run by path.
+        exec_fd: opened
+            .program
+            .as_ref()
+            .filter(|_| !paranoid)
+            .map(|h| h.fd.as_raw_fd()),
+        close_after_setup: {
+            let o = &opened;
+            let mut v: Vec<i32> = o.chroot.iter().map(|f| f.as_raw_fd()).collect();
+            v.extend(
+                [&o.exec_dir, &o.cwd]
+                    .into_iter()
+                    .flatten()
+                    .chain(&o.binds)
+                    .map(|h| h.fd.as_raw_fd()),
+            );
+            if paranoid {
+                v.extend(o.program.iter().map(|h| h.fd.as_raw_fd()));
+            }
+            if let Some(m) = &iso.mounts {
+                v.extend(m.trees.iter().map(|t| t.as_raw_fd()));
+            }
+            if let Some(l) = &layer {
+                v.extend([l.fd, crate::isolate::mounts::DISK_LOWER_FD]);
+            }
+            v
+        },
         uid: in_uid,
         gid: in_gid,
         // Rootless with an init: RLIMIT_NPROC counts per (user namespace,
@@ -300,13 +412,16 @@ fn plan(
         ids: (uid, gid),
         private_tmp: iso.private_tmp,
         cgroup,
-        _chroot_fd: chroot_fd,
+        cgroup_warning,
+        _opened: opened,
         stderr_file,
         err: (err_r, Some(err_w)),
         status_pipe,
         go,
         gate,
         landlock: ll,
+        disk,
+        caller,
     })
 }
 
@@ -409,7 +524,31 @@ fn launch(
     if let Some(t) = trace {
         t.set_start(start);
     }
-    let forked = if ns.clone_flags != 0 {
+    // cgroup v2: the child starts in the run's cgroup (clone3 with
+    // CLONE_INTO_CGROUP, Linux 5.7) instead of moving itself there; on an
+    // older kernel it joins by writing cgroup.procs, as on v1.
+    let cg_fd = p.cgroup.as_ref().and_then(|c| c.v2_dir_fd());
+    let mut into_cgroup = None;
+    if let Some(fd) = &cg_fd {
+        let join = std::mem::take(&mut p.plan.cgroup_procs);
+        match sys::fork_into_cgroup(ns.clone_flags, fd.as_raw_fd()) {
+            Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL | Errno::EPERM) => {
+                log::debug!("clone3(CLONE_INTO_CGROUP) unavailable: the child joins its cgroup");
+                p.plan.cgroup_procs = join;
+            }
+            r => {
+                into_cgroup = Some(r.map_err(|e| {
+                    SandboxError::sys(
+                        format!("clone3({:#x} | CLONE_INTO_CGROUP)", ns.clone_flags),
+                        e,
+                    )
+                })?)
+            }
+        }
+    }
+    let forked = if let Some(f) = into_cgroup {
+        f
+    } else if ns.clone_flags != 0 {
         sys::fork_into(ns.clone_flags).map_err(|e| {
             if rootless
                 && matches!(
@@ -432,6 +571,7 @@ fn launch(
         Fork::Child => jail::child_main(&p.plan),
         Fork::Parent(pid) => pid,
     };
+    drop(cg_fd);
     p.err.1.take();
     drop(p.landlock.ruleset.take());
     // Rootless: map the caller to the inside id, then let the child go on.
@@ -639,10 +779,15 @@ fn finish(
         let sig = s.shared.signal.load(Ordering::SeqCst);
         return Err(SandboxError::Interrupted(signal_name(sig)));
     }
+    let disk_full = p.disk.as_ref().is_some_and(|d| d.full());
     let mut report = build_report(
-        cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless,
+        cfg, o, &s.shared, s.wall, p.paranoid, p.ids, s.tree, p.rootless, disk_full,
     );
+    if let Some(d) = &p.disk {
+        report.warnings.extend(d.hand_back(p.caller));
+    }
     report.paths = p.landlock.enforcement.take();
+    report.warnings.extend(p.cgroup_warning.take());
     report.warnings.extend(p.landlock.warning.take());
     if let Some(t) = trace {
         report.warnings.extend(t.warning());

@@ -79,6 +79,8 @@ pub(crate) struct Facts {
     pub signal: Option<i32>,
     /// A process the kernel's filter killed with SIGSYS (non-native ABI).
     pub seccomp_killed: Option<i32>,
+    /// The bounded working directory is full (--disk).
+    pub disk_full: bool,
 }
 
 /// The verdict, in order of precedence: the supervisor's failure, a policy
@@ -104,7 +106,7 @@ pub(crate) fn decide(f: &Facts, l: &crate::config::Limits) -> Verdict {
             kind: TimeKind::Cpu,
         },
         _ if f.memory_kib > l.memory_kib || f.hit_limit => Verdict::MLE,
-        _ if signal == Some(libc::SIGXFSZ) => Verdict::OLE,
+        _ if signal == Some(libc::SIGXFSZ) || f.disk_full => Verdict::OLE,
         _ if f.seccomp_killed.is_some() && signal == Some(libc::SIGSYS) => {
             Verdict::RF(Restricted {
                 syscall: "non-native system call ABI".into(),
@@ -137,6 +139,7 @@ pub(crate) fn build_report(
     (uid, gid): (u32, u32),
     tree: Option<TreeFigures>,
     rootless: bool,
+    disk_full: bool,
 ) -> Report {
     let l = &cfg.limits;
     let tree_cpu = tree.as_ref().and_then(|t| t.cpu);
@@ -188,6 +191,7 @@ pub(crate) fn build_report(
             exit_code,
             signal,
             seccomp_killed: o.seccomp_killed.map(|p| p.as_raw()),
+            disk_full,
         },
         l,
     );
@@ -201,7 +205,7 @@ pub(crate) fn build_report(
         memory_kib: memory,
         exit_code,
         signal,
-        processes: o.reaped.count,
+        processes: o.processes.unwrap_or(o.reaped.count),
         limits: l.clone(),
         sources: note_rootless(
             rootless,

@@ -91,34 +91,60 @@ pub fn add_path_rule(
     let res = if allowed == 0 {
         Ok(Added::Yes)
     } else {
-        let attr = PathBeneathAttr {
-            allowed_access: allowed,
-            parent_fd: fd,
-        };
-        // SAFETY: `attr` is a local with the uapi's packed layout of
-        // landlock_path_beneath_attr, alive for the call, which only reads
-        // it; its parent_fd is `fd`, open until the close below. `ruleset`
-        // is the plan's ruleset descriptor (a stale one only gives EBADF).
-        // A raw syscall: async-signal-safe.
-        let r = unsafe {
-            libc::syscall(
-                SYS_LANDLOCK_ADD_RULE,
-                ruleset,
-                LANDLOCK_RULE_PATH_BENEATH,
-                &attr as *const PathBeneathAttr,
-                0u32,
-            )
-        };
-        if r < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(Added::Yes)
-        }
+        add_rule(ruleset, fd, allowed).map(|()| Added::Yes)
     };
     // SAFETY: `fd` was opened above, is owned by nothing else and is not used
     // after this close.
     unsafe { libc::close(fd) };
     res
+}
+
+/// landlock_add_rule(PATH_BENEATH) for the object `fd` is open on.
+fn add_rule(ruleset: RawFd, fd: RawFd, allowed: u64) -> Result<(), Errno> {
+    let attr = PathBeneathAttr {
+        allowed_access: allowed,
+        parent_fd: fd,
+    };
+    // SAFETY: `attr` is a local with the uapi's packed layout of
+    // landlock_path_beneath_attr, alive for the call, which only reads it;
+    // a stale `fd` or `ruleset` only gives EBADF. A raw syscall:
+    // async-signal-safe.
+    let r = unsafe {
+        libc::syscall(
+            SYS_LANDLOCK_ADD_RULE,
+            ruleset,
+            LANDLOCK_RULE_PATH_BENEATH,
+            &attr as *const PathBeneathAttr,
+            0u32,
+        )
+    };
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// `LANDLOCK_ACCESS_FS_READ_FILE`.
+const ACCESS_READ_FILE: u64 = 1 << 2;
+
+/// Child side: when standard input is a regular file, lets the run read
+/// that file again by name (`/dev/stdin`, `/proc/self/fd/0`), read-only.
+/// The kernel reopens it by the path it was opened by, which may lie under
+/// a mount the run does not see as such (the working directory's overlay
+/// covers it): without this rule Landlock would refuse what the program
+/// already holds open. Nothing new is readable: the rule names that one
+/// file (its inode), and the ptrace check still applies the policy's path
+/// rules to the name.
+pub fn add_stdin_rule(ruleset: RawFd) -> Result<(), Errno> {
+    // SAFETY: `stat` is plain integers: all-zero bytes are a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd 0 is only examined; `st` is a local stat that fstat writes,
+    // alive for the call. Async-signal-safe.
+    if unsafe { libc::fstat(0, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(());
+    }
+    add_rule(ruleset, 0, ACCESS_READ_FILE)
 }
 
 /// Child side: enforces `ruleset` on this thread and everything it starts

@@ -12,6 +12,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+pub mod disk;
+pub mod fdops;
 pub mod landlock;
 pub mod ptrace;
 pub mod setuid;
@@ -357,6 +359,266 @@ pub fn fork_into(flags: libc::c_int) -> Result<Fork, Errno> {
     }
 }
 
+/// `struct clone_args` of clone3(2), as of Linux 5.7 (with `cgroup`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup v2
+/// directory `clone_args.cgroup` names, without a migration.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Like [`fork_into`], the child starting in the cgroup v2 directory open
+/// at `cgroup`: every page and process of the child is the cgroup's from its
+/// first instruction, and nothing has to move it there. Fails with ENOSYS
+/// (no clone3, Linux < 5.3), E2BIG or EINVAL (no CLONE_INTO_CGROUP, Linux <
+/// 5.7): the caller falls back to [`fork_into`] and a write to cgroup.procs.
+pub fn fork_into_cgroup(flags: libc::c_int, cgroup: RawFd) -> Result<Fork, Errno> {
+    let args = CloneArgs {
+        flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM and without a stack (stack = 0,
+    // stack_size = 0) is fork: the child gets a copy of the address space
+    // and returns 0 here, on the same stack. `args` is a valid clone_args of
+    // the size passed and lives across the call; the kernel only reads it.
+    // The child only runs `crate::jail::child_main` (async-signal-safe
+    // wrappers, no allocation, then execve or _exit), and never relies on
+    // glibc's cached thread id.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match r {
+        r if r < 0 => Err(Errno::last()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// The kernel's process events connector (NETLINK_CONNECTOR, group
+/// CN_IDX_PROC): every fork and exit on the host, as they happen. Needs
+/// CAP_NET_ADMIN (root). Used to count every process of a run, including
+/// those reaped by their own parent, which the supervisor never sees.
+pub mod procev {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    use nix::errno::Errno;
+
+    /// One event: a fork (a thread when `child_pid != child_tgid`) or the
+    /// exit of a task.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Event {
+        Fork {
+            parent_tgid: i32,
+            child_pid: i32,
+            child_tgid: i32,
+        },
+        Exit {
+            pid: i32,
+            tgid: i32,
+        },
+    }
+
+    const CN_IDX_PROC: u32 = 1;
+    const CN_VAL_PROC: u32 = 1;
+    const PROC_CN_MCAST_LISTEN: u32 = 1;
+    const PROC_EVENT_FORK: u32 = 0x1;
+    const PROC_EVENT_EXIT: u32 = 0x8000_0000;
+    /// nlmsghdr (16 bytes), cn_msg (20), then proc_event: what, cpu,
+    /// timestamp (8), event data at 16.
+    const DATA: usize = 16 + 20;
+    const EVENT: usize = DATA + 16;
+
+    /// A subscribed connector socket.
+    pub struct Listener {
+        fd: OwnedFd,
+    }
+
+    fn i32_at(b: &[u8], at: usize) -> Option<i32> {
+        Some(i32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    impl Listener {
+        /// Opens the socket and subscribes; events from then on are queued
+        /// (a 4 MiB receive buffer; [`Listener::read`] says when some were lost).
+        pub fn open() -> Result<Listener, Errno> {
+            // SAFETY: socket(2) with constant arguments; the descriptor is
+            // owned by the OwnedFd at once.
+            let raw = unsafe {
+                libc::socket(
+                    libc::AF_NETLINK,
+                    libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                    libc::NETLINK_CONNECTOR,
+                )
+            };
+            if raw < 0 {
+                return Err(Errno::last());
+            }
+            // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            let size: libc::c_int = 4 << 20;
+            // SAFETY: setsockopt reads `size`, an int that lives across the
+            // call, with its size passed. Failure only keeps the default size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUFFORCE,
+                    &size as *const libc::c_int as *const libc::c_void,
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            // SAFETY: an all-zero sockaddr_nl is valid; nl_pid 0 lets the
+            // kernel pick a unique port.
+            let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+            sa.nl_groups = CN_IDX_PROC;
+            // SAFETY: bind reads `sa`, of the size passed, during the call.
+            let r = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    &sa as *const libc::sockaddr_nl as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+                )
+            };
+            if r < 0 {
+                return Err(Errno::last());
+            }
+            let mut msg = [0u8; DATA + 4];
+            msg[0..4].copy_from_slice(&((DATA + 4) as u32).to_ne_bytes());
+            msg[4..6].copy_from_slice(&(libc::NLMSG_DONE as u16).to_ne_bytes());
+            msg[16..20].copy_from_slice(&CN_IDX_PROC.to_ne_bytes());
+            msg[20..24].copy_from_slice(&CN_VAL_PROC.to_ne_bytes());
+            msg[32..34].copy_from_slice(&4u16.to_ne_bytes());
+            msg[DATA..DATA + 4].copy_from_slice(&PROC_CN_MCAST_LISTEN.to_ne_bytes());
+            // SAFETY: send reads `msg`, of the length passed, during the call.
+            let r = unsafe {
+                libc::send(
+                    fd.as_raw_fd(),
+                    msg.as_ptr() as *const libc::c_void,
+                    msg.len(),
+                    0,
+                )
+            };
+            if r < 0 {
+                return Err(Errno::last());
+            }
+            Ok(Listener { fd })
+        }
+
+        /// Waits up to `timeout_ms` for one datagram and appends its fork
+        /// and exit events to `out`; true when a datagram (of any event) was
+        /// read. Err(ENOBUFS): events were lost.
+        pub fn read(
+            &self,
+            timeout_ms: i32,
+            buf: &mut [u8],
+            out: &mut Vec<Event>,
+        ) -> Result<bool, Errno> {
+            let mut pfd = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one pollfd that lives across the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+            if n <= 0 {
+                return if n < 0 && Errno::last() != Errno::EINTR {
+                    Err(Errno::last())
+                } else {
+                    Ok(false)
+                };
+            }
+            // SAFETY: recv writes at most `buf.len()` bytes into `buf`.
+            let got = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if got < 0 {
+                return match Errno::last() {
+                    Errno::EAGAIN | Errno::EINTR => Ok(false),
+                    e => Err(e),
+                };
+            }
+            let b = &buf[..got as usize];
+            // One proc_event per datagram.
+            match u32_at(b, DATA) {
+                Some(PROC_EVENT_FORK) => {
+                    if let (Some(pt), Some(cp), Some(ct)) = (
+                        i32_at(b, EVENT + 4),
+                        i32_at(b, EVENT + 8),
+                        i32_at(b, EVENT + 12),
+                    ) {
+                        out.push(Event::Fork {
+                            parent_tgid: pt,
+                            child_pid: cp,
+                            child_tgid: ct,
+                        });
+                    }
+                }
+                Some(PROC_EVENT_EXIT) => {
+                    if let (Some(p), Some(t)) = (i32_at(b, EVENT), i32_at(b, EVENT + 4)) {
+                        out.push(Event::Exit { pid: p, tgid: t });
+                    }
+                }
+                _ => {}
+            }
+            Ok(true)
+        }
+    }
+
+    /// Processes that descend from `root` (itself not counted) in `events`,
+    /// in order: a fork whose parent is known and whose child is a process
+    /// (not a thread) adds one; an exit forgets a pid (it may be reused).
+    pub fn count_descendants(events: &[Event], root: i32) -> u64 {
+        let mut live = std::collections::HashSet::from([root]);
+        let mut n = 0;
+        for e in events {
+            match *e {
+                Event::Fork {
+                    parent_tgid,
+                    child_pid,
+                    child_tgid,
+                } if child_pid == child_tgid && live.contains(&parent_tgid) => {
+                    live.insert(child_tgid);
+                    n += 1;
+                }
+                Event::Exit { pid, tgid } if pid == tgid && pid != root => {
+                    live.remove(&pid);
+                }
+                _ => {}
+            }
+        }
+        n
+    }
+}
+
 /// Namespace, mount and init helpers for the child (async-signal-safe, no
 /// allocation: every path is a CStr built before fork).
 pub mod ns;
@@ -378,9 +640,17 @@ pub mod ns;
 /// reaches exactly the processes of that uid), so the guard itself keeps
 /// real uid 0 throughout and the run can never signal it. Returns the
 /// guard's pid and the write end.
-pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
+///
+/// `keep` (the run's uid lock file) stays open in the guard as its fd 1,
+/// so the uid stays claimed until the guard's last sweep is done.
+pub fn spawn_guard(
+    uid: u32,
+    clock: Duration,
+    keep: Option<RawFd>,
+) -> Result<(Pid, OwnedFd), Errno> {
     let (r, w) = pipe()?;
     let rfd = r.as_raw_fd();
+    let keep = keep.unwrap_or(-1);
     let clock_ms = clock
         .saturating_add(GUARD_GRACE)
         .as_millis()
@@ -389,11 +659,12 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
         Fork::Child => {
             // SAFETY: this is the child of fork() in a possibly
             // multithreaded supervisor: only async-signal-safe libc calls
-            // follow (sigprocmask, setsid, setresuid, dup2, close_range,
+            // follow (sigprocmask, setsid, setresuid, dup2, close, close_range,
             // clock_gettime, poll, read, fork, setresgid, kill, waitpid,
             // _exit), on locals of this frame (`all`, `ts`, `pfd`, `st`, the
-            // read buffer) and on `rfd`, the read end of the pipe made just
-            // above; nothing allocates (the closures capture by reference
+            // read buffer), on `rfd`, the read end of the pipe made just
+            // above, and on `keep`, the run's uid lock descriptor (dup2
+            // only); nothing allocates (the closures capture by reference
             // and live on this stack), and every path ends in _exit. The
             // sweep's own fork happens in this single-threaded guard, and
             // its child only calls setres[ug]id, kill and _exit.
@@ -406,7 +677,11 @@ pub fn spawn_guard(uid: u32, clock: Duration) -> Result<(Pid, OwnedFd), Errno> {
                 if libc::dup2(rfd, 0) < 0 {
                     libc::_exit(1);
                 }
-                libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+                // fd 1: the uid lock (or nothing); everything else closed.
+                if keep < 0 || libc::dup2(keep, 1) < 0 {
+                    libc::close(1);
+                }
+                libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
                 let now_ms = || {
                     let mut ts: libc::timespec = std::mem::zeroed();
                     libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
@@ -632,4 +907,95 @@ pub fn restore_stdout(saved: OwnedFd) {
     // SAFETY: integers only; `saved` is an OwnedFd open for the call, and
     // fd 1 (owned by no OwnedFd) is replaced on purpose.
     unsafe { libc::dup2(saved.as_raw_fd(), 1) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Processes descending from the root are counted, threads and
+    /// strangers are not, and a pid that exited and came back for another
+    /// process is not mistaken for the run's.
+    #[test]
+    fn fork_events_count_the_run_s_processes_only() {
+        use procev::{count_descendants, Event};
+        let fork = |p, c, t| Event::Fork {
+            parent_tgid: p,
+            child_pid: c,
+            child_tgid: t,
+        };
+        let exit = |p| Event::Exit { pid: p, tgid: p };
+        let ev = [
+            fork(1, 10, 10),  // the program
+            fork(10, 11, 11), // its child
+            fork(10, 12, 10), // a thread of the program
+            fork(7, 8, 8),    // a stranger
+            fork(11, 13, 13), // a grandchild
+            exit(13),
+            fork(7, 13, 13),  // pid 13 again, a stranger's
+            fork(13, 14, 14), // its child: not the run's
+            exit(11),
+        ];
+        assert_eq!(count_descendants(&ev, 1), 3);
+        assert_eq!(count_descendants(&ev, 10), 2);
+    }
+
+    /// clone3(CLONE_INTO_CGROUP) puts the child in the cgroup from its
+    /// start: read from outside while the child is still blocked on a pipe,
+    /// before it could have moved itself. Needs root and a cgroup v2 mount
+    /// (the unified hierarchy of a hybrid host will do: no controller is
+    /// needed to place a process).
+    #[test]
+    fn clone3_starts_the_child_in_the_cgroup() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(mount) = crate::isolate::cgroup::v2_mount() else {
+            eprintln!("skipped: no cgroup v2 hierarchy is mounted");
+            return;
+        };
+        let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let own = text
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .expect("a cgroup v2 line");
+        let rel = format!(
+            "{}/clone3-test-{}",
+            own.trim_end_matches('/'),
+            std::process::id()
+        );
+        let dir = mount.join(rel.trim_start_matches('/'));
+        std::fs::create_dir(&dir).expect("mkdir test cgroup");
+        let fd = std::fs::File::open(&dir).unwrap();
+        let (r, w) = pipe().unwrap();
+        let child = match fork_into_cgroup(0, fd.as_raw_fd()) {
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                if matches!(e, Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) {
+                    eprintln!("skipped: no clone3(CLONE_INTO_CGROUP) here: {e}");
+                    return;
+                }
+                panic!("clone3: {e}");
+            }
+            Ok(Fork::Child) => {
+                // Async-signal-safe only: wait for the parent, then leave.
+                let _ = child::read_byte(r.as_raw_fd());
+                child::exit(0)
+            }
+            Ok(Fork::Parent(pid)) => pid,
+        };
+        let seen = std::fs::read_to_string(format!("/proc/{child}/cgroup")).unwrap_or_default();
+        let members = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        // The child holds a copy of `w` too: a byte, not EOF, releases it.
+        let _ = nix::unistd::write(&w, b"g");
+        wait_pid(child);
+        let _ = std::fs::remove_dir(&dir);
+        assert!(
+            seen.lines().any(|l| l == format!("0::{rel}")),
+            "child's cgroup: {seen:?}, wanted 0::{rel}"
+        );
+        assert_eq!(members.trim(), child.to_string());
+        drop(r);
+    }
 }

@@ -55,7 +55,70 @@ pub fn keep_dir(dir: &CStr, fd: i32) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Space in use on the file system at `path`, KiB (0 on error).
+/// Opens `path` (a file or a directory) as an O_PATH descriptor with
+/// openat2(RESOLVE_NO_SYMLINKS) and moves it to `fd` (close-on-exec):
+/// the path was resolved before fork (canonical, checked with the
+/// caller's rights), so a symlink met now was planted since and fails
+/// the open (ELOOP) instead of binding what it points to. With `id`, the
+/// object opened must be that one (st_dev, st_ino): another is ESTALE.
+pub fn keep_path(path: &CStr, fd: i32, id: Option<(u64, u64)>) -> Result<(), Errno> {
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+    let how = OpenHow {
+        flags: (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64,
+        mode: 0,
+        resolve: RESOLVE_NO_SYMLINKS,
+    };
+    // SAFETY: `path` is a borrowed CStr, NUL-terminated and alive for the
+    // call; `how` is a local open_how of the size passed, which the kernel
+    // only reads. Async-signal-safe (runs in the child after fork).
+    let o = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if o < 0 {
+        return Err(Errno::last());
+    }
+    let o = o as i32;
+    if let Some(want) = id {
+        // SAFETY: `stat` is plain integers: all-zero bytes are a valid value.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `o` was opened just above and is still open; `st` is a
+        // local stat that fstat writes. Async-signal-safe.
+        let r = unsafe { libc::fstat(o, &mut st) };
+        if r < 0 || (st.st_dev, st.st_ino) != want {
+            let e = if r < 0 { Errno::last() } else { Errno::ESTALE };
+            // SAFETY: `o` is owned by nothing else and not used after this.
+            unsafe { libc::close(o) };
+            return Err(e);
+        }
+    }
+    // SAFETY: integers only. `fd` is a number the mount plan reserves for
+    // this (no OwnedFd of the child holds it), so replacing it invalidates
+    // nothing.
+    let r = unsafe { libc::dup3(o, fd, libc::O_CLOEXEC) };
+    // SAFETY: `o` was opened just above, is owned by nothing else and is
+    // not used after this close.
+    unsafe { libc::close(o) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// Space in use on the tmpfs at `path`, KiB (0 on error, and 0 when
+/// `path` is not on a tmpfs: sampled before the run's private tmpfs
+/// is mounted, /proc/PID/root/tmp is the host's disk).
 pub fn fs_used_kib(path: &CStr) -> u64 {
     // SAFETY: statfs is plain integers: all-zero bytes are a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -64,6 +127,9 @@ pub fn fs_used_kib(path: &CStr) -> u64 {
     // supervisor and the init (after fork) call this: statfs allocates
     // nothing and is async-signal-safe.
     if unsafe { libc::statfs(path.as_ptr(), &mut st) } < 0 {
+        return 0;
+    }
+    if st.f_type != libc::TMPFS_MAGIC {
         return 0;
     }
     let used = (st.f_blocks as u64).saturating_sub(st.f_bfree as u64);

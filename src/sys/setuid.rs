@@ -108,6 +108,7 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 /// openat2(dirfd, path, O_PATH | O_CLOEXEC [| O_DIRECTORY]); with `in_root`
 /// the path resolves as if `dirfd` were `/` (symlinks and `..` cannot leave
 /// it), as the program will see it after chroot.
+#[allow(dead_code)] // superseded by fdops::open_path (RESOLVE_NO_MAGICLINKS, Held)
 pub fn open_path_at(
     dirfd: Option<RawFd>,
     path: &Path,

@@ -234,7 +234,9 @@ static void renamecwd(void) {
 
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
-    canary = argv[2];
+    /* "@PATH": the canary's path as a word, not a path named on the command
+       line (a policy's `path read $ARGS` would let it be read). */
+    canary = argv[2][0] == '@' ? argv[2] + 1 : argv[2];
     if (!getcwd(wd, sizeof wd)) return 2;
     snprintf(base_dir, sizeof base_dir, "%s", canary);
     char *slash = strrchr(base_dir, '/');

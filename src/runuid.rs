@@ -1,0 +1,226 @@
+//! The run's uid: claimed for the whole run, never shared.
+//!
+//! A uid is used only if no account of any name service has it (nor its
+//! gid a group, [`crate::accounts`]), no process has it as real, effective,
+//! saved or file-system uid (nor the gid as a gid), and this run holds its
+//! lock file `uid-N.lock` in [`RUN_DIR`] (root-owned, mode 0700). The lock
+//! is held by the supervisor and by the guard process (which inherits it),
+//! so it is released only after the guard's last sweep of the uid: two
+//! runs never share a uid, and a sweep of the uid (`kill(-1)` as that uid)
+//! reaches only the run's processes.
+//!
+//! Callers other than root do not choose the uid: it comes from
+//! `uid_min..uid_max` of /etc/safeexec.conf, the first free one from
+//! `uid_min + pid mod (the range's size)` on (with the default range,
+//! `10000 + pid` as before, when it is free). Root keeps `--uidplus + pid`.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+
+use crate::adminconf::AdminConf;
+use crate::error::{Result, SandboxError};
+use crate::sys;
+
+/// The root-owned directory of the per-uid lock files.
+pub const RUN_DIR: &str = "/run/safeexec";
+
+/// How many uids of the range are tried before giving up.
+const MAX_TRIES: u32 = 4096;
+
+/// A uid (and gid) held for one run; dropping it removes the lock file
+/// (the lock itself ends when the guard's copy is closed too).
+#[derive(Debug)]
+pub struct RunUid {
+    pub uid: u32,
+    pub gid: u32,
+    lock: File,
+    path: PathBuf,
+}
+
+impl RunUid {
+    /// The lock file's descriptor, for the guard to inherit.
+    pub fn lock_fd(&self) -> RawFd {
+        self.lock.as_raw_fd()
+    }
+}
+
+impl Drop for RunUid {
+    fn drop(&mut self) {
+        // Removed while still locked: a run that opened the old file before
+        // the unlink sees it is no longer the path's file and tries again.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Creates [`RUN_DIR`] if needed and checks it is root's alone (a real
+/// directory, owner root, not writable by group or others): the lock files
+/// are then named by path inside it.
+fn run_dir() -> Result<()> {
+    match std::fs::DirBuilder::new().mode(0o700).create(RUN_DIR) {
+        // A setuid start has the caller's gid as its effective gid: give
+        // the new directory to root's group.
+        Ok(()) => {
+            let _ = std::os::unix::fs::chown(RUN_DIR, Some(0), Some(0));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(SandboxError::Internal(format!("mkdir {RUN_DIR}: {e}"))),
+    }
+    let md = std::fs::symlink_metadata(RUN_DIR)
+        .map_err(|e| SandboxError::Internal(format!("stat {RUN_DIR}: {e}")))?;
+    if !md.is_dir() || md.uid() != 0 || md.mode() & 0o022 != 0 {
+        return Err(SandboxError::Internal(format!(
+            "{RUN_DIR} is not a directory of root's alone (owner {}, mode {:04o}): remove it",
+            md.uid(),
+            md.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// Every uid and gid some process has (real, effective, saved, fs).
+fn ids_in_use() -> (HashSet<u32>, HashSet<u32>) {
+    let (mut uids, mut gids) = (HashSet::new(), HashSet::new());
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return (uids, gids);
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        for l in s.lines() {
+            let set = if l.starts_with("Uid:") {
+                &mut uids
+            } else if l.starts_with("Gid:") {
+                &mut gids
+            } else {
+                continue;
+            };
+            set.extend(
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|v| v.parse::<u32>().ok()),
+            );
+        }
+    }
+    (uids, gids)
+}
+
+/// Why `uid`/`gid` cannot be used, checked in order: an account, a group,
+/// a process; None when they are free (the lock is taken separately).
+fn taken(uid: u32, gid: u32, check_gid_procs: bool) -> Option<SandboxError> {
+    if let Err(name) = crate::accounts::check_uid(uid) {
+        return Some(SandboxError::UidTaken { uid, name });
+    }
+    if let Err(name) = crate::accounts::check_gid(gid) {
+        return Some(SandboxError::GidTaken { gid, name });
+    }
+    let (uids, gids) = ids_in_use();
+    if uids.contains(&uid) {
+        return Some(SandboxError::UidInUse {
+            uid,
+            why: "a process has it".into(),
+        });
+    }
+    if check_gid_procs && gids.contains(&gid) {
+        return Some(SandboxError::UidInUse {
+            uid,
+            why: format!("a process has gid {gid}"),
+        });
+    }
+    None
+}
+
+/// Takes the lock of `uid`: Ok(None) when another run holds it.
+fn lock(uid: u32) -> Result<Option<(File, PathBuf)>> {
+    let path = PathBuf::from(format!("{RUN_DIR}/uid-{uid}.lock"));
+    // Bounded: a retry happens only when the file was replaced meanwhile.
+    for _ in 0..16 {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| SandboxError::Internal(format!("open {}: {e}", path.display())))?;
+        let _ = std::os::unix::fs::fchown(&f, Some(0), Some(0));
+        if !sys::fdops::try_lock(f.as_fd()).map_err(|e| SandboxError::sys("flock", e))? {
+            return Ok(None);
+        }
+        // Still the file at that name (not unlinked by a run that ended)?
+        if let (Ok(a), Ok(b)) = (f.metadata(), std::fs::symlink_metadata(&path)) {
+            if a.ino() == b.ino() && a.dev() == b.dev() {
+                return Ok(Some((f, path)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Claims exactly `uid` and `gid` (root's `--uidplus + pid`, `--gid`).
+pub fn claim_exact(uid: u32, gid: u32) -> Result<RunUid> {
+    if let Some(e) = taken(uid, gid, false) {
+        return Err(e);
+    }
+    run_dir()?;
+    let Some((lock, path)) = lock(uid)? else {
+        return Err(SandboxError::UidInUse {
+            uid,
+            why: "another run holds it".into(),
+        });
+    };
+    // Checked again under the lock: a process that took it meanwhile.
+    if let Some(e) = taken(uid, gid, false) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(RunUid {
+        uid,
+        gid,
+        lock,
+        path,
+    })
+}
+
+/// Claims a free uid of `uid_min..=uid_max` for a caller other than root
+/// (its gid is the same number): the first free one from
+/// `uid_min + pid mod size` on, at most `MAX_TRIES` (4096) tried.
+pub fn claim_from_range(conf: &AdminConf, pid: u32) -> Result<RunUid> {
+    let (min, max) = (conf.uid_min, conf.uid_max);
+    let size = u64::from(max - min) + 1;
+    let first = u64::from(pid) % size;
+    run_dir()?;
+    let tries = u64::from(MAX_TRIES).min(size);
+    for i in 0..tries {
+        let uid = (u64::from(min) + (first + i) % size) as u32;
+        if taken(uid, uid, true).is_some() {
+            continue;
+        }
+        let Some((lock, path)) = lock(uid)? else {
+            continue;
+        };
+        if taken(uid, uid, true).is_some() {
+            let _ = std::fs::remove_file(&path);
+            drop(lock);
+            continue;
+        }
+        log::debug!("the run's uid and gid: {uid} (free in {min}..{max}, locked)");
+        return Ok(RunUid {
+            uid,
+            gid: uid,
+            lock,
+            path,
+        });
+    }
+    Err(SandboxError::NoFreeUid {
+        min,
+        max,
+        tried: tries,
+    })
+}
