@@ -45,6 +45,7 @@ cp "$TMP/p/t0000.in" "$TMP/p/t0000.ans" "$TMP/p1/"
 chmod -R a+rX "$TMP"
 
 now() { date +%s.%N; }
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.1f", n / t }'; }
 
 # Native: compile once, then one process per test, output compared.
@@ -70,7 +71,7 @@ j2=$(judge 2 "$TMP/p")
 last=$(tail -1 "$TMP/judge.out")
 
 echo "tests: $N; judge --jobs 2 said: $last; binary: $BIN"
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); CPUs: $(nproc)"
+echo "load average at start: $load; CPUs: $(nproc)"
 printf '%-26s %8s s %10s tests/s\n' "native shell loop" "$native" "$(rate "$N" "$native")"
 printf '%-26s %8s s %10s tests/s\n' "judge 1 test (fixed cost)" "$one" "-"
 for j in 1 2; do
