@@ -287,3 +287,35 @@ fn learn_shows_progress_on_a_terminal() {
     assert!(text.contains("safeexec: learned "), "{text:?}");
     assert!(policy.exists());
 }
+
+/// `net` rules have no layer but Landlock (ABI 4): without it the run is
+/// refused with one line and exit status 3, `landlock optional` or not,
+/// and nothing runs (the listener gets no connection).
+#[test]
+fn net_rules_refuse_to_run_without_landlock() {
+    need_root!();
+    let dir = common::work_dir();
+    let l = Listener::new();
+    for extra in ["", "landlock optional\n"] {
+        let p = common::policy(
+            dir.path(),
+            "net",
+            &format!("default allow\n{extra}net connect {}\n", l.port()),
+        );
+        let r = common::run_with(
+            &["--policy", &p, "--net", "host", "--exec", "/bin/true"],
+            Opts {
+                env: vec![("SAFEEXEC_TEST_NO_LANDLOCK", "1")],
+                ..Opts::default()
+            },
+        );
+        assert_eq!(r.status, Some(3), "{}", r.stderr_str());
+        let err = r.stderr_str();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("safeexec: the policy's `net` rules (TCP ports) need Landlock ABI 4"),
+            "{err}"
+        );
+    }
+    assert!(!l.got_connection());
+}
