@@ -314,6 +314,8 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     }
     // Mounts as root, in the new mount namespace (/ made private first).
     if let Some(m) = &plan.mounts {
+        // The plan parks descriptors at 899 and up (mounts::KEEP_FD_BASE).
+        child::raise_nofile(1024);
         do_mounts(plan, m);
     }
     // chroot while still root, and enter it so no directory outside stays open.

@@ -711,3 +711,36 @@ fn setup_error_names_the_rlimit_and_its_value() {
     );
     assert!(!canary.exists(), "the program ran");
 }
+
+/// A caller whose soft RLIMIT_NOFILE is low (256, hard 4096) still gets
+/// its run: the mount plan parks the working directory (the bounded
+/// working directory's lower layer) on descriptor 899, and the child raises
+/// its own soft limit for the set-up; the program gets --nfile as always.
+#[test]
+fn a_low_soft_nofile_of_the_caller_still_runs() {
+    need_root!();
+    let d = work_dir();
+    let r = run_with(
+        &[
+            "--exec_dir",
+            d.path().to_str().unwrap(),
+            "--exec",
+            "/bin/sh",
+            "-c",
+            "echo ran > canary; ulimit -n",
+        ],
+        Opts {
+            wrapper: ["/usr/bin/prlimit", "--nofile=256:4096", "--"]
+                .map(String::from)
+                .to_vec(),
+            ..Opts::default()
+        },
+    );
+    assert_eq!(r.status, Some(0), "{r:?}");
+    assert_eq!(r.stdout_str().trim(), "64", "the program's --nfile: {r:?}");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("canary")).unwrap(),
+        "ran\n",
+        "handed back from the bounded working directory"
+    );
+}

@@ -78,6 +78,26 @@ pub fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> R
     check(unsafe { libc::setrlimit64(resource, &rl) } as _)
 }
 
+/// Lets this process hold descriptors up to `want` - 1 (the mount plan
+/// parks directories at fixed numbers near 900, whatever RLIMIT_NOFILE the
+/// caller started safeexec with): the soft limit is raised to `want`, and
+/// the hard one too where the process may (root); best effort. The
+/// program's own RLIMIT_NOFILE is set later, from its limits.
+pub fn raise_nofile(want: u64) {
+    let mut rl = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `rl` is a local rlimit64 the kernel writes, alive for the
+    // call. Async-signal-safe.
+    if unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, &mut rl) } != 0 || rl.rlim_cur >= want {
+        return;
+    }
+    if setrlimit(libc::RLIMIT_NOFILE, want, rl.rlim_max.max(want)).is_err() {
+        let _ = setrlimit(libc::RLIMIT_NOFILE, want.min(rl.rlim_max), rl.rlim_max);
+    }
+}
+
 pub fn set_nice(n: i32) -> Result<(), Errno> {
     // SAFETY: integers only (who = 0: the calling process); no memory
     // passed. Async-signal-safe.
