@@ -13,8 +13,9 @@
 //! the run only read (or only wrote). Path rules name the files the run
 //! used (`./name` in the working directory); only reads and stats under the
 //! system trees (/usr, /lib, /etc, ...) are generalised to their directory.
-//! Digits that are one of the run's pids or its uid/gid become `*` (the
-//! JVM's `/tmp/hsperfdata_UID/PID`). `kill socket` / `kill ptrace` are said
+//! Digits that are one of the run's pids, its supervisor's pid or its
+//! uid/gid become `*` (the JVM's `/tmp/hsperfdata_UID/PID`, the run's
+//! cgroup `run-PID`). `kill socket` / `kill ptrace` are said
 //! explicitly when the run made none. There are no placeholder rules: an op
 //! with no path rule is one no allowed call can do (a call that did it with
 //! no path recorded is left denied, with a comment). Each rule has a
@@ -342,11 +343,15 @@ pub fn learn_with_progress(
                 cwd: c,
                 program: p,
                 pid,
+                supervisor,
                 ..
             }) => {
                 cwd = PathBuf::from(c);
                 program = p;
                 ids.insert(pid.to_string());
+                if let Some(s) = supervisor {
+                    ids.insert(s.to_string());
+                }
             }
             Record::Event(
                 Event::Fork { child, .. } | Event::Vfork { child, .. } | Event::Clone { child, .. },

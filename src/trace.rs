@@ -112,6 +112,10 @@ pub enum Event {
         cwd: String,
         policy: String,
         level: TraceLevel,
+        /// The supervisor's pid: names made from it (the run's cgroup
+        /// `run-PID`) differ from run to run. Absent in older traces.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supervisor: Option<u32>,
     },
     Fork {
         t_us: u64,
