@@ -135,6 +135,11 @@ pub enum SandboxError {
     /// Landlock; the policy or command line did not say `landlock optional`.
     #[error("the policy's path rules need Landlock and {why}; run on Linux 5.13 or later with Landlock enabled, or say `landlock optional` in the policy (or --landlock optional) to rely on the supervisor's ptrace check alone")]
     NoLandlock { why: String },
+    /// The policy has `net` rules (TCP ports) and the kernel has no Landlock
+    /// network rights (ABI 4, Linux 6.7): nothing else can enforce them, so
+    /// `landlock optional` does not apply.
+    #[error("the policy's `net` rules (TCP ports) need Landlock ABI 4 (Linux 6.7 or later) and {why}; no other layer can enforce them")]
+    NoLandlockNet { why: String },
     /// `require_cgroup = yes` and the run's cgroup cannot be made.
     #[error("this run needs a cgroup (require_cgroup = yes in {conf}) and cannot get one: {why}")]
     NoCgroup { conf: String, why: String },
@@ -148,7 +153,8 @@ impl SandboxError {
             SandboxError::Refused(_) => EXIT_REFUSED,
             SandboxError::NotRoot { .. }
             | SandboxError::NoUserNs { .. }
-            | SandboxError::NoLandlock { .. } => EXIT_PRIVILEGE,
+            | SandboxError::NoLandlock { .. }
+            | SandboxError::NoLandlockNet { .. } => EXIT_PRIVILEGE,
             SandboxError::Policy(_) => EXIT_POLICY,
             SandboxError::UidTaken { .. }
             | SandboxError::GidTaken { .. }

@@ -2,12 +2,112 @@
 //! the learning run's limits as `limit` lines, whether the run ended OK,
 //! and the one line that says what was learned.
 
+use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::Limits;
 use crate::error::SandboxError;
 use crate::trace::{Event, Record, TraceReader};
+
+/// Progress of `policy learn` on a terminal: a spinner on stderr while a
+/// long learning run goes (shown once it has run for [`QUIET_START`], with
+/// the calls traced so far) and while the trace is read (with the calls
+/// read). When stderr is not a terminal (a pipe, a file, the tests) it
+/// draws nothing at all. It starts no thread: the spinner is drawn from
+/// the trace writer's callback, in the supervisor's loop, so no thread
+/// exists while the supervisor forks.
+pub struct LearnProgress {
+    draw: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+/// A run shorter than this shows no progress (its output stays clean).
+pub const QUIET_START: Duration = Duration::from_secs(2);
+
+/// How often the spinner is redrawn at most.
+const REDRAW: Duration = Duration::from_millis(100);
+
+fn spinner() -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    b
+}
+
+impl LearnProgress {
+    /// A spinner when stderr is a terminal, else nothing.
+    pub fn new() -> LearnProgress {
+        LearnProgress::drawn(std::io::stderr().is_terminal())
+    }
+
+    /// A spinner when `draw`, else nothing.
+    pub fn drawn(draw: bool) -> LearnProgress {
+        LearnProgress { draw, bar: None }
+    }
+
+    /// The learning run of `program` starts: the callback for its trace
+    /// writer ([`crate::trace::TraceWriter::set_progress`]), which draws
+    /// the spinner with the calls traced once the run has gone on for
+    /// [`QUIET_START`]. None when nothing is drawn.
+    pub fn running(&mut self, program: &str) -> Option<Box<dyn FnMut(u64) + Send>> {
+        if !self.draw {
+            return None;
+        }
+        let bar = spinner();
+        self.bar = Some(bar.clone());
+        let program = program.to_string();
+        let started = Instant::now();
+        let mut last: Option<Instant> = None;
+        Some(Box::new(move |records: u64| {
+            if started.elapsed() < QUIET_START || last.is_some_and(|l| l.elapsed() < REDRAW) {
+                return;
+            }
+            last = Some(Instant::now());
+            bar.set_message(format!(
+                "learning run of {program}: {} calls traced",
+                thousands(records)
+            ));
+            bar.tick();
+        }))
+    }
+
+    /// The learning run ended: the spinner is cleared (before its report).
+    pub fn run_ended(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+
+    /// Reading the trace: `calls` records so far.
+    pub fn calls_read(&mut self, calls: u64) {
+        if !self.draw {
+            return;
+        }
+        let b = self.bar.get_or_insert_with(spinner);
+        b.set_message(format!("learning: {} calls read", thousands(calls)));
+        b.tick();
+    }
+
+    /// Done: nothing of the spinner is left on the screen.
+    pub fn finish(mut self) {
+        self.run_ended();
+    }
+}
+
+impl Default for LearnProgress {
+    fn default() -> Self {
+        LearnProgress::new()
+    }
+}
+
+impl Drop for LearnProgress {
+    fn drop(&mut self) {
+        self.run_ended();
+    }
+}
 
 /// What a trace says about the run it recorded.
 #[derive(Debug, Default, Clone, PartialEq)]

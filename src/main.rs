@@ -126,7 +126,7 @@ fn real_main() -> i32 {
         ));
     };
     let trace = a.trace.clone().map(|p| (p, a.trace_level));
-    match execute(a, program, args, trace, true) {
+    match execute(a, program, args, trace, true, None) {
         Ok(Some(r)) => exit_status(&r),
         Ok(None) => EXIT_OK,
         Err(code) => code,
@@ -152,7 +152,9 @@ fn execute(
     args: Vec<std::ffi::OsString>,
     trace: Option<(std::path::PathBuf, TraceLevel)>,
     print_report: bool,
+    mut progress: Option<&mut safeexec::learn_run::LearnProgress>,
 ) -> Result<Option<safeexec::Report>, i32> {
+    let name = program.to_string_lossy().into_owned();
     let resolved = a
         .to_request(program, args, trace.as_ref().map(|(_, l)| *l))
         .and_then(|r| r.resolve())
@@ -189,7 +191,16 @@ fn execute(
         },
         _ => None,
     };
-    let report = match resolved.run(tracer.as_mut()) {
+    if let (Some(p), Some(t)) = (progress.as_deref_mut(), tracer.as_mut()) {
+        if let Some(f) = p.running(&name) {
+            t.set_progress(f);
+        }
+    }
+    let run = resolved.run(tracer.as_mut());
+    if let Some(p) = progress {
+        p.run_ended();
+    }
+    let report = match run {
         Ok(r) => r,
         Err(e) => {
             if let (Some(f), SandboxError::ChildSetup { .. }) = (usage.as_mut(), &e) {
@@ -288,6 +299,8 @@ fn learn_command(
     program: Option<(std::ffi::OsString, Vec<std::ffi::OsString>)>,
 ) -> i32 {
     let started = std::time::Instant::now();
+    // A spinner on a terminal for long runs and long traces; nothing in a pipe.
+    let mut progress = safeexec::learn_run::LearnProgress::new();
     let (trace, temporary) = match (&l.from, program) {
         (Some(_), Some(_)) => {
             return fail(&SandboxError::Usage(
@@ -320,6 +333,7 @@ fn learn_command(
                 args,
                 Some((path.clone(), TraceLevel::All)),
                 false,
+                Some(&mut progress),
             );
             drop(saved);
             match r {
@@ -360,10 +374,11 @@ fn learn_command(
         }
     };
     let learned = safeexec::caller::as_caller(|| {
-        let text = safeexec::learn::learn(&trace)?;
+        let text = safeexec::learn::learn_with_progress(&trace, &mut |n| progress.calls_read(n))?;
         let facts = safeexec::learn_run::trace_facts(&trace)?;
         Ok((text, facts))
     });
+    progress.finish();
     if temporary {
         let _ = std::fs::remove_file(&trace);
     }

@@ -112,6 +112,10 @@ pub enum Event {
         cwd: String,
         policy: String,
         level: TraceLevel,
+        /// The supervisor's pid: names made from it (the run's cgroup
+        /// `run-PID`) differ from run to run. Absent in older traces.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supervisor: Option<u32>,
     },
     Fork {
         t_us: u64,
@@ -198,6 +202,9 @@ pub struct TraceWriter {
     limit: Option<u64>,
     written: u64,
     records: u64,
+    /// Called with the count after each record (a progress display; it
+    /// runs in the supervisor's loop, so no thread exists while it forks).
+    progress: Option<Box<dyn FnMut(u64) + Send>>,
     truncated: bool,
     scratch: Vec<u8>,
 }
@@ -214,11 +221,18 @@ impl TraceWriter {
             level,
             error: None,
             limit: None,
+            progress: None,
             written: 0,
             records: 0,
             truncated: false,
             scratch: Vec::with_capacity(4096),
         })
+    }
+
+    /// Calls `f` with the number of records written after each record (a
+    /// progress display; `f` should be cheap and throttle itself).
+    pub fn set_progress(&mut self, f: Box<dyn FnMut(u64) + Send>) {
+        self.progress = Some(f);
     }
 
     /// Bounds the file to `bytes` (at least 1 KiB).
@@ -297,6 +311,9 @@ impl TraceWriter {
         let r = self.out.write_all(&self.scratch);
         self.written += len;
         self.records += 1;
+        if let Some(p) = self.progress.as_mut() {
+            p(self.records);
+        }
         r.map_err(|e| self.fail(e))
     }
 

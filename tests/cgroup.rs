@@ -239,8 +239,12 @@ fn cgroup_peak_counts_the_whole_tree() {
     );
     let kib = j["memory_kib"].as_u64().unwrap();
     let truth = 80 * 1024;
+    // The figure is sampled: in software emulation a sample can fall while
+    // the second child is still touching its last pages (81204 KiB of 81920
+    // seen). At least 90% is both children (one alone is 50%), at most 5%
+    // over the truth.
     assert!(
-        kib >= truth && kib <= truth * 105 / 100,
+        kib >= truth * 9 / 10 && kib <= truth * 105 / 100,
         "tree peak {kib} KiB, truth {truth} KiB + small"
     );
     let left: Vec<PathBuf> = match &scope {

@@ -32,8 +32,8 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use landlock::{
-    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, Ruleset, RulesetAttr, Scope,
-    ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, Scope, ABI,
 };
 use syscalls::Sysno;
 
@@ -114,6 +114,8 @@ pub struct LandlockPlan {
     /// Abstract UNIX sockets and signals scoped to the run (ABI 6).
     pub scoped: u64,
     pub rules: Vec<LlRule>,
+    /// TCP ports granted (`net` rules): port and the AccessNet right.
+    pub net_ports: Vec<(u16, u64)>,
     /// Rights a rule on a file (not a directory) may carry.
     pub file_access: u64,
 }
@@ -186,10 +188,12 @@ pub fn hierarchy(rule: &PathRule) -> (String, bool) {
 
 impl Policy {
     /// Does any path rule restrict an op Landlock can enforce (read, write, exec)?
+    /// `net` rules count too: only Landlock enforces them.
     pub fn landlock_relevant(&self) -> bool {
-        [PathOp::Read, PathOp::Write, PathOp::Exec]
-            .into_iter()
-            .any(|op| self.op_restricted(op))
+        !self.net_rules.is_empty()
+            || [PathOp::Read, PathOp::Write, PathOp::Exec]
+                .into_iter()
+                .any(|op| self.op_restricted(op))
     }
 
     /// Does the policy let `connect` or `bind` run (by a rule or the default)?
@@ -262,11 +266,27 @@ impl Policy {
                 });
             }
         }
-        let handled_net = if abi >= 4 && !self.allows_network() {
-            (AccessNet::BindTcp | AccessNet::ConnectTcp).bits()
-        } else {
-            0
-        };
+        let mut handled_net = BitFlags::<AccessNet>::EMPTY;
+        if abi >= 4 {
+            if !self.allows_network() {
+                handled_net = AccessNet::BindTcp | AccessNet::ConnectTcp;
+            }
+            if self.net_ports(true).is_some() {
+                handled_net |= AccessNet::ConnectTcp;
+            }
+            if self.net_ports(false).is_some() {
+                handled_net |= AccessNet::BindTcp;
+            }
+        }
+        let mut net_ports = Vec::new();
+        for (connect, right) in [(true, AccessNet::ConnectTcp), (false, AccessNet::BindTcp)] {
+            if handled_net.contains(right) {
+                for port in self.net_ports(connect).unwrap_or_default() {
+                    net_ports.push((port, BitFlags::from(right).bits()));
+                }
+            }
+        }
+        let handled_net = handled_net.bits();
         let scoped = if abi >= 6 {
             (Scope::AbstractUnixSocket | Scope::Signal).bits()
         } else {
@@ -278,6 +298,7 @@ impl Policy {
             handled_net,
             scoped,
             rules,
+            net_ports,
             file_access: (AccessFs::from_file(a)).bits(),
         })
     }
@@ -452,15 +473,22 @@ impl Policy {
             o,
             "  read,exec the program itself and its ELF or #! interpreter (the kernel reads what it executes)"
         );
-        let _ = writeln!(
-            o,
-            "  TCP bind/connect: {}",
-            if self.allows_network() {
-                "not handled (the policy allows connect or bind)"
-            } else {
-                "refused (ABI 4)"
-            }
-        );
+        let ports = |connect: bool| -> Option<String> {
+            self.net_ports(connect).map(|p| {
+                let p: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+                format!("only to port {} (ABI 4, `net` rules)", p.join(", "))
+            })
+        };
+        for (what, connect) in [("TCP connect", true), ("TCP bind", false)] {
+            let how = match ports(connect) {
+                Some(p) => p,
+                None if self.allows_network() => {
+                    "not handled (the policy allows connect or bind)".to_string()
+                }
+                None => "refused (ABI 4)".to_string(),
+            };
+            let _ = writeln!(o, "  {what}: {how}");
+        }
         let _ = writeln!(
             o,
             "  abstract UNIX sockets and signals: scoped to the run (ABI 6)"
@@ -475,10 +503,12 @@ impl LandlockPlan {
     /// compatibility: every right asked for exists in this ABI.
     pub fn create_ruleset(&self) -> Result<OwnedFd, String> {
         let fs = BitFlags::<AccessFs>::from_bits_truncate(self.handled_fs);
-        let mut rs = Ruleset::default()
-            .set_compatibility(CompatLevel::HardRequirement)
-            .handle_access(fs)
-            .map_err(|e| format!("landlock ruleset: {e}"))?;
+        let mut rs = Ruleset::default().set_compatibility(CompatLevel::HardRequirement);
+        if !fs.is_empty() {
+            rs = rs
+                .handle_access(fs)
+                .map_err(|e| format!("landlock ruleset: {e}"))?;
+        }
         if self.handled_net != 0 {
             rs = rs
                 .handle_access(BitFlags::<AccessNet>::from_bits_truncate(self.handled_net))
@@ -489,9 +519,18 @@ impl LandlockPlan {
                 .scope(BitFlags::<Scope>::from_bits_truncate(self.scoped))
                 .map_err(|e| format!("landlock ruleset (scopes): {e}"))?;
         }
-        let created = rs
+        let mut created = rs
             .create()
             .map_err(|e| format!("landlock_create_ruleset: {e}"))?;
+        // Ports need no path: added here, before fork.
+        for (port, access) in &self.net_ports {
+            created = created
+                .add_rule(NetPort::new(
+                    *port,
+                    BitFlags::<AccessNet>::from_bits_truncate(*access),
+                ))
+                .map_err(|e| format!("landlock_add_rule (TCP port {port}): {e}"))?;
+        }
         let fd: Option<OwnedFd> = created.into();
         fd.ok_or_else(|| "landlock_create_ruleset: no ruleset descriptor".into())
     }
@@ -665,5 +704,36 @@ mod tests {
         assert_eq!(plan.handled_net, 0);
         let (path, _, wider) = access_of(&plan, "./*").unwrap();
         assert_eq!((path.as_str(), wider), (".", true));
+    }
+
+    #[test]
+    fn net_rules_compile_to_landlock_ports() {
+        let p = Policy::parse(
+            "default kill\nallow connect if arg2 == 16\nnet connect 8080 443\nnet connect 8080\n",
+            "t.policy",
+        )
+        .unwrap();
+        assert_eq!(p.net_ports(true), Some(vec![443, 8080]));
+        assert_eq!(p.net_ports(false), None);
+        assert!(p.landlock_relevant());
+        let plan = p.landlock_plan(4, Path::new("/bin/x"), &[]).unwrap();
+        let c = AccessNet::ConnectTcp as u64;
+        assert_eq!(plan.handled_net, c);
+        assert_eq!(plan.net_ports, vec![(443, c), (8080, c)]);
+        assert_eq!(plan.handled_fs, 0);
+        assert!(p
+            .show_landlock(KernelLandlock::Abi(7))
+            .contains("TCP connect: only to port 443, 8080"));
+        for bad in [
+            "net\n",
+            "net connect\n",
+            "net send 80\n",
+            "net connect 0\n",
+            "net bind 70000\n",
+            "net bind x\n",
+        ] {
+            let e = Policy::parse(bad, "t.policy").unwrap_err().to_string();
+            assert!(e.contains("t.policy:1:"), "{bad}: {e}");
+        }
     }
 }

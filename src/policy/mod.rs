@@ -37,8 +37,8 @@ pub use compile::{
 pub use groups::{expand as expand_group, group_names, GROUPS};
 pub use landlock::{hierarchy as landlock_hierarchy, KernelLandlock, LandlockPlan, LlRule};
 pub use model::{
-    errno_name, Action, Call, Cause, CmpOp, Cond, Decision, Disposition, Limits, Origin, PathOp,
-    PathRule, Policy, Rule,
+    errno_name, Action, Call, Cause, CmpOp, Cond, Decision, Disposition, Limits, NetRule, Origin,
+    PathOp, PathRule, Policy, Rule,
 };
 pub use parser::{parse_errno, Diagnostic, Diagnostics, PolicyError, MAX_INCLUDE_DEPTH};
 pub use paths::{

@@ -170,6 +170,18 @@ pub struct PathRule {
     pub origin: Origin,
 }
 
+/// `net OPS PORT...`: TCP ports a `connect` or `bind` may use, enforced by
+/// Landlock (ABI 4). Once a policy has one for an op, TCP on other ports is
+/// refused for that op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetRule {
+    /// `connect` and/or `bind`.
+    pub connect: bool,
+    pub bind: bool,
+    pub ports: Vec<u16>,
+    pub origin: Origin,
+}
+
 /// Resource limits (sizes in KiB, times in seconds). `None` = not set here.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Limits {
@@ -215,6 +227,7 @@ pub struct Policy {
     pub(crate) limits: Limits,
     pub(crate) rules: Vec<Rule>,
     pub(crate) path_rules: Vec<PathRule>,
+    pub(crate) net_rules: Vec<NetRule>,
     /// `path OPS $ARGS`: the ops, for the paths the command line names
     /// (added as path rules when the run is resolved: [`Policy::add_named_rules`]).
     /// An op named here is restricted even when the command line names nothing.
@@ -236,6 +249,7 @@ impl Policy {
             limits: Limits::default(),
             rules: Vec::new(),
             path_rules: Vec::new(),
+            net_rules: Vec::new(),
             args_rules: Vec::new(),
             on_path_violation: Action::Deny(libc::EACCES),
             on_path_violation_origin: None,
@@ -270,6 +284,30 @@ impl Policy {
     }
     pub fn path_rules(&self) -> &[PathRule] {
         &self.path_rules
+    }
+    /// The `net` rules (TCP ports for connect and bind).
+    pub fn net_rules(&self) -> &[NetRule] {
+        &self.net_rules
+    }
+    /// The TCP ports `connect` (or `bind`) is limited to; None when the
+    /// policy has no `net` rule for it.
+    pub fn net_ports(&self, connect: bool) -> Option<Vec<u16>> {
+        let mut ports: Vec<u16> = self
+            .net_rules
+            .iter()
+            .filter(|r| if connect { r.connect } else { r.bind })
+            .flat_map(|r| r.ports.iter().copied())
+            .collect();
+        if !self
+            .net_rules
+            .iter()
+            .any(|r| if connect { r.connect } else { r.bind })
+        {
+            return None;
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        Some(ports)
     }
     /// `path OPS $ARGS` lines: the ops and where each was written.
     pub fn args_rules(&self) -> &[(Vec<PathOp>, Origin)] {

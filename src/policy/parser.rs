@@ -13,7 +13,7 @@ use std::str::FromStr;
 use syscalls::Sysno;
 
 use super::groups;
-use super::model::{Action, CmpOp, Cond, Origin, PathOp, PathRule, Policy, Rule};
+use super::model::{Action, CmpOp, Cond, NetRule, Origin, PathOp, PathRule, Policy, Rule};
 use super::paths::PathPattern;
 use crate::input::{
     human_size, read_bounded, MAX_POLICY_BYTES, MAX_POLICY_FILES, MAX_POLICY_TOTAL_BYTES,
@@ -696,6 +696,7 @@ impl Parser {
                 "allow" | "log" | "kill" | "deny" => self.st_rule(&cx, &toks),
                 "path" => self.st_path(&cx, &toks),
                 "landlock" => self.st_landlock(&cx, &toks),
+                "net" => self.st_net(&cx, &toks),
                 other => {
                     let known = [
                         "include",
@@ -709,6 +710,7 @@ impl Parser {
                         "path",
                         "on-path-violation",
                         "landlock",
+                        "net",
                     ];
                     let hint = match nearest(other, known.iter().copied()) {
                         Some(n) => format!("did you mean `{n}`? statements: {}", known.join(", ")),
@@ -755,6 +757,68 @@ impl Parser {
                 self.diag(cx, arg.start, &t, "unknown `landlock` setting", hint());
             }
         }
+    }
+
+    /// `net connect|bind|connect,bind PORT [PORT ...]`: the TCP ports the
+    /// op may use (Landlock, ABI 4).
+    fn st_net(&mut self, cx: &Cx<'_>, toks: &[Tok]) {
+        let hint = || {
+            Some(
+                "write `net connect PORT...`, `net bind PORT...` or `net connect,bind PORT...`"
+                    .to_string(),
+            )
+        };
+        let Some(ops) = toks.get(1) else {
+            let end = cx.raw.len();
+            self.diag(
+                cx,
+                end,
+                "",
+                "`net` needs `connect` or `bind` and ports",
+                hint(),
+            );
+            return;
+        };
+        let (mut connect, mut bind) = (false, false);
+        for op in ops.text.split(',') {
+            match op {
+                "connect" => connect = true,
+                "bind" => bind = true,
+                _ => {
+                    let t = ops.text.clone();
+                    self.diag(cx, ops.start, &t, "unknown `net` op", hint());
+                    return;
+                }
+            }
+        }
+        if toks.len() < 3 {
+            let end = cx.raw.len();
+            self.diag(cx, end, "", "`net` needs at least one port", hint());
+            return;
+        }
+        let mut ports = Vec::new();
+        for t in &toks[2..] {
+            match t.text.parse::<u16>() {
+                Ok(p) if p > 0 => ports.push(p),
+                _ => {
+                    let text = t.text.clone();
+                    self.diag(
+                        cx,
+                        t.start,
+                        &text,
+                        "not a TCP port",
+                        Some("a port is a number 1..65535".into()),
+                    );
+                    return;
+                }
+            }
+        }
+        self.policy.net_rules.push(NetRule {
+            connect,
+            bind,
+            ports,
+            origin: cx.origin.clone(),
+        });
     }
 
     fn st_include(&mut self, cx: &Cx<'_>, toks: &[Tok], src: &Source<'_>) {

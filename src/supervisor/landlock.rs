@@ -62,6 +62,21 @@ pub fn prepare(cfg: &RunConfig) -> Result<Prepared> {
         });
     }
     let kernel = KernelLandlock::detect();
+    if !policy.net_rules().is_empty() {
+        match kernel.abi() {
+            Some(abi) if abi >= 4 => {}
+            Some(abi) => {
+                return Err(SandboxError::NoLandlockNet {
+                    why: format!("this kernel's Landlock is ABI {abi}"),
+                })
+            }
+            None => {
+                return Err(SandboxError::NoLandlockNet {
+                    why: kernel.why().into(),
+                })
+            }
+        }
+    }
     let Some(abi) = kernel.abi() else {
         if !policy.landlock_optional() {
             return Err(SandboxError::NoLandlock {

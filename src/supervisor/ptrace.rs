@@ -160,6 +160,7 @@ pub(crate) fn trace_loop(
             cwd: t.cwd.display().to_string(),
             policy: policy.name().to_string(),
             level: w.level,
+            supervisor: Some(std::process::id()),
         };
         if let Err(e) = w.write(&start) {
             t.o.internal = Some(e);
