@@ -192,18 +192,23 @@ fn write_outside_the_working_directory_is_denied() {
 #[test]
 fn toctou_cannot_beat_kernel_permissions() {
     // The forbidden file is root's 0644: whatever the tracer decides, the
-    // kernel refuses the run's uid.
+    // kernel refuses the run's uid. Not under /tmp: named there, it would be
+    // kept visible read-only over the private /tmp, and the mount, not the
+    // file's permissions, would refuse the writes.
     let d = work_dir();
-    let canary = Path::new("/tmp").join(format!("safeexec-rootcanary-{}", std::process::id()));
+    let canary = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("safeexec-rootcanary-{}", std::process::id()));
     std::fs::write(&canary, "canary\n").unwrap();
     let inside = d.path().join("good");
     std::fs::write(&inside, "").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&inside, std::fs::Permissions::from_mode(0o666)).unwrap();
     let pol = procs_policy(d.path());
-    let (_, r, _) = run_json3(&[
+    let (_, r, out) = run_json3(&[
         "--policy",
         &pol,
+        "--disk",
+        "0",
         "--exec_dir",
         d.path().to_str().unwrap(),
         "--exec",
@@ -214,6 +219,14 @@ fn toctou_cannot_beat_kernel_permissions() {
     let after = std::fs::read_to_string(&canary).unwrap();
     let _ = std::fs::remove_file(&canary);
     assert_eq!(code(&r), "OK", "{r}");
+    // The attack got going: the flipping thread ran while opens of the
+    // allowed file succeeded (its writes are there) ...
+    assert!(out.starts_with("done "), "{out}");
+    assert!(
+        std::fs::metadata(&inside).unwrap().len() > 0,
+        "no open got through: {out} {r}"
+    );
+    // ... and the canary was never written.
     assert_eq!(after, "canary\n");
 }
 
