@@ -75,10 +75,10 @@ fn kill_all_reaches_nothing_outside() {
     assert_eq!(out.json_report()["verdict"]["code"], "OK", "{out}");
 }
 
-/// A 0777 working directory under the target's temporary directory
+/// A 0777 working directory outside /tmp (under /run)
 /// (removed when dropped).
 fn scratch() -> tempfile::TempDir {
-    work_dir_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
+    common::work_dir_outside_tmp()
 }
 
 #[test]

@@ -129,10 +129,10 @@ fn socket_is_restricted_function_with_rule() {
 fn write_outside_the_working_directory_is_denied() {
     let d = work_dir();
     // Not under /tmp: the run has a private /tmp, where the canary would
-    // not exist (ENOENT) and the attack would not reach it. The victims'
-    // directory is visible to the run.
-    let canary = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("safeexec-canary-{}", std::process::id()));
+    // not exist (ENOENT) or, named, be kept read-only, and the attack would
+    // not reach the policy.
+    let outside = common::outside_private_tmp();
+    let canary = outside.path().join("canary");
     std::fs::write(&canary, "canary\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     // World-writable: only the policy stands between the program and it.
@@ -196,8 +196,8 @@ fn toctou_cannot_beat_kernel_permissions() {
     // kept visible read-only over the private /tmp, and the mount, not the
     // file's permissions, would refuse the writes.
     let d = work_dir();
-    let canary = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("safeexec-rootcanary-{}", std::process::id()));
+    let outside = common::outside_private_tmp();
+    let canary = outside.path().join("rootcanary");
     std::fs::write(&canary, "canary\n").unwrap();
     let inside = d.path().join("good");
     std::fs::write(&inside, "").unwrap();

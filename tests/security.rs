@@ -969,7 +969,7 @@ fn stashed(tag: &str) -> Vec<String> {
 
 /// A 0777 working directory outside /tmp (so a tmpfs on /tmp does not hide it).
 fn workdir_outside_tmp() -> tempfile::TempDir {
-    work_dir_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
+    common::work_dir_outside_tmp()
 }
 
 #[test]

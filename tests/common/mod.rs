@@ -604,6 +604,21 @@ fn temp_dir_in(parent: &Path, mode: u32) -> tempfile::TempDir {
     d
 }
 
+/// A fresh root-owned 0755 directory outside /tmp, /var/tmp and /dev/shm
+/// (under /run), whatever the checkout's location: a canary there is seen
+/// by a run as it is on the host, with its own permissions (under /tmp it
+/// would be the private tmpfs's, or, named on the command line, kept
+/// read-only). Removed when dropped.
+pub fn outside_private_tmp() -> tempfile::TempDir {
+    temp_dir_in(Path::new("/run"), 0o755)
+}
+
+/// [`work_dir`] outside /tmp (under /run, see [`outside_private_tmp`]),
+/// mode 0777, whatever the checkout's location.
+pub fn work_dir_outside_tmp() -> tempfile::TempDir {
+    temp_dir_in(Path::new("/run"), 0o777)
+}
+
 /// A fresh directory under /tmp with mode 0777, so the run's unprivileged
 /// uid can create files there. Removed when dropped.
 pub fn work_dir() -> tempfile::TempDir {
