@@ -264,3 +264,25 @@ fn reading_a_large_file_in_a_cgroup_is_not_mle() {
         "{j}"
     );
 }
+
+/// What a program writes into its bounded working directory (`--disk`) is
+/// RAM of the run until it is handed back: 5 files of 7 MB (35 MB, each
+/// under --fsize) under --mem 32 MiB are MLE, with the figure over the
+/// limit. The attack reaches: with --disk 0 the same files go to the disk
+/// of the directory and the run is OK, its figure small.
+#[test]
+fn the_bounded_working_directory_counts_as_memory() {
+    need_root!();
+    let script = "for i in 1 2 3 4 5; do head -c 7000000 /dev/zero > f$i; done; sleep 0.5";
+    let args = |disk: &'static str| {
+        vec![
+            "--nproc", "4", "--mem", "32768", "--disk", disk, "--exec", "/bin/sh", "-c", script,
+        ]
+    };
+    let (r, j) = run_json(&args("65536"));
+    assert_eq!(code(&j), "MLE", "{r:?}");
+    assert!(kib(&j) > 32768, "{j}");
+    let (r, j) = run_json(&args("0"));
+    assert_eq!(code(&j), "OK", "{r:?}");
+    assert!(kib(&j) < 16384, "{j}");
+}

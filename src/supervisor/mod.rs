@@ -690,6 +690,11 @@ fn supervise(
         // Rootless: by descent from this supervisor (the uid is the caller's).
         init: ns_init,
         tmpfs: p.private_tmp.clone(),
+        layer: p
+            .disk
+            .as_ref()
+            .and_then(|d| d.fd.try_clone().ok())
+            .map(std::fs::File::from),
         page_tables: true,
         cgroup: p.cgroup.as_ref().and_then(|c| c.memory_probe()),
         scan: (!p.paranoid && (cfg.limits.nproc > 0 || has_init)).then_some(if p.rootless {

@@ -153,6 +153,10 @@ pub struct Watch {
     /// (after its exec, so the mounts are final) and then measured with
     /// fstatfs, also after the run's last process has ended.
     pub tmpfs: Vec<std::path::PathBuf>,
+    /// The upper layer of the bounded working directory (`--disk`), a
+    /// tmpfs the supervisor made: what the program wrote into its working
+    /// directory is RAM until it is handed back, and counts like the rest.
+    pub layer: Option<std::fs::File>,
     /// Sample each process's page tables (VmPTE), which no high-water mark
     /// and no cgroup v1 figure shows.
     pub page_tables: bool,
@@ -183,7 +187,7 @@ const SCAN_EVERY: u32 = 5;
 
 pub fn run(w: Watch) {
     let mut sampler = Sampler::default();
-    let mut tmpfs = RunTmpfs::new(&w.tmpfs);
+    let mut tmpfs = RunTmpfs::new(&w.tmpfs, w.layer.as_ref());
     let mut status_buf = vec![0u8; 8192];
     let deadline = w.start + w.wall_limit;
     let sh = &w.shared;
@@ -291,13 +295,16 @@ pub fn run(w: Watch) {
 struct RunTmpfs<'a> {
     paths: &'a [std::path::PathBuf],
     open: Vec<Option<std::fs::File>>,
+    /// The bounded working directory's layer, open from the start.
+    layer: Option<&'a std::fs::File>,
 }
 
 impl<'a> RunTmpfs<'a> {
-    fn new(paths: &'a [std::path::PathBuf]) -> Self {
+    fn new(paths: &'a [std::path::PathBuf], layer: Option<&'a std::fs::File>) -> Self {
         RunTmpfs {
             paths,
             open: paths.iter().map(|_| None).collect(),
+            layer,
         }
     }
 
@@ -317,6 +324,7 @@ impl<'a> RunTmpfs<'a> {
         self.open
             .iter()
             .flatten()
+            .chain(self.layer)
             .map(measure::tmpfs_fd_used_kib)
             .sum()
     }
