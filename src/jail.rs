@@ -314,9 +314,11 @@ pub fn child_main(plan: &ChildPlan) -> ! {
     }
     // Mounts as root, in the new mount namespace (/ made private first).
     if let Some(m) = &plan.mounts {
-        // The plan parks descriptors at 899 and up (mounts::KEEP_FD_BASE).
-        child::raise_nofile(1024);
+        // The plan parks descriptors at 899 and up (mounts::KEEP_FD_BASE):
+        // room for them during the mounts, the caller's limits back after.
+        let old = child::raise_nofile(1024);
         do_mounts(plan, m);
+        child::restore_nofile(old);
     }
     // chroot while still root, and enter it so no directory outside stays open.
     if let Some(root) = &plan.chroot {

@@ -81,9 +81,10 @@ pub fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> R
 /// Lets this process hold descriptors up to `want` - 1 (the mount plan
 /// parks directories at fixed numbers near 900, whatever RLIMIT_NOFILE the
 /// caller started safeexec with): the soft limit is raised to `want`, and
-/// the hard one too where the process may (root); best effort. The
-/// program's own RLIMIT_NOFILE is set later, from its limits.
-pub fn raise_nofile(want: u64) {
+/// the hard one too where the process may (CAP_SYS_RESOURCE); best effort.
+/// Returns the limits to put back with [`restore_nofile`] once the mounts
+/// are done, so the program's limits start from the caller's as before.
+pub fn raise_nofile(want: u64) -> Option<(u64, u64)> {
     let mut rl = libc::rlimit64 {
         rlim_cur: 0,
         rlim_max: 0,
@@ -91,10 +92,20 @@ pub fn raise_nofile(want: u64) {
     // SAFETY: `rl` is a local rlimit64 the kernel writes, alive for the
     // call. Async-signal-safe.
     if unsafe { libc::getrlimit64(libc::RLIMIT_NOFILE, &mut rl) } != 0 || rl.rlim_cur >= want {
-        return;
+        return None;
     }
+    let old = (rl.rlim_cur, rl.rlim_max);
     if setrlimit(libc::RLIMIT_NOFILE, want, rl.rlim_max.max(want)).is_err() {
         let _ = setrlimit(libc::RLIMIT_NOFILE, want.min(rl.rlim_max), rl.rlim_max);
+    }
+    Some(old)
+}
+
+/// Puts back the limits [`raise_nofile`] changed (lowering is always
+/// allowed; descriptors open above them stay open).
+pub fn restore_nofile(old: Option<(u64, u64)>) {
+    if let Some((soft, hard)) = old {
+        let _ = setrlimit(libc::RLIMIT_NOFILE, soft, hard);
     }
 }
 
