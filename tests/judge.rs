@@ -1105,3 +1105,79 @@ fn a_judge_stopped_by_a_signal_leaves_no_scratch_directory_and_no_run() {
         );
     }
 }
+
+/// A judge killed with SIGKILL cannot remove its scratch directory; the
+/// next judge with the same scratch base does (its PID no longer runs),
+/// and leaves alone what is kept (`--keep`), what another live judge owns,
+/// and what is not a judge's directory.
+#[test]
+fn the_next_judge_removes_what_a_killed_judge_left() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let p = package("");
+    let r = p.path();
+    let scratch = tempfile::Builder::new()
+        .prefix("safeexec-judge-scratch-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let marker = format!("sleeper_{}_kill", std::process::id());
+    let src = r.join(format!("{marker}.py"));
+    write(&src, "import time\ntime.sleep(30)\n");
+    let mut child = std::process::Command::new(common::SAFEEXEC)
+        .arg("judge")
+        .arg(r)
+        .arg(&src)
+        .arg("--scratch")
+        .arg(scratch.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let dir = scratch.path().join(format!("safeexec-judge-{pid}"));
+    let started = common::eventually(Duration::from_secs(30), || {
+        !processes_with(&format!("/usr/bin/python3 {marker}")).is_empty()
+    });
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    assert!(started, "the run of {marker} never started");
+    assert!(
+        dir.is_dir(),
+        "SIGKILL left nothing to clean: {}",
+        dir.display()
+    );
+    // Its run ends anyway (the sandbox's guard), the directory stays.
+    assert!(
+        common::eventually(Duration::from_secs(15), || processes_with(&marker)
+            .is_empty()),
+        "a process of the run is left: {:?}",
+        processes_with(&marker)
+    );
+    // Left alone: a kept one, a live process's, and a plain directory.
+    let kept = scratch.path().join("safeexec-judge-999999999");
+    std::fs::create_dir(&kept).unwrap();
+    write(&kept.join(".kept"), "");
+    let live = scratch
+        .path()
+        .join(format!("safeexec-judge-{}", std::process::id()));
+    std::fs::create_dir(&live).unwrap();
+    let other = scratch.path().join("safeexec-judge-notapid");
+    std::fs::create_dir(&other).unwrap();
+
+    let ok = r.join("ok.py");
+    write(&ok, "print(sum(map(int, input().split())))\n");
+    let run = judge(&[
+        r.as_os_str(),
+        ok.as_os_str(),
+        "--scratch".as_ref(),
+        scratch.path().as_os_str(),
+    ]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr_str());
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    for d in [&kept, &live, &other] {
+        assert!(d.is_dir(), "{} was removed", d.display());
+    }
+}

@@ -227,6 +227,7 @@ pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
     let base = std::path::absolute(&base).unwrap_or(base);
     let signals = StopSignals::block();
     let scratch = base.join(format!("safeexec-judge-{}", std::process::id()));
+    sweep_stale_scratch(&base);
     if scratch.exists() {
         let _ = std::fs::remove_dir_all(&scratch);
     }
@@ -235,6 +236,8 @@ pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
         a, &problem, &languages, sources, limits, flags, jobs, conf, &scratch, json, &signals,
     );
     if a.keep {
+        // Marked, so that a later judge's sweep leaves it alone.
+        let _ = std::fs::write(scratch.join(".kept"), "");
         eprintln!(
             "safeexec: judge: scratch directory kept: {}",
             scratch.display()
@@ -243,6 +246,45 @@ pub fn judge_command(a: &JudgeArgs) -> Result<i32, JudgeError> {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     result
+}
+
+/// Removes the scratch directories that judges killed with SIGKILL left in
+/// `base` (nothing else can remove them): `safeexec-judge-PID`, a directory
+/// (not a symlink) owned by this effective uid, not kept (`--keep` marks it
+/// with `.kept`), whose PID no process has any more. A PID reused since
+/// keeps its directory until a later judge finds it free. Best effort.
+fn sweep_stale_scratch(base: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    for e in entries.flatten().take(100_000) {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("safeexec-judge-"))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid <= 1 || pid as u32 == std::process::id() {
+            continue;
+        }
+        let path = e.path();
+        let Ok(md) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !md.is_dir() || md.uid() != me || path.join(".kept").exists() {
+            continue;
+        }
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+            == Err(nix::errno::Errno::ESRCH);
+        if gone {
+            log::debug!("judge: removing {} (its judge is gone)", path.display());
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
