@@ -48,8 +48,9 @@ fn probe(p: &Path, write: bool) -> Option<Found> {
     if write {
         mode |= libc::W_OK;
     }
-    let usable = sys::setuid::open_path_at(None, &path, dir, false)
+    let usable = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .ok()
+        .and_then(|c| sys::fdops::open_path(None, &c, dir, 0).ok())
         .is_some_and(|fd| sys::setuid::access_fd(&fd, mode).is_ok());
     Some(Found { path, dir, usable })
 }

@@ -8,82 +8,16 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSCONFIG_SET_STRING: libc::c_uint = 1;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
-const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
-const MOUNT_ATTR_NOEXEC: libc::c_uint = 0x8;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-const RESOLVE_BENEATH: u64 = 0x08;
-
-fn cstr(s: &str) -> Result<CString, Errno> {
-    CString::new(s).map_err(|_| Errno::EINVAL)
-}
 
 /// A new tmpfs of `size_kib` KiB and `inodes` inodes, not attached
 /// anywhere (nosuid, nodev, noexec): a mount descriptor (close-on-exec).
 pub fn detached_tmpfs(size_kib: u64, inodes: u64) -> Result<OwnedFd, Errno> {
-    let fstype = cstr("tmpfs")?;
-    // SAFETY: NUL-terminated name; the descriptor returned is ours.
-    let fs = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) };
-    if fs < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: the kernel just gave us this descriptor.
-    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
-    for (k, v) in [
-        ("size", format!("{size_kib}k")),
-        ("nr_inodes", inodes.to_string()),
-        ("mode", "0755".to_string()),
-    ] {
-        let (k, v) = (cstr(k)?, cstr(&v)?);
-        // SAFETY: a descriptor we own, NUL-terminated key and value.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_fsconfig,
-                fs.as_raw_fd(),
-                FSCONFIG_SET_STRING,
-                k.as_ptr(),
-                v.as_ptr(),
-                0,
-            )
-        };
-        if r < 0 {
-            return Err(Errno::last());
-        }
-    }
-    // SAFETY: as above; no key or value for the create command.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fs.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    };
-    if r < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: a configured fs context we own; the mount descriptor is ours.
-    let m = unsafe {
-        libc::syscall(
-            libc::SYS_fsmount,
-            fs.as_raw_fd(),
-            FSMOUNT_CLOEXEC,
-            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-        )
-    };
-    if m < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: the kernel just gave us this descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(m as RawFd) })
+    use super::fdops::{new_tmpfs, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
+    new_tmpfs(
+        &format!("size={size_kib}k,nr_inodes={inodes},mode=0755"),
+        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+    )
 }
 
 /// Child side (async-signal-safe): attaches the detached mount `fd` at `dst`.
@@ -118,41 +52,25 @@ pub fn free_space(fd: &OwnedFd) -> Result<(u64, u64), Errno> {
     Ok((st.f_bfree as u64, st.f_ffree as u64))
 }
 
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
 /// openat2(dir, name, flags, mode) beneath `dir`, without following any
 /// symlink or magic link: a name the program turned into a symlink is
 /// never followed (ELOOP). `name` is one component.
 pub fn open_beneath(dir: RawFd, name: &CStr, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64,
-        mode: if flags & libc::O_CREAT != 0 {
-            mode as u64
-        } else {
-            0
-        },
-        resolve: RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    use super::fdops::{openat2_raw, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
+    let mode = if flags & libc::O_CREAT != 0 {
+        u64::from(mode)
+    } else {
+        0
     };
-    // SAFETY: NUL-terminated name, a valid open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            name.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: the kernel just gave us this descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    let fd = openat2_raw(
+        dir,
+        name,
+        flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        mode,
+        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    )?;
+    // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// mkdirat(dir, name, mode); an existing entry is fine (it is opened next,

@@ -23,6 +23,7 @@ struct OpenHow {
 
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 
 const OPEN_TREE_CLONE: libc::c_uint = 1;
@@ -43,8 +44,10 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// The raw openat2; returns the new descriptor number (child-safe).
-fn openat2_raw(
+/// The raw openat2; returns the new descriptor number (child-safe). The
+/// one openat2 of the crate: every other open with resolve flags goes
+/// through it.
+pub fn openat2_raw(
     dirfd: RawFd,
     path: &CStr,
     flags: i32,

@@ -62,34 +62,14 @@ pub fn keep_dir(dir: &CStr, fd: i32) -> Result<(), Errno> {
 /// the open (ELOOP) instead of binding what it points to. With `id`, the
 /// object opened must be that one (st_dev, st_ino): another is ESTALE.
 pub fn keep_path(path: &CStr, fd: i32, id: Option<(u64, u64)>) -> Result<(), Errno> {
-    #[repr(C)]
-    struct OpenHow {
-        flags: u64,
-        mode: u64,
-        resolve: u64,
-    }
-    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-    let how = OpenHow {
-        flags: (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64,
-        mode: 0,
-        resolve: RESOLVE_NO_SYMLINKS,
-    };
-    // SAFETY: `path` is a borrowed CStr, NUL-terminated and alive for the
-    // call; `how` is a local open_how of the size passed, which the kernel
-    // only reads. Async-signal-safe (runs in the child after fork).
-    let o = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if o < 0 {
-        return Err(Errno::last());
-    }
-    let o = o as i32;
+    use super::fdops::{openat2_raw, RESOLVE_NO_SYMLINKS};
+    let o = openat2_raw(
+        libc::AT_FDCWD,
+        path,
+        libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        0,
+        RESOLVE_NO_SYMLINKS,
+    )?;
     if let Some(want) = id {
         // SAFETY: `stat` is plain integers: all-zero bytes are a valid value.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };

@@ -3,10 +3,7 @@
 //! symlinks out of a root, killing only the run's processes, and the
 //! guardian that ends the run when the supervisor itself is killed.
 
-use std::ffi::{CString, OsStr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -90,61 +87,6 @@ impl Drop for CallerFs {
             }
         }
     }
-}
-
-fn cstr(p: &OsStr) -> Result<CString, Errno> {
-    CString::new(p.as_bytes()).map_err(|_| Errno::EINVAL)
-}
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-const RESOLVE_IN_ROOT: u64 = 0x10;
-
-/// openat2(dirfd, path, O_PATH | O_CLOEXEC [| O_DIRECTORY]); with `in_root`
-/// the path resolves as if `dirfd` were `/` (symlinks and `..` cannot leave
-/// it), as the program will see it after chroot.
-#[allow(dead_code)] // superseded by fdops::open_path (RESOLVE_NO_MAGICLINKS, Held)
-pub fn open_path_at(
-    dirfd: Option<RawFd>,
-    path: &Path,
-    directory: bool,
-    in_root: bool,
-) -> Result<OwnedFd, Errno> {
-    let c = cstr(path.as_os_str())?;
-    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
-    if directory {
-        flags |= libc::O_DIRECTORY;
-    }
-    let how = OpenHow {
-        flags: flags as u64,
-        mode: 0,
-        resolve: if in_root { RESOLVE_IN_ROOT } else { 0 },
-    };
-    // SAFETY: `c` is a CString (NUL-terminated) and `how` a local open_how
-    // (the kernel's struct: three u64, repr(C)), both alive for the call;
-    // the size passed is exactly size_of::<OpenHow>(), so the kernel reads
-    // no more than `how`. `dirfd` is the caller's open descriptor or
-    // AT_FDCWD; a stale one only makes the call fail with EBADF.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd.unwrap_or(libc::AT_FDCWD),
-            c.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: `fd` is >= 0, just returned by openat2: open, and known to
-    // nothing else, so the OwnedFd is its only owner.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// faccessat2(fd, "", mode, AT_EMPTY_PATH | AT_EACCESS): whether the current
