@@ -792,67 +792,14 @@ mod setuid {
     use std::sync::OnceLock;
 
     const CALLER: u32 = 65534;
-    const CONF: &str = "/etc/safeexec.conf";
 
     /// The built binary, copied, owned by root and setuid (mode 4755).
     fn installed() -> &'static Path {
         static BIN: OnceLock<PathBuf> = OnceLock::new();
-        BIN.get_or_init(|| {
-            let d = PathBuf::from(format!(
-                "/tmp/safeexec-grading-bin-{}",
-                common::checkout_tag()
-            ));
-            let _ = fs::remove_dir_all(&d);
-            fs::create_dir(&d).unwrap();
-            fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
-            let p = d.join("safeexec");
-            fs::copy(SAFEEXEC, &p).unwrap();
-            std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o4755)).unwrap();
-            p
-        })
+        BIN.get_or_init(|| common::setuid_install("grading"))
     }
 
-    /// Exclusive use of /etc/safeexec.conf (the lock tests/setuid.rs uses),
-    /// restored afterwards.
-    struct ConfGuard {
-        _lock: fs::File,
-        saved: Option<(Vec<u8>, u32)>,
-    }
-
-    impl ConfGuard {
-        fn with(text: Option<&str>) -> ConfGuard {
-            let lock = fs::File::create("/tmp/safeexec-setuid-tests.lock").unwrap();
-            lock.lock().unwrap();
-            let saved = fs::read(CONF)
-                .ok()
-                .map(|b| (b, fs::metadata(CONF).map(|m| m.mode()).unwrap_or(0o644)));
-            match text {
-                Some(t) => {
-                    fs::write(CONF, t).unwrap();
-                    fs::set_permissions(CONF, fs::Permissions::from_mode(0o644)).unwrap();
-                }
-                None => {
-                    let _ = fs::remove_file(CONF);
-                }
-            }
-            ConfGuard { _lock: lock, saved }
-        }
-    }
-
-    impl Drop for ConfGuard {
-        fn drop(&mut self) {
-            match &self.saved {
-                Some((b, mode)) => {
-                    fs::write(CONF, b).unwrap();
-                    fs::set_permissions(CONF, fs::Permissions::from_mode(*mode)).unwrap();
-                }
-                None => {
-                    let _ = fs::remove_file(CONF);
-                }
-            }
-        }
-    }
+    use common::ConfGuard;
 
     /// Runs the setuid binary as the caller from `cwd`.
     fn as_caller(cwd: &Path, args: &[&str]) -> Output {

@@ -13,10 +13,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{alive, checkout_tag, need_root, procs_of_uid, Opts, Run};
+use common::{alive, need_root, procs_of_uid, Opts, Run};
 
 const CALLER: u32 = 65534;
-const CONF: &str = "/etc/safeexec.conf";
+const CONF: &str = common::ADMIN_CONF;
 
 /// A temporary directory under /tmp that the caller can traverse.
 fn tmpdir() -> tempfile::TempDir {
@@ -25,21 +25,8 @@ fn tmpdir() -> tempfile::TempDir {
 
 /// The built binary, copied, owned by root and setuid (mode 4755).
 fn installed() -> &'static Path {
-    // A fixed directory, emptied at first use: a static TempDir is never
-    // dropped, so a random name would leave one directory per test run.
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    let p = BIN.get_or_init(|| {
-        let d = &PathBuf::from(format!("/tmp/safeexec-setuid-bin-{}", checkout_tag()));
-        let _ = fs::remove_dir_all(d);
-        fs::create_dir(d).unwrap();
-        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
-        let p = d.join("safeexec");
-        fs::copy(env!("CARGO_BIN_EXE_safeexec"), &p).unwrap();
-        std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o4755)).unwrap();
-        p
-    });
-    p
+    BIN.get_or_init(|| common::setuid_install("setuid"))
 }
 
 /// setpriv's arguments that make the caller (uid/gid 65534, no groups).
@@ -117,46 +104,7 @@ fn refused(o: &Run, code: i32, want: &str) {
     assert!(e.starts_with("safeexec: ") && e.contains(want), "{e}");
 }
 
-/// Exclusive use of /etc/safeexec.conf for one test, restoring what was
-/// there (or its absence) afterwards; a lock file keeps tests apart.
-struct ConfGuard {
-    _lock: fs::File,
-    saved: Option<(Vec<u8>, u32)>,
-}
-
-impl ConfGuard {
-    fn with(text: Option<&str>) -> ConfGuard {
-        let lock = fs::File::create("/tmp/safeexec-setuid-tests.lock").unwrap();
-        lock.lock().unwrap();
-        let saved = fs::read(CONF)
-            .ok()
-            .map(|b| (b, fs::metadata(CONF).map(|m| m.mode()).unwrap_or(0o644)));
-        match text {
-            Some(t) => {
-                fs::write(CONF, t).unwrap();
-                fs::set_permissions(CONF, fs::Permissions::from_mode(0o644)).unwrap();
-            }
-            None => {
-                let _ = fs::remove_file(CONF);
-            }
-        }
-        ConfGuard { _lock: lock, saved }
-    }
-}
-
-impl Drop for ConfGuard {
-    fn drop(&mut self) {
-        match &self.saved {
-            Some((b, mode)) => {
-                fs::write(CONF, b).unwrap();
-                fs::set_permissions(CONF, fs::Permissions::from_mode(*mode)).unwrap();
-            }
-            None => {
-                let _ = fs::remove_file(CONF);
-            }
-        }
-    }
-}
+use common::ConfGuard;
 
 #[test]
 fn runs_for_an_ordinary_caller() {

@@ -68,6 +68,71 @@ pub fn checkout_tag() -> String {
     format!("{:016x}", h.finish())
 }
 
+/// The built binary installed as graders install it: a copy owned by root,
+/// mode 4755, in `/tmp/safeexec-<name>-bin-<checkout>` (a fixed directory
+/// emptied at first use: a static TempDir is never dropped, so a random
+/// name would leave one directory per test run). One per test file (`name`).
+pub fn setuid_install(name: &str) -> PathBuf {
+    let d = PathBuf::from(format!("/tmp/safeexec-{name}-bin-{}", checkout_tag()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir(&d).unwrap();
+    chmod(&d, 0o755);
+    let p = d.join("safeexec");
+    std::fs::copy(SAFEEXEC, &p).unwrap();
+    std::os::unix::fs::chown(&p, Some(0), Some(0)).unwrap();
+    chmod(&p, 0o4755);
+    p
+}
+
+/// The administrator's configuration file the setuid tests write.
+pub const ADMIN_CONF: &str = "/etc/safeexec.conf";
+
+/// Exclusive use of /etc/safeexec.conf for one test, restoring what was
+/// there (or its absence) afterwards; a lock file keeps tests of every
+/// file apart.
+pub struct ConfGuard {
+    _lock: std::fs::File,
+    saved: Option<(Vec<u8>, u32)>,
+}
+
+impl ConfGuard {
+    /// Writes `text` (mode 0644) as the configuration, or removes it.
+    pub fn with(text: Option<&str>) -> ConfGuard {
+        let lock = std::fs::File::create("/tmp/safeexec-setuid-tests.lock").unwrap();
+        lock.lock().unwrap();
+        let saved = std::fs::read(ADMIN_CONF).ok().map(|b| {
+            let mode = std::fs::metadata(ADMIN_CONF)
+                .map(|m| m.mode())
+                .unwrap_or(0o644);
+            (b, mode)
+        });
+        match text {
+            Some(t) => {
+                std::fs::write(ADMIN_CONF, t).unwrap();
+                chmod(Path::new(ADMIN_CONF), 0o644);
+            }
+            None => {
+                let _ = std::fs::remove_file(ADMIN_CONF);
+            }
+        }
+        ConfGuard { _lock: lock, saved }
+    }
+}
+
+impl Drop for ConfGuard {
+    fn drop(&mut self) {
+        match &self.saved {
+            Some((b, mode)) => {
+                std::fs::write(ADMIN_CONF, b).unwrap();
+                chmod(Path::new(ADMIN_CONF), *mode);
+            }
+            None => {
+                let _ = std::fs::remove_file(ADMIN_CONF);
+            }
+        }
+    }
+}
+
 /// Where built victims live: `$CARGO_TARGET_TMPDIR/victims`, or, when that
 /// path is not searchable by other users (a checkout under a 0700 home), a
 /// root-owned directory under /tmp named after the target directory.
