@@ -1037,6 +1037,35 @@ fn processes_with(marker: &str) -> Vec<u32> {
     v
 }
 
+/// Starts `safeexec judge` on a submission that sleeps 30 s (its file
+/// name carries `marker`, which its run's command line shows) with the
+/// scratch base `scratch`, and waits until that run has started. Returns
+/// the judge and its scratch directory.
+fn judge_a_sleeper(r: &Path, scratch: &Path, marker: &str) -> (std::process::Child, PathBuf) {
+    let src = r.join(format!("{marker}.py"));
+    write(&src, "import time\ntime.sleep(30)\n");
+    let mut child = std::process::Command::new(common::SAFEEXEC)
+        .arg("judge")
+        .arg(r)
+        .arg(&src)
+        .arg("--scratch")
+        .arg(scratch)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = scratch.join(format!("safeexec-judge-{}", child.id()));
+    let started = common::eventually(Duration::from_secs(30), || {
+        !processes_with(&format!("/usr/bin/python3 {marker}")).is_empty()
+    });
+    if !started {
+        let _ = child.kill();
+    }
+    assert!(started, "the run of {marker} never started");
+    (child, dir)
+}
+
 /// A judge stopped by SIGTERM or SIGINT while a test runs stops its runs,
 /// removes its scratch directory, and says so in one line (exit 7, as the
 /// run command interrupted by a signal).
@@ -1056,29 +1085,8 @@ fn a_judge_stopped_by_a_signal_leaves_no_scratch_directory_and_no_run() {
     for sig in [Signal::SIGTERM, Signal::SIGINT] {
         // A name no other process has: the run's command line carries it.
         let marker = format!("sleeper_{}_{}", std::process::id(), sig.as_str());
-        let src = r.join(format!("{marker}.py"));
-        write(&src, "import time\ntime.sleep(30)\n");
-        let mut child = std::process::Command::new(common::SAFEEXEC)
-            .arg("judge")
-            .arg(r)
-            .arg(&src)
-            .arg("--scratch")
-            .arg(scratch.path())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let (mut child, dir) = judge_a_sleeper(r, scratch.path(), &marker);
         let pid = child.id();
-        let dir = scratch.path().join(format!("safeexec-judge-{pid}"));
-        // The test run has started: its program sleeps.
-        let started = common::eventually(Duration::from_secs(30), || {
-            !processes_with(&format!("/usr/bin/python3 {marker}")).is_empty()
-        });
-        if !started {
-            let _ = child.kill();
-        }
-        assert!(started, "the run of {marker} never started");
         assert!(dir.is_dir(), "{}", dir.display());
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).unwrap();
         let ended = common::eventually(Duration::from_secs(15), || {
@@ -1123,27 +1131,9 @@ fn the_next_judge_removes_what_a_killed_judge_left() {
         .tempdir_in("/tmp")
         .unwrap();
     let marker = format!("sleeper_{}_kill", std::process::id());
-    let src = r.join(format!("{marker}.py"));
-    write(&src, "import time\ntime.sleep(30)\n");
-    let mut child = std::process::Command::new(common::SAFEEXEC)
-        .arg("judge")
-        .arg(r)
-        .arg(&src)
-        .arg("--scratch")
-        .arg(scratch.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let dir = scratch.path().join(format!("safeexec-judge-{pid}"));
-    let started = common::eventually(Duration::from_secs(30), || {
-        !processes_with(&format!("/usr/bin/python3 {marker}")).is_empty()
-    });
+    let (mut child, dir) = judge_a_sleeper(r, scratch.path(), &marker);
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
-    assert!(started, "the run of {marker} never started");
     assert!(
         dir.is_dir(),
         "SIGKILL left nothing to clean: {}",
