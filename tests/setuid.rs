@@ -511,14 +511,19 @@ fn sigkill_to_safeexec_kills_the_whole_run() {
 
 /// A static program that exits 0, built with the C compiler (None without one).
 fn static_true(dest: &Path) -> Option<()> {
-    let src = dest.with_extension("c");
-    fs::write(
-        &src,
+    build_nolibc(
+        dest,
         "void _start(void){ __asm__ volatile(\"mov $60, %eax\\n xor %edi, %edi\\n syscall\"); }\n",
     )
-    .ok()?;
+}
+
+/// Compiles `source` (C without libc) into the static program `dest`; None
+/// when the compiler is missing or fails.
+fn build_nolibc(dest: &Path, source: &str) -> Option<()> {
+    let src = dest.with_extension("c");
+    fs::write(&src, source).ok()?;
     let ok = Command::new("cc")
-        .args(["-static", "-nostdlib", "-o"])
+        .args(["-static", "-nostdlib", "-O1", "-fno-stack-protector", "-o"])
         .arg(dest)
         .arg(&src)
         .status()
@@ -1255,23 +1260,13 @@ fn mount_destination_through_a_planted_symlink_creates_nothing_on_the_host() {
 
 /// A static program that prints `msg` and exits 0 (None without a C compiler).
 fn static_echo(dest: &Path, msg: &str) -> Option<()> {
-    let src = dest.with_extension("c");
-    fs::write(
-        &src,
-        format!(
+    build_nolibc(
+        dest,
+        &format!(
             "static long sc(long n, long a, long b, long c) {{ long r; __asm__ volatile(\"syscall\" : \"=a\"(r) : \"a\"(n), \"D\"(a), \"S\"(b), \"d\"(c) : \"rcx\", \"r11\", \"memory\"); return r; }}\n\
              void _start(void) {{ static const char m[] = \"{msg}\\n\"; sc(1, 1, (long)m, sizeof m - 1); sc(60, 0, 0, 0); for (;;) ; }}\n"
         ),
     )
-    .ok()?;
-    let ok = Command::new("cc")
-        .args(["-static", "-nostdlib", "-O1", "-fno-stack-protector", "-o"])
-        .arg(dest)
-        .arg(&src)
-        .status()
-        .ok()?
-        .success();
-    ok.then_some(())
 }
 
 /// Item 2, the chroot: `--chroot_dir LINK` flipped between a jail under
