@@ -188,6 +188,14 @@ pub(crate) struct Opened {
     pub binds: Vec<Held>,
 }
 
+impl Opened {
+    /// The run's working directory as opened: `--exec_dir`, else
+    /// safeexec's own (None inside a chroot without `--exec_dir`).
+    pub fn workdir(&self) -> Option<&Held> {
+        self.exec_dir.as_ref().or(self.cwd.as_ref())
+    }
+}
+
 /// Opens `path` (relative to `dirfd`, or the current directory) for a run:
 /// O_PATH, no magic links (`/proc/self/fd/N/..` tricks), `extra` resolve
 /// flags, with the file-system rights in force (the caller's inside

@@ -86,7 +86,7 @@ pub struct DiskLayer {
     pub wd: PathBuf,
     /// (st_dev, st_ino) of the working directory opened before the fork:
     /// the lower layer must be that directory.
-    pub id: Option<(u64, u64)>,
+    pub id: (u64, u64),
 }
 
 /// A host path a run keeps visible, at the same place, over its private
@@ -271,7 +271,7 @@ impl MountPlan {
             MountOp::KeepPath {
                 path: cs(&d.wd)?,
                 fd: DISK_LOWER_FD,
-                id: d.id,
+                id: Some(d.id),
             },
             format!(
                 "open({}, O_PATH, RESOLVE_NO_SYMLINKS) as the directory checked before",

@@ -118,7 +118,7 @@ fn kept_paths(
     descriptors: bool,
     mut private: Vec<std::path::PathBuf>,
 ) -> Result<(Vec<std::path::PathBuf>, Vec<Keep>)> {
-    let wd = opened.exec_dir.as_ref().or(opened.cwd.as_ref());
+    let wd = opened.workdir();
     let prog = opened
         .program
         .as_ref()
@@ -182,13 +182,13 @@ fn kept_paths(
 /// Whether the run gets the bounded working directory (`--disk` > 0): an
 /// overlay over its working directory in the mount namespace without a
 /// jail, as root (rootless, in a jail, under --chroot_dir or --no-ns, it
-/// writes straight into the directory). Returns the working directory
-/// (canonical, from the descriptor opened before the fork).
-pub(crate) fn disk_dir(
+/// writes straight into the directory). Returns the working directory as
+/// opened before the fork.
+pub(crate) fn disk_dir<'a>(
     cfg: &RunConfig,
     rootless: bool,
-    opened: &Opened,
-) -> Option<std::path::PathBuf> {
+    opened: &'a Opened,
+) -> Option<&'a Held> {
     let iso = &cfg.isolation;
     if cfg.limits.disk_kib == 0
         || rootless
@@ -201,11 +201,8 @@ pub(crate) fn disk_dir(
         return None;
     }
     opened
-        .exec_dir
-        .as_ref()
-        .or(opened.cwd.as_ref())
-        .map(|h| h.real.clone())
-        .filter(|d| d != std::path::Path::new("/"))
+        .workdir()
+        .filter(|h| h.real != std::path::Path::new("/"))
 }
 
 /// `opened`: the caller's paths opened once ([`crate::caller::open_paths`]);

@@ -27,6 +27,8 @@ pub(crate) struct Disk {
     pub fd: OwnedFd,
     /// The caller's working directory (canonical, for messages).
     pub wd: PathBuf,
+    /// (st_dev, st_ino) of the working directory opened before the fork.
+    pub wd_id: (u64, u64),
     /// The working directory as opened once before the fork (with the
     /// caller's rights): the hand-back writes through it, never by path.
     wd_fd: OwnedFd,
@@ -41,16 +43,20 @@ pub(crate) struct Disk {
 /// create files there; otherwise it keeps the directory's owner and mode,
 /// and the run cannot enter it, as without the layer.
 pub(crate) fn prepare(
-    (wd, wd_fd): (PathBuf, OwnedFd),
+    wd: &crate::caller::Held,
     size_kib: u64,
     (uid, gid): (u32, u32),
 ) -> Result<Disk> {
     use std::os::unix::fs::MetadataExt;
+    let wd_fd = wd
+        .fd
+        .try_clone()
+        .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?;
     let md =
         std::fs::metadata(format!("/proc/self/fd/{}", wd_fd.as_raw_fd())).map_err(|source| {
             SandboxError::Path {
                 what: "working directory",
-                path: wd.clone(),
+                path: wd.real.clone(),
                 source,
             }
         })?;
@@ -76,7 +82,12 @@ pub(crate) fn prepare(
         .map_err(|e| SandboxError::sys(format!("fchownat(upper, {owner:?})"), e))?;
     sys::disk::chmod_at(fd.as_raw_fd(), c"upper", mode)
         .map_err(|e| SandboxError::sys(format!("fchmodat(upper, {mode:o})"), e))?;
-    Ok(Disk { fd, wd, wd_fd })
+    Ok(Disk {
+        fd,
+        wd: wd.real.clone(),
+        wd_id: wd.id,
+        wd_fd,
+    })
 }
 
 impl Disk {

@@ -259,20 +259,13 @@ fn plan(
     };
     // The bounded working directory: its tmpfs, made here (root only),
     // over the working directory opened once (caller::open_paths).
-    let wd_held = opened.exec_dir.as_ref().or(opened.cwd.as_ref());
-    let disk = match (plan::disk_dir(cfg, rootless, &opened), wd_held) {
-        (Some(wd), Some(h)) => {
-            let fd =
-                h.fd.try_clone()
-                    .map_err(|e| SandboxError::Internal(format!("dup: {e}")))?;
-            Some(disk::prepare((wd, fd), cfg.limits.disk_kib, (uid, gid))?)
-        }
-        _ => None,
-    };
+    let disk = plan::disk_dir(cfg, rootless, &opened)
+        .map(|wd| disk::prepare(wd, cfg.limits.disk_kib, (uid, gid)))
+        .transpose()?;
     let layer = disk.as_ref().map(|d| crate::isolate::mounts::DiskLayer {
         fd: d.fd.as_raw_fd(),
         wd: d.wd.clone(),
-        id: wd_held.map(|h| h.id),
+        id: d.wd_id,
     });
     let iso = plan::isolation_plan(cfg, paranoid, rootless, &opened, caller, layer.as_ref())?;
     // A caller other than root always gets one (plan::wants_cgroup): it may
@@ -309,7 +302,7 @@ fn plan(
             .workdir
             .as_ref()
             .filter(|_| layer.is_none())
-            .and(opened.exec_dir.as_ref().or(opened.cwd.as_ref()))
+            .and(opened.workdir())
             .map(|h| h.id),
         // Classic mode runs the opened program itself (execveat); a script
         // (which execveat cannot run from a close-on-exec descriptor) and
