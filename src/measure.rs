@@ -155,6 +155,17 @@ pub fn pids_of_uid(uid: u32) -> Vec<Pid> {
         .collect()
 }
 
+/// The processes of a cgroup, from its `cgroup.procs` file (empty if it
+/// cannot be read).
+pub fn pids_in_cgroup(procs: &std::path::Path) -> Vec<Pid> {
+    std::fs::read_to_string(procs)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .map(Pid::from_raw)
+        .collect()
+}
+
 /// Whether `/proc/PID` exists and belongs to `uid`.
 pub fn pid_has_uid(pid: Pid, uid: u32) -> bool {
     use std::os::unix::fs::MetadataExt;

@@ -532,6 +532,12 @@ impl RunCgroup {
             .map(|(_, d)| d.as_path())
     }
 
+    /// One `cgroup.procs` file of the run (they all list the same
+    /// processes): what the watchdog reads to find them.
+    pub fn procs_path(&self) -> Option<PathBuf> {
+        self.dirs.first().map(|(_, d)| d.join("cgroup.procs"))
+    }
+
     /// The `cgroup.procs` files the child writes "0" into to join.
     pub fn procs_files(&self) -> Vec<CString> {
         self.dirs

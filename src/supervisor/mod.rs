@@ -701,10 +701,14 @@ fn supervise(
             .map(std::fs::File::from),
         page_tables: true,
         cgroup: p.cgroup.as_ref().and_then(|c| c.memory_probe()),
-        scan: (!p.paranoid && (cfg.limits.nproc > 0 || has_init)).then_some(if p.rootless {
-            watchdog::Scan::Descendants(me)
-        } else {
-            watchdog::Scan::Uid(uid)
+        scan: (!p.paranoid && (cfg.limits.nproc > 0 || has_init)).then(|| {
+            if p.rootless {
+                watchdog::Scan::Descendants(me)
+            } else if let Some(procs) = p.cgroup.as_ref().and_then(|c| c.procs_path()) {
+                watchdog::Scan::Cgroup(procs)
+            } else {
+                watchdog::Scan::Uid(uid)
+            }
         }),
         single: cfg.limits.nproc == 0,
         waiter: Arc::clone(&waiter),

@@ -187,13 +187,18 @@ pub struct Watch {
 }
 
 /// How the watchdog finds the run's processes that are not its children.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Scan {
     /// Every process of this uid (unique to the run: the root path).
     Uid(u32),
     /// Every descendant of this pid (the supervisor itself, rootless: the
     /// run's processes share the caller's uid).
     Descendants(Pid),
+    /// Every process of the run's cgroup, from this `cgroup.procs` file:
+    /// one read, every tick, instead of a stat of every /proc entry (0.1 to
+    /// 0.3 ms here, more with more processes on the machine) every 5 ticks.
+    /// The run cannot leave its cgroup (the directories are root's).
+    Cgroup(std::path::PathBuf),
 }
 
 /// Longest sleep between two samples.
@@ -242,13 +247,15 @@ pub fn run(w: Watch) {
         // for one tick rather than counted twice.
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         pids = sh.live_pids();
-        if let Some(scan) = w.scan {
+        if let Some(scan) = &w.scan {
             match (scan, w.single && !scanned.is_empty()) {
-                (Scan::Uid(uid), true) => scanned.retain(|p| measure::pid_has_uid(*p, uid)),
+                (Scan::Cgroup(procs), _) => scanned = measure::pids_in_cgroup(procs),
+                (Scan::Uid(uid), true) => scanned.retain(|p| measure::pid_has_uid(*p, *uid)),
                 _ if tick.is_multiple_of(SCAN_EVERY) => {
                     scanned = match scan {
-                        Scan::Uid(uid) => measure::pids_of_uid(uid),
-                        Scan::Descendants(root) => measure::descendants_of(root),
+                        Scan::Uid(uid) => measure::pids_of_uid(*uid),
+                        Scan::Descendants(root) => measure::descendants_of(*root),
+                        Scan::Cgroup(procs) => measure::pids_in_cgroup(procs),
                     };
                 }
                 _ => {}
