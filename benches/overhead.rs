@@ -2138,12 +2138,13 @@ fn real_main() -> Result<(), String> {
             };
             let _ = writeln!(md, "- {}: {}{missing}", m.name(), m.describe());
         }
-        let mut shown = BTreeMap::new();
+        let mut shown: BTreeMap<String, String> = BTreeMap::new();
         for ((wl, m), c) in &res.cells {
-            if !c.cmd.is_empty()
-                && matches!(m, Mode::Paranoid | Mode::ParanoidNodisk | Mode::Trace)
-                && c.cmd.iter().any(|a| a == "--policy")
-            {
+            let policy = matches!(m, Mode::Paranoid | Mode::ParanoidNodisk | Mode::Trace)
+                && c.cmd.iter().any(|a| a == "--policy");
+            // isolate's command (its limits), once: the others differ in PROG and --processes
+            let isolate = *m == Mode::Isolate && !shown.keys().any(|k| k.ends_with(" isolate"));
+            if !c.cmd.is_empty() && (policy || isolate) {
                 shown.insert(format!("{wl} under {}", m.name()), c.cmd.join(" "));
             }
         }
