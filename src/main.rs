@@ -41,7 +41,19 @@ fn clean_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     captured
 }
 
+/// When safeexec's main began: `-v` lines show the time since, so the cost
+/// of each step of a run's set-up can be read off them.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// `-v` (and RUST_LOG) lines: `[+1234us LEVEL module] message`.
+fn log_format(buf: &mut env_logger::fmt::Formatter, r: &log::Record) -> std::io::Result<()> {
+    use std::io::Write;
+    let us = STARTED.get().map_or(0, |t| t.elapsed().as_micros());
+    writeln!(buf, "[+{us}us {} {}] {}", r.level(), r.target(), r.args())
+}
+
 fn real_main() -> i32 {
+    STARTED.get_or_init(std::time::Instant::now);
     let setid = safeexec::caller::is_setid();
     let captured = if setid {
         clean_environment()
@@ -69,10 +81,10 @@ fn real_main() -> i32 {
         if a.verbose > 0 {
             b.filter_module("safeexec", log::LevelFilter::Debug);
         }
-        b.format_timestamp(None).init();
+        b.format(log_format).init();
     } else {
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-            .format_timestamp(None)
+            .format(log_format)
             .init();
     }
     if let Some(list) = &a.env_vars {
@@ -233,6 +245,7 @@ fn execute(
             }));
         }
     }
+    log::debug!("the report is written: safeexec exits");
     Ok(Some(report))
 }
 

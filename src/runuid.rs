@@ -80,46 +80,68 @@ fn run_dir() -> Result<()> {
     Ok(())
 }
 
-/// Every uid and gid some process has (real, effective, saved, fs).
+/// Every uid and gid some process that can still run has (real,
+/// effective, saved, fs).
+///
+/// On the run's critical path, once per run, over every process of the
+/// machine: the `Uid:`/`Gid:` lines of each `/proc/PID/status` (the only
+/// place the four ids are all shown), read into one reused buffer (the two
+/// lines are near its start) rather than a String per process. A process
+/// without memory of its own, a kernel thread (most entries of /proc: 61
+/// of 78 here, more with more CPUs) or a zombie, runs no code of a user
+/// and is skipped after a readlink of its `exe` (ENOENT), which costs a
+/// third of reading its status. Measured with 78 processes: 0.6 ms before,
+/// 0.2 ms this way.
 fn ids_in_use() -> (HashSet<u32>, HashSet<u32>) {
     let (mut uids, mut gids) = (HashSet::new(), HashSet::new());
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return (uids, gids);
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+    let mut buf = [0u8; 2048];
+    for pid in crate::measure::proc_pids() {
+        if std::fs::read_link(format!("/proc/{pid}/exe"))
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
             continue;
-        };
-        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-            continue;
-        };
-        for l in s.lines() {
-            let set = if l.starts_with("Uid:") {
-                &mut uids
-            } else if l.starts_with("Gid:") {
-                &mut gids
-            } else {
-                continue;
-            };
-            set.extend(
-                l.split_whitespace()
-                    .skip(1)
-                    .filter_map(|v| v.parse::<u32>().ok()),
-            );
         }
+        let Ok(path) = std::ffi::CString::new(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let Some(n) = sys::read_small(&path, &mut buf) else {
+            continue;
+        };
+        status_ids(&buf[..n], &mut uids, &mut gids);
     }
     (uids, gids)
 }
 
-/// Why `uid`/`gid` cannot be used, checked in order: an account, a group,
-/// a process; None when they are free (the lock is taken separately).
-fn taken(uid: u32, gid: u32, check_gid_procs: bool) -> Option<SandboxError> {
-    if let Err(name) = crate::accounts::check_uid(uid) {
-        return Some(SandboxError::UidTaken { uid, name });
+/// The ids of a `/proc/PID/status` text's `Uid:` and `Gid:` lines.
+fn status_ids(text: &[u8], uids: &mut HashSet<u32>, gids: &mut HashSet<u32>) {
+    let mut seen = 0;
+    for l in text.split(|b| *b == b'\n') {
+        let (set, rest) = if let Some(r) = l.strip_prefix(b"Uid:") {
+            (&mut *uids, r)
+        } else if let Some(r) = l.strip_prefix(b"Gid:") {
+            (&mut *gids, r)
+        } else {
+            continue;
+        };
+        let Ok(rest) = std::str::from_utf8(rest) else {
+            continue;
+        };
+        set.extend(
+            rest.split_whitespace()
+                .filter_map(|v| v.parse::<u32>().ok()),
+        );
+        seen += 1;
+        if seen == 2 {
+            // Both lines read; nothing later is needed.
+            break;
+        }
     }
-    if let Err(name) = crate::accounts::check_gid(gid) {
-        return Some(SandboxError::GidTaken { gid, name });
-    }
+}
+
+/// Why `uid`/`gid` cannot be used because a process has them (the
+/// accounts are checked before the lock, the processes under it); None
+/// when no process has them.
+fn in_use(uid: u32, gid: u32, check_gid_procs: bool) -> Option<SandboxError> {
     let (uids, gids) = ids_in_use();
     if uids.contains(&uid) {
         return Some(SandboxError::UidInUse {
@@ -164,9 +186,10 @@ fn lock(uid: u32) -> Result<Option<(File, PathBuf)>> {
 }
 
 /// Claims exactly `uid` and `gid` (root's `--uidplus + pid`, `--gid`).
-/// The accounts are checked before the lock, the processes (a scan of
-/// every /proc/PID/status, the costly part on the run's critical path) only
-/// once, under it.
+/// The accounts are checked once, before the lock (the name services'
+/// answer does not change in between; asking them twice cost ~0.3 ms a
+/// run), the processes (a scan of every /proc/PID/status, the costly part
+/// on the run's critical path) once, under it.
 pub fn claim_exact(uid: u32, gid: u32) -> Result<RunUid> {
     if let Err(name) = crate::accounts::check_uid(uid) {
         return Err(SandboxError::UidTaken { uid, name });
@@ -181,8 +204,8 @@ pub fn claim_exact(uid: u32, gid: u32) -> Result<RunUid> {
             why: "another run holds it".into(),
         });
     };
-    // Checked again under the lock: a process that took it meanwhile.
-    if let Some(e) = taken(uid, gid, false) {
+    // Under the lock: a process that has it.
+    if let Some(e) = in_use(uid, gid, false) {
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
@@ -205,14 +228,14 @@ pub fn claim_from_range(conf: &AdminConf, pid: u32) -> Result<RunUid> {
     let tries = u64::from(MAX_TRIES).min(size);
     for i in 0..tries {
         let uid = (u64::from(min) + (first + i) % size) as u32;
-        // Accounts first; the processes only under the lock (one scan).
+        // Accounts first (once); the processes only under the lock (one scan).
         if crate::accounts::check_uid(uid).is_err() || crate::accounts::check_gid(uid).is_err() {
             continue;
         }
         let Some((lock, path)) = lock(uid)? else {
             continue;
         };
-        if taken(uid, uid, true).is_some() {
+        if in_use(uid, uid, true).is_some() {
             let _ = std::fs::remove_file(&path);
             drop(lock);
             continue;
@@ -230,4 +253,32 @@ pub fn claim_from_range(conf: &AdminConf, pid: u32) -> Result<RunUid> {
         max,
         tried: tries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_ids_reads_all_four_ids_of_both_lines() {
+        let text = b"Name:\tx\nUmask:\t0022\nUid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t9\n";
+        let (mut u, mut g) = (HashSet::new(), HashSet::new());
+        status_ids(text, &mut u, &mut g);
+        // A second process: its lines are read although both sets are
+        // already non-empty.
+        status_ids(
+            b"Uid:\t10\t10\t10\t11\nGid:\t12\t12\t12\t12\n",
+            &mut u,
+            &mut g,
+        );
+        assert_eq!(u, HashSet::from([1, 2, 3, 4, 10, 11]));
+        assert_eq!(g, HashSet::from([5, 6, 7, 8, 12]));
+    }
+
+    #[test]
+    fn ids_in_use_sees_this_process() {
+        let (u, g) = ids_in_use();
+        assert!(u.contains(&nix::unistd::getuid().as_raw()));
+        assert!(g.contains(&nix::unistd::getgid().as_raw()));
+    }
 }

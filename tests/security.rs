@@ -1162,3 +1162,69 @@ fn classic_filter_refuses_each_kernel_attack_surface_family() {
     }
     assert_nothing_left(&r);
 }
+
+/// The caller's SIGTERM ends the whole run at once, also processes no scan
+/// of /proc by uid has found yet (the watchdog scans every 50 ms, the
+/// first time one tick after the start): a shell and its two children,
+/// signalled as soon as they exist. They used to run on until the wall
+/// clock (30 s here): only the processes of the last scan were killed, and
+/// the PID namespace's init (root's, so not a process of the run's uid)
+/// was not.
+#[test]
+fn sigterm_ends_processes_no_scan_has_found_yet() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let d = work_dir();
+    for attempt in 0..5 {
+        let mut child = std::process::Command::new(SAFEEXEC)
+            .args([
+                "--nproc",
+                "4",
+                "--clock",
+                "30",
+                "--cpu",
+                "5",
+                "--exec",
+                "/bin/sh",
+                "-c",
+                "sleep 30 & sleep 30 & wait",
+            ])
+            .current_dir(d.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let uid = 10_000 + child.id();
+        let start = std::time::Instant::now();
+        let victims = loop {
+            let v = procs_of_uid(uid);
+            if v.len() >= 3 {
+                break v;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                panic!("the shell did not start its two children within 10 s: {v:?}");
+            }
+        };
+        let found_after = start.elapsed();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let code = wait_deadline(&mut child, Duration::from_secs(5), "safeexec after SIGTERM");
+        assert_ne!(code, 0, "an interrupted run is not a success");
+        let killed = std::time::Instant::now();
+        while victims.iter().any(|p| alive(*p)) {
+            assert!(
+                killed.elapsed() < Duration::from_secs(1),
+                "still running 1 s after safeexec ended (attempt {attempt}, signalled \
+                 {found_after:?} after the start): {victims:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

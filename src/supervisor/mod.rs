@@ -86,6 +86,7 @@ pub(crate) fn run_resolved(
         });
     }
     let me = nix::unistd::getpid();
+    log::debug!("configuration resolved; the run starts");
     if rootless {
         if cfg.gid.is_some() {
             return Err(SandboxError::Usage(
@@ -115,6 +116,7 @@ pub(crate) fn run_resolved(
         }
     };
     let (uid, gid) = (claimed.uid, claimed.gid);
+    log::debug!("claimed uid {uid} gid {gid} (accounts, processes, lock)");
 
     // Where the run's cgroup goes, before the guard exists: on cgroup v2
     // this may move safeexec into a leaf of its own cgroup, which must then
@@ -124,6 +126,7 @@ pub(crate) fn run_resolved(
     // The guard kills the run's uid if the supervisor dies or stops before
     // the end; it holds the uid's lock until its last sweep.
     let guard = Guard::spawn(uid, cfg.limits.clock, Some(claimed.lock_fd()))?;
+    log::debug!("guard started");
     let report = run_prepared(
         cfg,
         conf,
@@ -156,6 +159,7 @@ fn run_prepared(
     site: Option<std::result::Result<crate::isolate::cgroup::Site, String>>,
 ) -> Result<Report> {
     let mut prepared = plan(cfg, conf, trace.as_deref(), me, ids, caller, rootless, site)?;
+    log::debug!("planned: paths opened, filter compiled, mounts and cgroup made");
     // Classic mode as root: every fork of the run counted from the kernel's
     // events (paranoid mode sees each one itself; rootless cannot listen).
     // Subscribed before the fork, read by a thread started after it.
@@ -165,6 +169,7 @@ fn run_prepared(
     let launched = launch(&mut prepared, guard.as_ref(), trace.as_deref_mut())?;
     let forks = forks.and_then(|l| l.collect());
     let mut supervised = supervise(cfg, &prepared, &launched, guard, me, trace.as_deref_mut())?;
+    log::debug!("the run is over: every process of it reaped, the guard too");
     if let Some(f) = forks {
         // With a PID namespace the first process is the init, which forked
         // the program; without, the first process is the program.
@@ -628,6 +633,8 @@ fn launch(
         // Classic: the pipe closes at exec (EOF) or carries the failure.
         reap_all(launched.first);
         return Err(setup_failure(&err, &p.desc));
+    } else {
+        log::debug!("the child's set-up is done: the program runs (its exec closed the pipe)");
     }
     Ok(launched)
 }
@@ -671,8 +678,12 @@ fn supervise(
     } else {
         shared.run_uid.store(uid, Ordering::SeqCst);
     }
-    // The namespace's init (ours, not the program): not sampled.
+    // The namespace's init (ours, not the program): not sampled. Pinned by
+    // a pidfd now, before the wait loop can reap it.
     let ns_init = init.or(has_init.then_some(child));
+    if let Some(fd) = ns_init.and_then(sys::pidfd_open) {
+        let _ = shared.init.set(fd);
+    }
     let watch = Watch {
         shared: Arc::clone(&shared),
         start: l.start,
@@ -695,6 +706,7 @@ fn supervise(
         } else {
             watchdog::Scan::Uid(uid)
         }),
+        single: cfg.limits.nproc == 0,
         waiter: Arc::clone(&waiter),
     };
     let dog = std::thread::Builder::new()

@@ -65,6 +65,11 @@ pub struct Shared {
     /// The run's processes have the caller's uid; kills by pid check that
     /// they are still in this namespace instead.
     pub run_userns: AtomicU64,
+    /// A pidfd of the PID namespace's init (safeexec's own, our child):
+    /// killing it ends every process of the namespace at once, also those
+    /// no scan has found yet or can find (non-dumpable ones show as root's
+    /// in /proc). Killed when the caller's signal interrupts the run.
+    pub init: std::sync::OnceLock<std::os::fd::OwnedFd>,
 }
 
 impl Shared {
@@ -80,6 +85,7 @@ impl Shared {
             done: AtomicBool::new(false),
             run_uid: AtomicU32::new(0),
             run_userns: AtomicU64::new(0),
+            init: std::sync::OnceLock::new(),
         })
     }
 
@@ -119,6 +125,13 @@ impl Shared {
         }
     }
 
+    /// SIGKILL to the PID namespace's init, and so to the whole namespace.
+    pub fn kill_init(&self) {
+        if let Some(fd) = self.init.get() {
+            sys::pidfd_kill(std::os::fd::AsFd::as_fd(fd));
+        }
+    }
+
     /// SIGKILL to `pid` if it is still a process of the run: a pid reaped
     /// by the other thread and reused meanwhile is left alone.
     pub fn kill(&self, pid: Pid) {
@@ -143,6 +156,11 @@ pub struct Watch {
     /// Scan /proc for the run's processes every few ticks (classic mode,
     /// when it may fork or has an init).
     pub scan: Option<Scan>,
+    /// The run cannot fork (`--nproc 0`, the uid holds one process): the
+    /// scan by uid stops once it has found the program, whose pid is then
+    /// only checked to still be the uid's (one stat a tick instead of a
+    /// stat of every /proc entry every 5 ticks, ~0.1-0.3 ms each here).
+    pub single: bool,
     /// The namespace's init (safeexec's own code, pid 1 of the run): killed
     /// with the run but not counted in its memory or CPU.
     pub init: Option<Pid>,
@@ -207,10 +225,15 @@ pub fn run(w: Watch) {
             sh.signal.store(sig, Ordering::SeqCst);
             sh.set_reason(KillReason::Interrupted);
             log::debug!("watchdog: signal {sig} received, ending the run");
+            sh.kill_init();
             sh.kill_all();
             for p in &pids {
                 sh.kill(*p);
             }
+            // Scan now: processes started since the last scan are killed
+            // below, not a scan (up to 50 ms) later.
+            tick = 0;
+            scanned.clear();
         }
         if sh.done.load(Ordering::SeqCst) {
             break;
@@ -220,11 +243,15 @@ pub fn run(w: Watch) {
         let reaped = Duration::from_nanos(sh.reaped_cpu_ns.load(Ordering::SeqCst));
         pids = sh.live_pids();
         if let Some(scan) = w.scan {
-            if tick.is_multiple_of(SCAN_EVERY) {
-                scanned = match scan {
-                    Scan::Uid(uid) => measure::pids_of_uid(uid),
-                    Scan::Descendants(root) => measure::descendants_of(root),
-                };
+            match (scan, w.single && !scanned.is_empty()) {
+                (Scan::Uid(uid), true) => scanned.retain(|p| measure::pid_has_uid(*p, uid)),
+                _ if tick.is_multiple_of(SCAN_EVERY) => {
+                    scanned = match scan {
+                        Scan::Uid(uid) => measure::pids_of_uid(uid),
+                        Scan::Descendants(root) => measure::descendants_of(root),
+                    };
+                }
+                _ => {}
             }
             tick = tick.wrapping_add(1);
             for p in &scanned {
@@ -266,8 +293,11 @@ pub fn run(w: Watch) {
         } else {
             KillReason::None
         };
-        if reason != KillReason::None {
-            if sh.set_reason(reason) {
+        // Once the run is being ended (this tick, an earlier one, the
+        // caller's signal or the supervisor), every process found is killed,
+        // also those a later scan finds.
+        if reason != KillReason::None || sh.reason() != KillReason::None {
+            if reason != KillReason::None && sh.set_reason(reason) {
                 log::debug!("watchdog: ending the run: {reason:?} (cpu {cpu:?}, rss {rss} KiB)");
             }
             for p in &pids {

@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
@@ -224,25 +224,24 @@ pub fn process_cpu_time(pid: Pid) -> Option<Duration> {
     Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// SIGKILL to `pid` if `belongs(pid)` holds once the process is pinned by a
-/// pidfd: a pid reaped and reused meanwhile by someone else's process is
-/// never signalled (if the check reads another process's /proc entry, the
-/// pinned process is dead and the signal finds nothing).
-pub fn kill_pinned_if(pid: Pid, belongs: impl FnOnce(Pid) -> bool) {
+/// A pidfd of `pid` (None if it is gone): the process stays the one it
+/// names, a pid reaped and reused meanwhile is never reached through it.
+pub fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags (0) and touches no memory of
     // ours; a pid that is gone only makes it fail.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     if fd < 0 {
-        return;
+        return None;
     }
     // SAFETY: `fd` is >= 0, just returned by pidfd_open: an open descriptor
     // that nothing else in this process knows of, so the OwnedFd is its only
     // owner and closes it once.
-    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) };
-    if !belongs(pid) {
-        return;
-    }
-    // SAFETY: `fd` is the OwnedFd above, open for the whole call; a null
+    Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
+}
+
+/// SIGKILL to the process of a pidfd (nothing if it has ended).
+pub fn pidfd_kill(fd: BorrowedFd) {
+    // SAFETY: `fd` is a borrowed open descriptor for the whole call; a null
     // siginfo is allowed (the kernel fills in a default one) and flags are 0.
     unsafe {
         libc::syscall(
@@ -253,6 +252,19 @@ pub fn kill_pinned_if(pid: Pid, belongs: impl FnOnce(Pid) -> bool) {
             0,
         )
     };
+}
+
+/// SIGKILL to `pid` if `belongs(pid)` holds once the process is pinned by a
+/// pidfd: a pid reaped and reused meanwhile by someone else's process is
+/// never signalled (if the check reads another process's /proc entry, the
+/// pinned process is dead and the signal finds nothing).
+pub fn kill_pinned_if(pid: Pid, belongs: impl FnOnce(Pid) -> bool) {
+    let Some(fd) = pidfd_open(pid) else {
+        return;
+    };
+    if belongs(pid) {
+        pidfd_kill(fd.as_fd());
+    }
 }
 
 /// SIGKILL to one pid (ignored if it is gone).
