@@ -30,14 +30,17 @@ usage: cargo bench --bench overhead [-- OPTIONS]
                        the same as `taskset -c CPU` without its extra exec)
   --pin-taskset        with --pin: prefix every command with `taskset -c CPU` instead
   --modes LIST         comma list of classic,paranoid,trace,strace,strace-seccomp,
-                       allow-all,java,classic-nproc,paranoid-nproc,paranoid-stops
-                       (default: all of them)
+                       allow-all,java,classic-nproc,paranoid-nproc,paranoid-stops,
+                       classic-nodisk,paranoid-nodisk,isolate (default: all of them)
   --workloads LIST     comma list (default: startup,getppid,write,open,fork,threads,mem10,mem100,cpu200)
   --scale F            multiply the syscall/fork counts of the loop workloads by F (default 1)
   --timeout SECS       cap of one run; the run is killed past it (default 60)
   --no-accuracy        skip the accuracy section
   --accuracy-only      skip the overhead section
   --safeexec PATH      safeexec binary to use (default target/release/safeexec, rebuilt if stale)
+  --isolate PATH       isolate binary of the isolate mode (default: $SAFEEXEC_BENCH_ISOLATE,
+                       else isolate on PATH; the mode is skipped when there is none)
+  --isolate-box N      isolate's --box-id for the isolate mode (default 0)
   --out FILE           also write the Markdown report to FILE
   --keep               keep the temporary working directory";
 
@@ -55,6 +58,8 @@ struct Opts {
     overhead: bool,
     accuracy: bool,
     safeexec: Option<PathBuf>,
+    isolate: Option<PathBuf>,
+    isolate_box: u32,
     out: Option<PathBuf>,
     keep: bool,
 }
@@ -71,9 +76,12 @@ enum Mode {
     ClassicNproc,
     ParanoidNproc,
     ParanoidStops,
+    ClassicNodisk,
+    ParanoidNodisk,
+    Isolate,
 }
 
-const ALL_MODES: [Mode; 10] = [
+const ALL_MODES: [Mode; 13] = [
     Mode::Classic,
     Mode::Paranoid,
     Mode::Trace,
@@ -84,6 +92,9 @@ const ALL_MODES: [Mode; 10] = [
     Mode::ClassicNproc,
     Mode::ParanoidNproc,
     Mode::ParanoidStops,
+    Mode::ClassicNodisk,
+    Mode::ParanoidNodisk,
+    Mode::Isolate,
 ];
 
 /// `--nproc` of the `-nproc` variants (a run that may fork gets a cgroup).
@@ -102,6 +113,9 @@ impl Mode {
             Mode::ClassicNproc => "classic-nproc",
             Mode::ParanoidNproc => "paranoid-nproc",
             Mode::ParanoidStops => "paranoid-stops",
+            Mode::ClassicNodisk => "classic-nodisk",
+            Mode::ParanoidNodisk => "paranoid-nodisk",
+            Mode::Isolate => "isolate",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -128,7 +142,21 @@ impl Mode {
             Mode::ParanoidStops => {
                 "paranoid with `on-path-violation kill` (every call with a restricted path stops for the supervisor, as before Landlock took the open family)"
             }
+            Mode::ClassicNodisk => {
+                "classic with --disk 0 (no overlay over the working directory: writes go straight into it)"
+            }
+            Mode::ParanoidNodisk => "paranoid with --disk 0 (no overlay over the working directory)",
+            Mode::Isolate => {
+                "isolate --run (reference: the IOI sandbox, without --cg; the workload copied into the box, --init/--cleanup outside the timed runs)"
+            }
         }
+    }
+    /// Whether the mode runs safeexec (which the harness then locates or builds).
+    fn uses_safeexec(self) -> bool {
+        !matches!(
+            self,
+            Mode::Strace | Mode::StraceSeccomp | Mode::AllowAll | Mode::Isolate
+        )
     }
 }
 
@@ -157,6 +185,8 @@ fn parse_args() -> Result<Opts, String> {
         overhead: true,
         accuracy: true,
         safeexec: None,
+        isolate: None,
+        isolate_box: 0,
         out: None,
         keep: false,
     };
@@ -250,6 +280,13 @@ fn parse_args() -> Result<Opts, String> {
             "--no-accuracy" => o.accuracy = false,
             "--accuracy-only" => o.overhead = false,
             "--safeexec" => o.safeexec = Some(PathBuf::from(val("--safeexec")?)),
+            "--isolate" => o.isolate = Some(PathBuf::from(val("--isolate")?)),
+            "--isolate-box" => {
+                let v = val("--isolate-box")?;
+                o.isolate_box = v
+                    .parse()
+                    .map_err(|_| format!("--isolate-box: not a box number: {v}"))?;
+            }
             "--out" => o.out = Some(PathBuf::from(val("--out")?)),
             "--keep" => o.keep = true,
             other => return Err(format!("unknown option {other} (see --help)")),
@@ -604,6 +641,34 @@ fn safeexec_binary(root: &Path, given: &Option<PathBuf>) -> Result<PathBuf, Stri
     }
 }
 
+/// The isolate binary: `--isolate PATH`, else $SAFEEXEC_BENCH_ISOLATE, else
+/// `isolate` on PATH; checked with `isolate --version`. Err: why not (the note).
+fn isolate_binary(given: &Option<PathBuf>) -> Result<PathBuf, String> {
+    let bin = match (given, std::env::var_os("SAFEEXEC_BENCH_ISOLATE")) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
+        _ => std::env::var_os("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("isolate"))
+                    .find(|p| p.is_file())
+            })
+            .ok_or("no isolate binary (give --isolate PATH or SAFEEXEC_BENCH_ISOLATE, or put isolate on PATH; docs/performance.md says how to build it)")?,
+    };
+    if !bin.is_file() {
+        return Err(format!("{}: no such file", bin.display()));
+    }
+    let (ok, text) = helper(Command::new(&bin).arg("--version"), Duration::from_secs(10))?;
+    if !ok {
+        return Err(format!(
+            "{} --version failed: {}",
+            bin.display(),
+            first_line(&text)
+        ));
+    }
+    Ok(bin)
+}
+
 struct Caps {
     help: String,
 }
@@ -624,6 +689,9 @@ struct Ctx {
     safeexec: Option<PathBuf>,
     caps: Option<Caps>,
     strace: bool,
+    /// the isolate binary of the isolate mode, or why there is none
+    isolate: Result<PathBuf, String>,
+    isolate_box: u32,
     scale: f64,
 }
 
@@ -694,6 +762,20 @@ impl Ctx {
         };
         match m {
             Mode::Classic | Mode::ClassicNproc => need_safeexec().map(|_| ()),
+            Mode::ClassicNodisk | Mode::ParanoidNodisk => {
+                let c = need_safeexec()?;
+                if !c.has("--disk") {
+                    Err(
+                        "safeexec --help has no --disk (no bounded working directory to leave out)"
+                            .into(),
+                    )
+                } else if m == Mode::ParanoidNodisk && !c.has("--paranoid") {
+                    Err("safeexec --help has no --paranoid yet".into())
+                } else {
+                    Ok(())
+                }
+            }
+            Mode::Isolate => self.isolate.as_ref().map(|_| ()).map_err(|e| e.clone()),
             Mode::AllowAll => {
                 if Path::new(&self.prog("allowall")).is_file() {
                     Ok(())
@@ -728,6 +810,54 @@ impl Ctx {
             }
         }
     }
+    /// `isolate --init` of the box, then the workload (and data.txt) copied
+    /// into it: once per cell, outside the timed runs. Err: why not.
+    fn isolate_init(&self, wl: &str) -> Result<(), String> {
+        let bin = self.isolate.as_ref().map_err(|e| e.clone())?;
+        let id = format!("--box-id={}", self.isolate_box);
+        // a box left by an interrupted run
+        let _ = helper(
+            Command::new(bin).args([id.as_str(), "--cleanup"]),
+            Duration::from_secs(30),
+        );
+        let (ok, text) = helper(
+            Command::new(bin).args([id.as_str(), "--init"]),
+            Duration::from_secs(30),
+        )?;
+        if !ok {
+            return Err(format!("isolate {id} --init failed: {}", first_line(&text)));
+        }
+        // --init prints the box's directory; the program sees its box/ as /box
+        let dir = text
+            .lines()
+            .map(str::trim)
+            .rfind(|l| l.starts_with('/'))
+            .map(|l| Path::new(l).join("box"))
+            .ok_or_else(|| {
+                format!(
+                    "isolate {id} --init printed no box directory: {}",
+                    first_line(&text)
+                )
+            })?;
+        for (src, name, mode) in [
+            (PathBuf::from(self.prog(wl)), wl, 0o755),
+            (self.workdir.join("data.txt"), "data.txt", 0o644),
+        ] {
+            let dst = dir.join(name);
+            fs::copy(&src, &dst)
+                .and_then(|_| fs::set_permissions(&dst, fs::Permissions::from_mode(mode)))
+                .map_err(|e| format!("copying {} into {}: {e}", src.display(), dir.display()))?;
+        }
+        Ok(())
+    }
+    fn isolate_cleanup(&self) {
+        if let Ok(bin) = &self.isolate {
+            let _ = helper(
+                Command::new(bin).args([&format!("--box-id={}", self.isolate_box), "--cleanup"]),
+                Duration::from_secs(30),
+            );
+        }
+    }
     /// Candidate commands for (workload, mode); the first that runs cleanly in the warm-up is kept.
     fn variants(&self, wl: &str, m: Mode) -> Vec<Vec<String>> {
         let trace = self
@@ -752,8 +882,35 @@ impl Ctx {
         };
         let mut base = self.safeexec_base("30", "60", nproc);
         base.push("--silent".into());
+        if matches!(m, Mode::ClassicNodisk | Mode::ParanoidNodisk) {
+            base.extend(s(&["--disk", "0"]));
+        }
         match m {
-            Mode::Classic | Mode::ClassicNproc => vec![tail(base)],
+            Mode::Classic | Mode::ClassicNproc | Mode::ClassicNodisk => vec![tail(base)],
+            Mode::Isolate => {
+                let Ok(bin) = &self.isolate else {
+                    return vec![];
+                };
+                // The classic command's limits: 30 s CPU, 60 s wall, 1 GiB of
+                // address space, one process unless the workload forks (isolate
+                // counts the program itself: --processes=1 is safeexec's
+                // --nproc 0). Without --cg, isolate sets these as rlimits.
+                let procs = if nproc == "0" { "1" } else { nproc };
+                let mut v = vec![
+                    bin.to_string_lossy().into_owned(),
+                    format!("--box-id={}", self.isolate_box),
+                    "--time=30".into(),
+                    "--wall-time=60".into(),
+                    "--mem=1048576".into(),
+                    format!("--processes={procs}"),
+                    "--silent".into(),
+                    "--run".into(),
+                    "--".into(),
+                    format!("/box/{wl}"),
+                ];
+                v.extend(self.wl_args(wl));
+                vec![v]
+            }
             Mode::AllowAll => {
                 let mut v = vec![self.prog("allowall")];
                 v.extend(self.native(wl));
@@ -779,7 +936,7 @@ impl Ctx {
                 v.extend(s(&["--policy", &pf.to_string_lossy()]));
                 vec![tail(v)]
             }
-            Mode::Paranoid | Mode::ParanoidNproc | Mode::Trace => {
+            Mode::Paranoid | Mode::ParanoidNproc | Mode::ParanoidNodisk | Mode::Trace => {
                 let extra: Vec<String> = if m == Mode::Trace {
                     s(&["--trace", &trace])
                 } else {
@@ -988,6 +1145,13 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
             let mut cell = Cell::default();
             if let Some(why) = unavailable.get(&m) {
                 cell.skipped = Some(why.clone());
+            } else if let Err(why) = if m == Mode::Isolate {
+                ctx.isolate_init(wl)
+            } else {
+                Ok(())
+            } {
+                notes.push(format!("{wl} under {}: {why}", m.name()));
+                cell.skipped = Some(why);
             } else {
                 let mut last = String::new();
                 for v in ctx.variants(wl, m) {
@@ -1050,6 +1214,9 @@ fn run_overhead(o: &Opts, ctx: &Ctx, runner: &Runner, notes: &mut Vec<String>) -
             eprint!(".");
         }
         eprintln!();
+        if o.modes.contains(&Mode::Isolate) && !unavailable.contains_key(&Mode::Isolate) {
+            ctx.isolate_cleanup();
+        }
         for &m in &o.modes {
             if let Some(c) = res.cells.get(&(wl.clone(), m)) {
                 if !c.failures.is_empty() && c.skipped.is_none() {
@@ -1187,15 +1354,20 @@ fn overhead_markdown(o: &Opts, res: &Overhead) -> String {
 /// per-call cost against the allow-all floor.
 fn issue17_targets(res: &Overhead) -> String {
     let mut x = String::new();
-    let mut ratio = |what: &str, r: Vec<f64>, max: f64| {
-        if !r.is_empty() {
-            let med = median(&r);
-            let _ = writeln!(
+    // one row: the median of the ratios r against a maximum (None: a reference, no target)
+    let ratio = |x: &mut String, what: &str, r: Vec<f64>, max: Option<f64>| {
+        if r.is_empty() {
+            return;
+        }
+        let med = median(&r);
+        let _ = match max {
+            Some(max) => writeln!(
                 x,
                 "| {what} | {med:.3} | ≤ {max:.2} | {} |",
                 yes_no(med <= max)
-            );
-        }
+            ),
+            None => writeln!(x, "| {what} | {med:.3} | — | — |"),
+        };
     };
     for (m, name) in [
         (Mode::Classic, "classic"),
@@ -1204,26 +1376,77 @@ fn issue17_targets(res: &Overhead) -> String {
         (Mode::ParanoidNproc, "paranoid --nproc 100"),
     ] {
         ratio(
+            &mut x,
             &format!("startup: {name} / native"),
             res.ratios("startup", m),
-            3.0,
+            Some(3.0),
         );
     }
+    // "below isolate in the same run": each start-up against isolate's, paired
+    // round by round (both runs follow the same native run).
     ratio(
+        &mut x,
+        "startup: isolate / native (reference)",
+        res.ratios("startup", Mode::Isolate),
+        None,
+    );
+    for (m, name) in [
+        (Mode::Classic, "classic"),
+        (Mode::Paranoid, "paranoid"),
+        (Mode::ClassicNproc, "classic --nproc 100"),
+        (Mode::ParanoidNproc, "paranoid --nproc 100"),
+    ] {
+        let r = res.paired("startup", m, Some(Mode::Isolate));
+        if !r.is_empty() {
+            let med = median(&r);
+            let _ = writeln!(
+                x,
+                "| startup: {name} / isolate (paired) | {med:.3} | < 1.00 | {} |",
+                yes_no(med < 1.0)
+            );
+        }
+    }
+    ratio(
+        &mut x,
         "cpu200: classic --nproc 100 / native",
         res.ratios("cpu200", Mode::ClassicNproc),
-        1.03,
+        Some(1.03),
     );
     ratio(
+        &mut x,
         "open: paranoid / native",
         res.ratios("open", Mode::Paranoid),
-        1.15,
+        Some(1.15),
     );
     ratio(
+        &mut x,
+        "open: paranoid-nodisk (--disk 0) / native",
+        res.ratios("open", Mode::ParanoidNodisk),
+        Some(1.15),
+    );
+    ratio(
+        &mut x,
         "open: paranoid / classic (paired; the path rules' cost alone)",
         res.paired("open", Mode::Paranoid, Some(Mode::Classic)),
-        1.15,
+        Some(1.15),
     );
+    ratio(
+        &mut x,
+        "open: paranoid-nodisk / classic-nodisk (paired; the path rules' cost alone)",
+        res.paired("open", Mode::ParanoidNodisk, Some(Mode::ClassicNodisk)),
+        Some(1.15),
+    );
+    for (m, what) in [
+        (Mode::ClassicNodisk, "classic-nodisk (--disk 0) / native"),
+        (Mode::Isolate, "isolate / native (reference)"),
+    ] {
+        ratio(
+            &mut x,
+            &format!("open: {what}"),
+            res.ratios("open", m),
+            None,
+        );
+    }
     // Per-call cost against the floor: the workload's time minus the same
     // mode's start-up (medians), so the sandbox's fixed cost (a few ms)
     // does not count as a per-call cost on a 26 ms workload.
@@ -1250,9 +1473,10 @@ fn issue17_targets(res: &Overhead) -> String {
             }
         }
         ratio(
+            &mut x,
             &format!("{wl}: paranoid / allow-all (paired, start-up included)"),
             res.paired(wl, Mode::Paranoid, Some(Mode::AllowAll)),
-            1.03,
+            Some(1.03),
         );
     }
     x.push_str(&per_call);
@@ -1818,10 +2042,7 @@ fn real_main() -> Result<(), String> {
             .map_err(|err| err.to_string())?;
     }
 
-    let wants_safeexec = o.accuracy
-        || o.modes
-            .iter()
-            .any(|m| matches!(m, Mode::Classic | Mode::Paranoid | Mode::Trace));
+    let wants_safeexec = o.accuracy || o.modes.iter().any(|m| m.uses_safeexec());
     let (safeexec, caps) = if wants_safeexec {
         match safeexec_binary(&root, &o.safeexec) {
             Ok(b) => {
@@ -1848,6 +2069,12 @@ fn real_main() -> Result<(), String> {
             .map(|r| r.0)
             .unwrap_or(false);
 
+    let isolate = if o.modes.contains(&Mode::Isolate) {
+        isolate_binary(&o.isolate)
+    } else {
+        Err("not asked for".into())
+    };
+
     let wd = Watchdog::start()?;
     if let Some(cpu) = o.pin {
         pin_to(cpu)?;
@@ -1869,6 +2096,8 @@ fn real_main() -> Result<(), String> {
         safeexec,
         caps,
         strace,
+        isolate,
+        isolate_box: o.isolate_box,
         scale: o.scale,
     };
 
@@ -1909,12 +2138,13 @@ fn real_main() -> Result<(), String> {
             };
             let _ = writeln!(md, "- {}: {}{missing}", m.name(), m.describe());
         }
-        let mut shown = BTreeMap::new();
+        let mut shown: BTreeMap<String, String> = BTreeMap::new();
         for ((wl, m), c) in &res.cells {
-            if !c.cmd.is_empty()
-                && matches!(m, Mode::Paranoid | Mode::Trace)
-                && c.cmd.iter().any(|a| a == "--policy")
-            {
+            let policy = matches!(m, Mode::Paranoid | Mode::ParanoidNodisk | Mode::Trace)
+                && c.cmd.iter().any(|a| a == "--policy");
+            // isolate's command (its limits), once: the others differ in PROG and --processes
+            let isolate = *m == Mode::Isolate && !shown.keys().any(|k| k.ends_with(" isolate"));
+            if !c.cmd.is_empty() && (policy || isolate) {
                 shown.insert(format!("{wl} under {}", m.name()), c.cmd.join(" "));
             }
         }
