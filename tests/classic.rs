@@ -759,3 +759,47 @@ fn a_low_soft_nofile_of_the_caller_still_runs() {
         "handed back from the bounded working directory"
     );
 }
+
+/// `-v` lines carry the microseconds since safeexec's main began, and each
+/// step of a run logs one line, in order: scripts/startup-steps.py turns
+/// them into the table of docs/performance.md ("the cost of each step").
+#[test]
+fn verbose_lines_time_each_step_of_the_run() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let r = run(&["-v", "--exec", "/bin/true"]);
+    assert_eq!(r.code_or_signal(), 0, "{r}");
+    assert!(r.stderr_str().contains("\nOK\n"), "{r}");
+    let steps = [
+        "configuration resolved",
+        "claimed uid",
+        "guard started",
+        "planned:",
+        "forked the program",
+        "the child's set-up is done",
+        "the run is over",
+        "the report is written",
+    ];
+    let err = r.stderr_str();
+    let mut last = (0u64, 0usize);
+    for step in steps {
+        let (i, line) = err
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.split_once("] ").is_some_and(|(_, m)| m.starts_with(step)))
+            .unwrap_or_else(|| panic!("no -v line for {step:?}:\n{err}"));
+        let us: u64 = line
+            .strip_prefix("[+")
+            .and_then(|l| l.split_once("us "))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("no [+Nus ...] prefix: {line}"));
+        assert!(
+            i > last.1 || last == (0, 0),
+            "{step:?} is not after the step before it"
+        );
+        assert!(us >= last.0, "{step:?} at {us} us, before {} us", last.0);
+        last = (us, i);
+    }
+}
