@@ -67,8 +67,9 @@ pub struct Shared {
     pub run_userns: AtomicU64,
     /// A pidfd of the PID namespace's init (safeexec's own, our child):
     /// killing it ends every process of the namespace at once, also those
-    /// no scan has found yet or can find (non-dumpable ones show as root's
-    /// in /proc). Killed when the caller's signal interrupts the run.
+    /// no scan has found yet (and, on kernels that show a non-dumpable
+    /// process's /proc entry as root's, those no scan by uid can find).
+    /// Killed when the caller's signal interrupts the run.
     pub init: std::sync::OnceLock<std::os::fd::OwnedFd>,
 }
 
@@ -153,8 +154,8 @@ pub struct Watch {
     pub cpu_limit: Duration,
     pub wall_limit: Duration,
     pub mem_limit_kib: u64,
-    /// Scan /proc for the run's processes every few ticks (classic mode,
-    /// when it may fork or has an init).
+    /// How to find the run's processes (classic mode, when it may fork or
+    /// has an init): its cgroup every tick, or /proc every few ticks.
     pub scan: Option<Scan>,
     /// The run cannot fork (`--nproc 0`, the uid holds one process): the
     /// scan by uid stops once it has found the program, whose pid is then
