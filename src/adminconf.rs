@@ -427,6 +427,25 @@ impl AdminConf {
         canonical != Path::new("/") && self.allowed_dirs.iter().any(|d| canonical.starts_with(d))
     }
 
+    /// The refusal of a caller's path (given with option `opt`) that is not
+    /// under allowed_dirs ([`AdminConf::dir_allowed`]).
+    pub fn not_allowed(&self, opt: &str, path: &Path) -> SandboxError {
+        let dirs = if self.allowed_dirs.is_empty() {
+            "none".to_string()
+        } else {
+            self.allowed_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        SandboxError::Refused(format!(
+            "{opt} {}: not under the administrator's allowed_dirs ({dirs}; {})",
+            path.display(),
+            self.origin()
+        ))
+    }
+
     /// Whether the policy chosen (None = classic mode) satisfies
     /// require_policy. `builtin` says the name is a shipped policy; for a
     /// file, `name` is the path as given.

@@ -277,22 +277,6 @@ pub(crate) fn open_paths(
         path: path.to_path_buf(),
         source: e,
     };
-    let not_allowed = |opt: &str, path: &Path| {
-        SandboxError::Refused(format!(
-            "{opt} {}: not under the administrator's allowed_dirs ({}; {})",
-            path.display(),
-            if conf.allowed_dirs.is_empty() {
-                "none".to_string()
-            } else {
-                conf.allowed_dirs
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            conf.origin()
-        ))
-    };
     // A directory outside any chroot: opened, searchable, allowed (the
     // canonical path of the descriptor, not of the string).
     let host_dir = |opt: &str, what: &'static str, dir: &Path| -> Result<Held> {
@@ -306,7 +290,7 @@ pub(crate) fn open_paths(
         if checked {
             sys::setuid::access_fd(&h.fd, libc::X_OK).map_err(|_| gone(what, dir))?;
             if !conf.dir_allowed(&h.real) {
-                return Err(not_allowed(opt, dir));
+                return Err(conf.not_allowed(opt, dir));
             }
         }
         Ok(h)
@@ -353,7 +337,7 @@ pub(crate) fn open_paths(
             sys::setuid::access_fd(&h.fd, mode).map_err(|_| gone("bind source", &b.src))?;
             if !conf.dir_allowed(&h.real) {
                 let opt = if b.writable { "--bind" } else { "--ro-bind" };
-                return Err(not_allowed(opt, &b.src));
+                return Err(conf.not_allowed(opt, &b.src));
             }
         }
         out.binds.push(h);

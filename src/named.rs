@@ -74,24 +74,6 @@ fn candidates(arg: &std::ffi::OsStr) -> Vec<PathBuf> {
     v
 }
 
-/// The refusal for an `--allow-*` path outside `allowed_dirs`.
-fn not_allowed(conf: &AdminConf, opt: &str, path: &Path) -> SandboxError {
-    SandboxError::Refused(format!(
-        "{opt} {}: not under the administrator's allowed_dirs ({}; {})",
-        path.display(),
-        if conf.allowed_dirs.is_empty() {
-            "none".to_string()
-        } else {
-            conf.allowed_dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-        conf.origin()
-    ))
-}
-
 /// The named paths of `cfg`, resolved with the caller's rights; `caller`
 /// (a setuid caller other than root) is bound by `allowed_dirs`.
 pub fn collect(
@@ -140,7 +122,7 @@ fn collect_here(cfg: &RunConfig, conf: &AdminConf, bound: bool) -> Result<Vec<Na
                 return Err(gone());
             }
             if bound && !conf.dir_allowed(&f.path) {
-                return Err(not_allowed(conf, opt, p));
+                return Err(conf.not_allowed(opt, p));
             }
             push(&mut out, f, what);
         }
