@@ -215,10 +215,24 @@ pub fn source_files(source: &Path) -> Result<Vec<PathBuf>, JudgeError> {
     Ok(v)
 }
 
-/// The main file among `names` (file names): the only one, else `main.*`
-/// or `Main.*`, else the first.
-pub fn main_file(names: &[String], lang: &Language) -> String {
-    let ours: Vec<&String> = names
+/// Copies the source `files` into `build`; their file names, in order.
+/// Err: the file that could not be copied and why.
+pub fn copy_sources(files: &[PathBuf], build: &Path) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for f in files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        std::fs::copy(f, build.join(&name)).map_err(|e| format!("{}: {e}", f.display()))?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Those of `names` (file names) with one of the language's extensions.
+pub fn own_files(names: &[String], lang: &Language) -> Vec<String> {
+    names
         .iter()
         .filter(|n| {
             Path::new(n)
@@ -226,12 +240,15 @@ pub fn main_file(names: &[String], lang: &Language) -> String {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| lang.extensions.iter().any(|x| x == e))
         })
-        .collect();
-    let pool = if ours.is_empty() {
-        names.iter().collect()
-    } else {
-        ours
-    };
+        .cloned()
+        .collect()
+}
+
+/// The main file among `names` (file names): the only one, else `main.*`
+/// or `Main.*`, else the first.
+pub fn main_file(names: &[String], lang: &Language) -> String {
+    let ours = own_files(names, lang);
+    let pool = if ours.is_empty() { names } else { &ours[..] };
     pool.iter()
         .find(|n| {
             let stem = Path::new(n.as_str())

@@ -309,29 +309,13 @@ pub(super) fn judge_in(
         let l = l.clone();
         let build = scratch.join(format!("build-{i}"));
         mkdir(&build, 0o777)?;
-        let mut names = Vec::new();
-        for f in &files {
-            let name = f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            std::fs::copy(f, build.join(&name))
-                .map_err(|e| JudgeError::Source(format!("{}: {e}", f.display())))?;
+        let names = lang::copy_sources(&files, &build).map_err(JudgeError::Source)?;
+        for name in &names {
             let _ =
-                std::fs::set_permissions(build.join(&name), std::fs::Permissions::from_mode(0o644));
-            names.push(name);
+                std::fs::set_permissions(build.join(name), std::fs::Permissions::from_mode(0o644));
         }
         let main = lang::main_file(&names, &l);
-        let ours: Vec<String> = names
-            .iter()
-            .filter(|n| {
-                Path::new(n)
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| l.extensions.iter().any(|x| x == e))
-            })
-            .cloned()
-            .collect();
+        let ours = lang::own_files(&names, &l);
         let cpu = limits.time_limit_s * l.time_multiplier + l.time_extra;
         let mem_kib =
             ((limits.memory_mib as f64 * l.memory_multiplier) as u64 + l.memory_extra_mib) * 1024;

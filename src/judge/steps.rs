@@ -36,26 +36,9 @@ pub(super) fn build_validator(
         .map_err(|e| bad(e.to_string()))?;
     let build = ctx.scratch.join("validator");
     mkdir(&build, 0o777)?;
-    let mut names = Vec::new();
-    for f in &files {
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        std::fs::copy(f, build.join(&name)).map_err(|e| bad(format!("{}: {e}", f.display())))?;
-        names.push(name);
-    }
+    let names = lang::copy_sources(&files, &build).map_err(bad)?;
     let main = lang::main_file(&names, l);
-    let ours: Vec<String> = names
-        .iter()
-        .filter(|n| {
-            Path::new(n)
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| l.extensions.iter().any(|x| x == e))
-        })
-        .cloned()
-        .collect();
+    let ours = lang::own_files(&names, l);
     let vars = lang::Vars {
         files: &ours,
         main: &main,
