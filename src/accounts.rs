@@ -29,39 +29,44 @@ fn find_id(text: &str, id: u32) -> Option<String> {
 /// Err(name) when `uid` is an existing user (files or any name service),
 /// or lies in a subordinate range of /etc/subuid.
 pub fn check_uid(uid: u32) -> Result<(), String> {
-    if let Some(n) = name_with_id(Path::new("/etc/passwd"), uid) {
-        return Err(n);
-    }
-    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(u)) => return Err(u.name),
-        // A name service that fails cannot say the uid is free.
-        Err(e) => return Err(format!("(the name service failed: {e})")),
-        Ok(None) => {}
-    }
-    match in_subordinate_range(Path::new("/etc/subuid"), uid) {
-        Some(n) => Err(format!("{n} (subordinate uids in /etc/subuid)")),
-        None => Ok(()),
-    }
+    check(uid, "/etc/passwd", "/etc/subuid", "uids", || {
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).map(|u| u.map(|u| u.name))
+    })
 }
 
 /// Err(name) when `gid` is an existing group (files or any name service),
 /// or lies in a subordinate range of /etc/subgid.
 pub fn check_gid(gid: u32) -> Result<(), String> {
-    if let Some(n) = name_with_id(Path::new("/etc/group"), gid) {
+    check(gid, "/etc/group", "/etc/subgid", "gids", || {
+        nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)).map(|g| g.map(|g| g.name))
+    })
+}
+
+/// The checks of [`check_uid`] and [`check_gid`]: the id in the `db`
+/// file, then the name services (`lookup`), then the subordinate ranges of
+/// `sub` (`kind`: "uids" or "gids").
+fn check(
+    id: u32,
+    db: &str,
+    sub: &str,
+    kind: &str,
+    lookup: impl FnOnce() -> nix::Result<Option<String>>,
+) -> Result<(), String> {
+    if let Some(n) = name_with_id(Path::new(db), id) {
         return Err(n);
     }
-    match nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) {
-        Ok(Some(g)) => return Err(g.name),
+    match lookup() {
+        Ok(Some(name)) => return Err(name),
+        // A name service that fails cannot say the id is free.
         Err(e) => return Err(format!("(the name service failed: {e})")),
         Ok(None) => {}
     }
-    match in_subordinate_range(Path::new("/etc/subgid"), gid) {
-        Some(n) => Err(format!("{n} (subordinate gids in /etc/subgid)")),
+    match in_subordinate_range(Path::new(sub), id) {
+        Some(n) => Err(format!("{n} (subordinate {kind} in {sub})")),
         None => Ok(()),
     }
 }
 
-/// The owner of the `name:start:count` line of `file` whose range holds `id`.
 fn in_subordinate_range(file: &Path, id: u32) -> Option<String> {
     let text = std::fs::read_to_string(file).ok()?;
     find_range(&text, id)
