@@ -84,11 +84,26 @@ macro_rules! need_root {
     };
 }
 
+/// Classic mode and the python3 policy.
+const PY_MODES: [&[&str]; 2] = [&[], &["--policy", "python3"]];
+
+/// Runs `args` from `cwd` once under each of `modes` (options put before
+/// `args`); each run must be OK and print exactly `want`.
+fn ok_in_each_mode(cwd: &Path, modes: &[&[&str]], args: &[&str], want: &str) {
+    for mode in modes {
+        let mut all: Vec<&str> = mode.to_vec();
+        all.extend(args);
+        let o = run_in(cwd, &all);
+        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
+        assert_eq!(out(&o), want, "{mode:?}: {}", err(&o));
+    }
+}
+
 #[test]
 fn a_python_script_under_tmp_runs_from_a_scratch_directory_in_both_modes() {
     need_root!();
     let sub = dir_in_tmp(0o755);
-    let helper = put(sub.path(), "helper.py", "X = 41\n");
+    put(sub.path(), "helper.py", "X = 41\n");
     let main = put(
         sub.path(),
         "main.py",
@@ -101,15 +116,13 @@ fn a_python_script_under_tmp_runs_from_a_scratch_directory_in_both_modes() {
     let main = main.to_str().unwrap();
     // The helper module is named on the command line too: a directory of
     // modules is named by naming the directory.
-    let _ = helper;
     let d = sub.path().to_str().unwrap();
-    for mode in [&[][..], &["--policy", "python3"][..]] {
-        let mut args: Vec<&str> = mode.to_vec();
-        args.extend(["--exec", PYTHON, main, d]);
-        let o = run_in(scratch.path(), &args);
-        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
-        assert_eq!(out(&o), "42\n", "{mode:?}: {}", err(&o));
-    }
+    ok_in_each_mode(
+        scratch.path(),
+        &PY_MODES,
+        &["--exec", PYTHON, main, d],
+        "42\n",
+    );
 }
 
 /// The smoke test graders run first: a script in a fresh `mktemp -d`
@@ -124,13 +137,12 @@ fn a_script_in_a_private_mktemp_directory_runs_from_the_root_directory() {
     let sub = dir_in_tmp(0o700);
     let main = put(sub.path(), "main.py", "print('smoke', 6 * 7)\n");
     let main = main.to_str().unwrap();
-    for mode in [&[][..], &["--policy", "python3"][..]] {
-        let mut args: Vec<&str> = mode.to_vec();
-        args.extend(["--exec", PYTHON, main]);
-        let o = run_in(Path::new("/"), &args);
-        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
-        assert_eq!(out(&o), "smoke 42\n", "{mode:?}: {}", err(&o));
-    }
+    ok_in_each_mode(
+        Path::new("/"),
+        &PY_MODES,
+        &["--exec", PYTHON, main],
+        "smoke 42\n",
+    );
 }
 
 #[test]
@@ -452,11 +464,12 @@ fn a_python_worker_thread_with_a_64_mib_stack_recurses_100000_deep_in_both_modes
     let script = put(sub.path(), "deep.py", DEEP_PY);
     let scratch = common::work_dir();
     let s = script.to_str().unwrap();
-    for mode in [["--jail", "python3"], ["--policy", "python3"]] {
-        let o = run_in(scratch.path(), &[mode[0], mode[1], "--exec", PYTHON, s]);
-        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
-        assert_eq!(out(&o), "100000\n", "{mode:?}: {}", err(&o));
-    }
+    ok_in_each_mode(
+        scratch.path(),
+        &[&["--jail", "python3"], &["--policy", "python3"]],
+        &["--exec", PYTHON, s],
+        "100000\n",
+    );
 }
 
 #[test]
@@ -541,14 +554,12 @@ fn a_java_thread_with_a_64_mib_stack_recurses_100000_deep_in_both_modes() {
     };
     let scratch = common::work_dir();
     let cp = cp.to_str().unwrap();
-    for mode in [["--jail", "java"], ["--policy", "java"]] {
-        let o = run_in(
-            scratch.path(),
-            &[mode[0], mode[1], "--exec", JAVA, "-cp", cp, "Main"],
-        );
-        assert_eq!(status_line(&o), "OK", "{mode:?}: {}", err(&o));
-        assert_eq!(out(&o), "100000\n", "{mode:?}: {}", err(&o));
-    }
+    ok_in_each_mode(
+        scratch.path(),
+        &[&["--jail", "java"], &["--policy", "java"]],
+        &["--exec", JAVA, "-cp", cp, "Main"],
+        "100000\n",
+    );
 }
 
 #[test]
@@ -620,7 +631,7 @@ fn a_hundred_files_of_1_mib_past_disk_16384_are_ole_with_nothing_left_beyond_the
     need_root!();
     let sub = dir_in_tmp(0o755);
     let script = put(sub.path(), "fill.py", FILL_PY);
-    for mode in [&[][..], &["--policy", "python3"][..]] {
+    for mode in PY_MODES {
         // Root's 0755 directory: the run's uid could not write here itself.
         let scratch = dir_in_tmp(0o755);
         let mut args: Vec<&str> = mode.to_vec();
@@ -682,7 +693,7 @@ print("done")
             canary = canary.display().to_string()
         ),
     );
-    for mode in [&[][..], &["--policy", "python3"][..]] {
+    for mode in PY_MODES {
         let scratch = dir_in_tmp(0o755);
         // Others may write it: the program may change it.
         let ex = put(scratch.path(), "existing.txt", "old\n");

@@ -1037,6 +1037,14 @@ fn processes_with(marker: &str) -> Vec<u32> {
     v
 }
 
+/// A scratch base of its own under /tmp, for a judge's `--scratch`.
+fn scratch_base() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("safeexec-judge-scratch-")
+        .tempdir_in("/tmp")
+        .unwrap()
+}
+
 /// Starts `safeexec judge` on a submission that sleeps 30 s (its file
 /// name carries `marker`, which its run's command line shows) with the
 /// scratch base `scratch`, and waits until that run has started. Returns
@@ -1078,10 +1086,7 @@ fn a_judge_stopped_by_a_signal_leaves_no_scratch_directory_and_no_run() {
     use nix::sys::signal::Signal;
     let p = package("");
     let r = p.path();
-    let scratch = tempfile::Builder::new()
-        .prefix("safeexec-judge-scratch-")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let scratch = scratch_base();
     for sig in [Signal::SIGTERM, Signal::SIGINT] {
         // A name no other process has: the run's command line carries it.
         let marker = format!("sleeper_{}_{}", std::process::id(), sig.as_str());
@@ -1126,10 +1131,7 @@ fn the_next_judge_removes_what_a_killed_judge_left() {
     }
     let p = package("");
     let r = p.path();
-    let scratch = tempfile::Builder::new()
-        .prefix("safeexec-judge-scratch-")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let scratch = scratch_base();
     let marker = format!("sleeper_{}_kill", std::process::id());
     let (mut child, dir) = judge_a_sleeper(r, scratch.path(), &marker);
     let _ = child.kill(); // SIGKILL
