@@ -112,30 +112,12 @@ fn ids_in_use() -> (HashSet<u32>, HashSet<u32>) {
     (uids, gids)
 }
 
-/// The ids of a `/proc/PID/status` text's `Uid:` and `Gid:` lines.
+/// Adds the ids of a `/proc/PID/status` text ([`sys::setuid::status_ids`])
+/// to the sets.
 fn status_ids(text: &[u8], uids: &mut HashSet<u32>, gids: &mut HashSet<u32>) {
-    let mut seen = 0;
-    for l in text.split(|b| *b == b'\n') {
-        let (set, rest) = if let Some(r) = l.strip_prefix(b"Uid:") {
-            (&mut *uids, r)
-        } else if let Some(r) = l.strip_prefix(b"Gid:") {
-            (&mut *gids, r)
-        } else {
-            continue;
-        };
-        let Ok(rest) = std::str::from_utf8(rest) else {
-            continue;
-        };
-        set.extend(
-            rest.split_whitespace()
-                .filter_map(|v| v.parse::<u32>().ok()),
-        );
-        seen += 1;
-        if seen == 2 {
-            // Both lines read; nothing later is needed.
-            break;
-        }
-    }
+    let (u, g) = sys::setuid::status_ids(text);
+    uids.extend(u);
+    gids.extend(g);
 }
 
 /// Why `uid`/`gid` cannot be used because a process has them (the

@@ -129,9 +129,34 @@ pub fn kill_run_process(pid: Pid, uid: u32) {
 /// 600-process run's kill pass would take ~40 ms instead of ~11 ms, several
 /// ticks during which those processes still run.
 fn proc_real_uid(pid: Pid) -> Option<u32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    let s = std::fs::read(format!("/proc/{pid}/status")).ok()?;
+    status_ids(&s).0.first().copied()
+}
+
+/// The ids of the `Uid:` and `Gid:` lines of a /proc/PID/status text, each
+/// in the kernel's order: real, effective, saved, file-system. The text
+/// after the two lines is not read.
+pub fn status_ids(text: &[u8]) -> (Vec<u32>, Vec<u32>) {
+    let (mut uids, mut gids) = (Vec::new(), Vec::new());
+    for l in text.split(|b| *b == b'\n') {
+        let (ids, rest) = if let Some(r) = l.strip_prefix(b"Uid:") {
+            (&mut uids, r)
+        } else if let Some(r) = l.strip_prefix(b"Gid:") {
+            (&mut gids, r)
+        } else {
+            continue;
+        };
+        if let Ok(rest) = std::str::from_utf8(rest) {
+            ids.extend(
+                rest.split_whitespace()
+                    .filter_map(|v| v.parse::<u32>().ok()),
+            );
+        }
+        if !uids.is_empty() && !gids.is_empty() {
+            break;
+        }
+    }
+    (uids, gids)
 }
 
 /// /proc/PID/status through procfs (the path is built from a pid the
